@@ -1,0 +1,242 @@
+"""Command-line flags generated from a workflow's ``Params`` model.
+
+``cv_text: str`` becomes ``--cv-text VALUE``; a bool becomes ``--x/--no-x``; a
+list is repeatable (``--tag a --tag b``, or one JSON array); an Enum or Literal
+takes one of its values; nested models and dicts take JSON. Values are handed
+to Pydantic as strings, so its validation (and its messages) decide the rest.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import json
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUndefined
+
+from raw.errors import FieldError
+
+Kind = Literal["bool", "list", "json", "choice", "value"]
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Flag:
+    field: str
+    key: str
+    """The key Pydantic validates (the field's alias if it has one)."""
+    flag: str
+    kind: Kind
+    type_label: str
+    required: bool
+    default: Any
+    choices: tuple[str, ...] = ()
+    item_json: bool = False
+    help: str = ""
+
+    @property
+    def usage(self) -> str:
+        if self.kind == "bool":
+            return f"{self.flag}/--no-{self.flag[2:]}"
+        metavar = "JSON" if self.kind == "json" else self.type_label.upper()
+        return f"{self.flag} {metavar}"
+
+
+def _strip_optional(annotation: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _strip_optional(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            inner, _ = _strip_optional(args[0])
+            return inner, True
+    return annotation, False
+
+
+def _is_complex(tp: Any) -> bool:
+    origin = typing.get_origin(tp) or tp
+    if isinstance(origin, type) and issubclass(origin, BaseModel | dict):
+        return True
+    return origin in (typing.Union, types.UnionType) or tp is Any
+
+
+def _label(tp: Any) -> str:
+    if isinstance(tp, type):
+        return "secret" if issubclass(tp, SecretStr) else tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def _kind_of(annotation: Any) -> tuple[Kind, str, tuple[str, ...], bool]:
+    tp, _optional = _strip_optional(annotation)
+    origin = typing.get_origin(tp)
+    if tp is bool:
+        return "bool", "bool", (), False
+    if origin is Literal:
+        values = tuple(str(v) for v in typing.get_args(tp))
+        return "choice", "choice", values, False
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return "choice", tp.__name__, tuple(str(m.value) for m in tp), False
+    if origin in (list, set, frozenset, tuple) or tp in (list, set, frozenset, tuple):
+        args = typing.get_args(tp)
+        item = args[0] if args else Any
+        return "list", f"{_label(origin or tp)}[{_label(item)}]", (), _is_complex(item)
+    if _is_complex(tp):
+        return "json", _label(tp), (), False
+    return "value", _label(tp), (), False
+
+
+def flags_for(model: type[BaseModel]) -> list[Flag]:
+    out = []
+    for name, info in model.model_fields.items():
+        kind, label, choices, item_json = _kind_of(info.annotation)
+        out.append(
+            Flag(
+                field=name,
+                key=info.alias or name,
+                flag="--" + name.replace("_", "-"),
+                kind=kind,
+                type_label=label,
+                required=info.is_required(),
+                default=_default(info),
+                choices=choices,
+                item_json=item_json,
+                help=info.description or "",
+            )
+        )
+    return out
+
+
+def _default(info: FieldInfo) -> Any:
+    if info.is_required():
+        return None
+    if info.default is not PydanticUndefined:
+        value = info.default
+        if isinstance(value, enum.Enum):
+            return value.value
+        return value if isinstance(value, str | int | float | bool | None) else repr(value)
+    return None
+
+
+def _suggest(name: str, flags: list[Flag]) -> str:
+    names = [f.flag for f in flags] + [f"--no-{f.flag[2:]}" for f in flags if f.kind == "bool"]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if close:
+        return f" Did you mean '{close[0]}'?"
+    if not flags:
+        return " This workflow takes no parameters."
+    return " Its parameters are: " + ", ".join(f.flag for f in flags) + "."
+
+
+def parse_flags(
+    workflow_id: str, model: type[BaseModel], tokens: list[str]
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """Turn ``--flag value`` tokens into a params dict; errors are collected, not raised."""
+    flags = flags_for(model)
+    by_flag = {f.flag[2:]: f for f in flags}
+    values: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        i += 1
+        if not token.startswith("--") or token == "--":
+            errors.append(
+                FieldError(
+                    token,
+                    f"unexpected argument '{token}': workflow parameters "
+                    "are flags, such as --name VALUE.",
+                )
+            )
+            continue
+        name, has_value, inline = token[2:].partition("=")
+        name = name.replace("_", "-")
+        flag = by_flag.get(name)
+        negated = False
+        if flag is None and name.startswith("no-"):
+            candidate = by_flag.get(name[3:])
+            if candidate is not None and candidate.kind == "bool":
+                flag, negated = candidate, True
+        if flag is None:
+            errors.append(
+                FieldError(
+                    f"--{name}",
+                    f"workflow '{workflow_id}' has no parameter "
+                    f"'--{name}'.{_suggest('--' + name, flags)}",
+                )
+            )
+            if not has_value and i < len(tokens) and not tokens[i].startswith("--"):
+                i += 1  # its value belongs to the unknown flag, not a new mistake
+            continue
+        if flag.kind == "bool":
+            if negated:
+                if has_value:
+                    errors.append(FieldError(flag.flag, f"--no-{name[3:]} takes no value."))
+                values[flag.key] = False
+            elif has_value:
+                lowered = inline.lower()
+                if lowered not in _TRUE | _FALSE:
+                    errors.append(FieldError(flag.flag, f"'{inline}' is not true or false."))
+                values[flag.key] = lowered in _TRUE
+            else:
+                values[flag.key] = True
+            continue
+        if has_value:
+            value = inline
+        elif i < len(tokens) and not (tokens[i].startswith("--") and len(tokens[i]) > 2):
+            value = tokens[i]
+            i += 1
+        else:
+            errors.append(FieldError(flag.flag, f"{flag.flag} needs a value."))
+            continue
+        if flag.kind == "list":
+            bucket = values.setdefault(flag.key, [])
+            if value.startswith("["):
+                try:
+                    parsed = json.loads(value)
+                except ValueError:
+                    parsed = None
+                if isinstance(parsed, list):
+                    bucket.extend(parsed)
+                    continue
+            if flag.item_json:
+                try:
+                    bucket.append(json.loads(value))
+                except ValueError as exc:
+                    errors.append(FieldError(flag.flag, f"each value must be JSON: {exc}."))
+            else:
+                bucket.append(value)
+        elif flag.kind == "json":
+            try:
+                values[flag.key] = json.loads(value)
+            except ValueError as exc:
+                errors.append(FieldError(flag.flag, f"expects JSON, e.g. '{{\"key\": 1}}': {exc}."))
+        elif flag.kind == "choice":
+            if value not in flag.choices:
+                errors.append(
+                    FieldError(
+                        flag.flag, f"'{value}' is not one of: " + ", ".join(flag.choices) + "."
+                    )
+                )
+            else:
+                values[flag.key] = value
+        else:
+            values[flag.key] = value
+    return values, errors
+
+
+def flag_name(model: type[BaseModel], field_path: str) -> str:
+    """``cv_text`` -> ``--cv-text`` for messages; nested paths keep their tail."""
+    head, _, tail = field_path.partition(".")
+    for name, info in model.model_fields.items():
+        if head in (name, info.alias):
+            return "--" + name.replace("_", "-") + (f" ({tail})" if tail else "")
+    return field_path

@@ -1,0 +1,87 @@
+"""The CLI's edge: exit codes, the error printer, JSON and human output.
+
+Exit codes (the README's table; later commands extend it, never change it):
+
+    0    success
+    1    the workflow failed (or a check such as ``raw validate`` found errors)
+    2    invalid input or usage
+    3    not found: no such workflow, run or project
+    124  timed out
+    130  interrupted (Ctrl-C, SIGTERM)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, NoReturn
+
+from raw.errors import (
+    InvalidParamsError,
+    InvalidWorkflowIdError,
+    ProjectError,
+    RawError,
+    RunTimedOutError,
+    UsageError,
+    WorkflowNotFoundError,
+)
+
+OK = 0
+FAILED = 1
+USAGE = 2
+NOT_FOUND = 3
+TIMED_OUT = 124
+INTERRUPTED = 130
+
+
+class NotFoundError(RawError):
+    """Something the user named (a run, a file) does not exist."""
+
+
+def exit_code_for(exc: BaseException) -> int:
+    if isinstance(exc, WorkflowNotFoundError | ProjectError | NotFoundError):
+        return NOT_FOUND
+    if isinstance(exc, InvalidParamsError | InvalidWorkflowIdError | UsageError):
+        return USAGE
+    if isinstance(exc, RunTimedOutError):
+        return TIMED_OUT
+    return FAILED
+
+
+def _use_color() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
+
+
+def style(text: str, code: str) -> str:
+    return f"\033[{code}m{text}\033[0m" if _use_color() else text
+
+
+def err(message: str = "") -> None:
+    """A human line on stderr."""
+    print(message, file=sys.stderr)
+
+
+def emit_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def error_document(exc: BaseException, code: int) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "error": {"type": type(exc).__name__, "message": str(exc)},
+        "exit_code": code,
+    }
+    if isinstance(exc, InvalidParamsError):
+        doc["error"]["fields"] = [e.to_dict() for e in exc.errors]
+    return doc
+
+
+def fail(exc: BaseException, *, as_json: bool) -> NoReturn:
+    """Print an expected error (no traceback) and exit with its code."""
+    code = exit_code_for(exc)
+    if as_json:
+        emit_json(error_document(exc, code))
+    else:
+        err(style("Error: ", "1;31") + str(exc))
+    raise SystemExit(code)

@@ -1,0 +1,273 @@
+"""``raw run <id> [--param value ...]``: run a workflow from the terminal.
+
+The command's own options (``--json``, ``--dry``, ``--params``, ``--timeout``,
+``--no-cache``) may appear anywhere; every other ``--flag`` belongs to the
+workflow's Params. ``--help`` after an id lists that workflow's flags.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from raw.cli import output
+from raw.cli.flags import Flag, flag_name, flags_for, parse_flags
+from raw.errors import FieldError, RawError, UsageError
+from raw.workflow.result import RunResult, RunStatus
+from raw.workflow.runner import RunOptions, WorkflowTarget, error_result, execute, resolve
+
+_VALUE_OPTIONS = {"--params", "--timeout", "--project-dir"}
+_SWITCHES = {"--json", "--dry", "--no-cache", "--help", "-h"}
+
+
+class RunArgs:
+    def __init__(self) -> None:
+        self.workflow_id: str | None = None
+        self.as_json = False
+        self.dry = False
+        self.no_cache = False
+        self.help = False
+        self.params: str | None = None
+        self.timeout: str | None = None
+        self.project_dir: str | None = None
+        self.flags: list[str] = []
+
+
+def split_args(tokens: list[str], *, expect_id: bool = True) -> RunArgs:
+    """Separate the command's options from the workflow's flags."""
+    args = RunArgs()
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        name, has_value, inline = token.partition("=")
+        if name in _VALUE_OPTIONS:
+            if has_value:
+                value: str | None = inline
+            elif i + 1 < len(tokens):
+                value = tokens[i + 1]
+                i += 1
+            else:
+                raise UsageError(f"{name} needs a value.")
+            setattr(args, name[2:].replace("-", "_"), value)
+        elif token in _SWITCHES:
+            if token in ("--help", "-h"):
+                args.help = True
+            else:
+                setattr(
+                    args,
+                    {"--json": "as_json", "--dry": "dry", "--no-cache": "no_cache"}[token],
+                    True,
+                )
+        elif expect_id and args.workflow_id is None and not token.startswith("-"):
+            args.workflow_id = token
+        else:
+            args.flags.append(token)
+        i += 1
+    return args
+
+
+def _read_params(spec: str) -> dict[str, Any]:
+    where = "--params"
+    try:
+        if spec == "-":
+            text, where = sys.stdin.read(), "--params - (stdin)"
+        elif spec.startswith("@"):
+            path = Path(spec[1:])
+            where = f"--params {spec}"
+            text = path.read_text(encoding="utf-8")
+        else:
+            text = spec
+    except OSError as exc:
+        raise UsageError(f"{where}: cannot read the file: {exc.strerror}.") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{where} is not valid JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{where} must be a JSON object of parameters.")
+    return data
+
+
+def _timeout(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise UsageError(f"--timeout expects seconds, not '{value}'.") from None
+    if seconds <= 0:
+        raise UsageError("--timeout must be more than 0 seconds.")
+    return seconds
+
+
+def _setup_logging(workflow_id: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(output.style(f"[{workflow_id}]", "2") + " %(message)s"))
+    root = logging.getLogger("raw")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def print_workflow_help(workflow_id: str, flags: list[Flag], description: str) -> None:
+    lines = [
+        f"usage: raw run {workflow_id} [flags] [--json] [--dry] [--params JSON|@FILE|-] "
+        "[--timeout SECONDS] [--no-cache]",
+        "",
+    ]
+    if description:
+        lines += [description, ""]
+    lines.append("workflow flags:" if flags else "this workflow takes no flags.")
+    for f in flags:
+        detail = f.type_label
+        if f.choices:
+            detail = "one of: " + ", ".join(f.choices)
+        req = "required" if f.required else f"default: {json.dumps(f.default)}"
+        text = f"  {f.usage:<34} {f.help}".rstrip()
+        lines.append(text)
+        lines.append(f"  {'':<34} ({detail}; {req})")
+    print("\n".join(lines))
+
+
+class _Printer:
+    """Prints the final result once, even if the hard-timeout timer races the run."""
+
+    def __init__(self, as_json: bool, model: Any = None) -> None:
+        self.as_json = as_json
+        self.model = model
+        self._lock = threading.Lock()
+        self._done = False
+
+    def __call__(self, result: RunResult) -> int:
+        with self._lock:
+            if not self._done:
+                self._done = True
+                if self.as_json:
+                    output.emit_json(result.to_json_dict())
+                else:
+                    _print_human(result, self.model)
+                sys.stderr.flush()
+        return result.exit_code
+
+
+def _print_human(result: RunResult, model: Any) -> None:
+    err = output.err
+    if result.status == "invalid_input" and result.error is not None:
+        if result.error.fields:
+            err(
+                output.style("Error: ", "1;31") + f"invalid parameters for workflow "
+                f"'{result.workflow}':"
+            )
+            for item in result.error.fields:
+                field = flag_name(model, item["field"]) if model is not None else item["field"]
+                message = item["message"]
+                if message == "Field required":
+                    message = "required"
+                err(f"  {field}: {message}")
+            err(f"Run 'raw run {result.workflow} --help' to see its flags.")
+        else:
+            err(output.style("Error: ", "1;31") + result.error.message)
+        return
+    if result.status == "not_found" and result.error is not None:
+        err(output.style("Error: ", "1;31") + result.error.message)
+        return
+    mark = output.style("✓", "32") if result.ok else output.style("✗", "31")
+    took = result.timings.duration_ms or 0.0
+    dry = " (dry run)" if result.dry else ""
+    err(f"{mark} {result.workflow}{dry}: {result.status} in {took:.1f} ms  run {result.run_id}")
+    for s in result.steps:
+        sm = {"succeeded": "✓", "failed": "✗", "skipped": "-", "running": "…"}[s.status]
+        note = " (cached)" if s.cached else ""
+        if len(s.attempts) > 1:
+            note += f" ({len(s.attempts)} attempts)"
+        err(f"  {sm} {s.name:<24} {s.duration_ms or 0.0:>9.1f} ms{note}")
+    for a in result.artifacts:
+        err(f"  artifact: {a.path}")
+    if result.error is not None:
+        err(output.style("Error: ", "1;31") + result.error.message)
+        if result.log_path:
+            err(f"  log: {result.log_path}")
+    elif result.run_dir:
+        err(output.style(f"  record: {result.run_dir}", "2"))
+    if result.ok and result.output is not None:
+        value = result.output
+        sys.stdout.write((value if isinstance(value, str) else json.dumps(value, indent=2)) + "\n")
+        sys.stdout.flush()
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def run_target(target: WorkflowTarget, args: RunArgs, *, entry_point: str) -> int:
+    """Parse the workflow's flags against its Params and run it; returns the exit code."""
+    try:
+        timeout = _timeout(args.timeout)
+        base = _read_params(args.params) if args.params is not None else {}
+    except UsageError as exc:
+        result = execute(
+            target,
+            None,
+            options=RunOptions(dry=args.dry, entry_point=entry_point),
+            param_errors=[FieldError("arguments", str(exc))],
+        )
+        return _Printer(args.as_json)(result)
+    options = RunOptions(
+        dry=args.dry, timeout_seconds=timeout, use_cache=not args.no_cache, entry_point=entry_point
+    )
+    try:
+        loaded = target.load()
+    except RawError:
+        return _Printer(args.as_json)(execute(target, None, options=options))
+    model = loaded.cls.params_model
+    if args.help:
+        print_workflow_help(target.workflow_id, flags_for(model), loaded.cls.description())
+        return output.OK
+    values, errors = parse_flags(target.workflow_id, model, args.flags)
+    params: dict[str, Any] | None = {**base, **values}
+    if args.dry and args.params is None and not args.flags:
+        params = None  # the dry run takes mocks/params.json
+    printer = _Printer(args.as_json, model)
+
+    def hard_timeout(result: RunResult) -> None:
+        if result.status == "timed_out":
+            code = printer(result)
+            sys.stdout.flush()
+            os._exit(code)
+
+    options.on_hard_timeout = hard_timeout
+    _setup_logging(target.workflow_id)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        result = execute(target, params, options=options, param_errors=errors or None)
+    except KeyboardInterrupt:
+        return output.INTERRUPTED
+    return printer(result)
+
+
+def cmd_run(tokens: list[str], *, project_dir: str | None) -> int:
+    as_json = "--json" in tokens
+    try:
+        args = split_args(tokens)
+    except UsageError as exc:
+        output.fail(exc, as_json=as_json)
+    if args.workflow_id is None:
+        output.fail(
+            UsageError("Name the workflow to run: raw run <id> [--flag value ...]."),
+            as_json=args.as_json,
+        )
+    try:
+        target = resolve(args.workflow_id, args.project_dir or project_dir)
+    except RawError as exc:
+        from raw.errors import InvalidWorkflowIdError
+
+        status: RunStatus = (
+            "invalid_input" if isinstance(exc, InvalidWorkflowIdError) else "not_found"
+        )
+        return _Printer(args.as_json)(error_result(args.workflow_id, status, exc, dry=args.dry))
+    return run_target(target, args, entry_point="cli")

@@ -1,0 +1,141 @@
+"""Errors raised by the RAW kit.
+
+Every error the kit raises on purpose derives from :class:`RawError`, stores the
+values that identify it and builds its own message, a full sentence that says
+what was wrong and how to fix it. The CLI maps each class to an exit code at the
+edge (``raw.cli.output``); nothing inside the kit exits the process.
+
+    RawError
+    ├── ProjectError                 no .raw/ project, bad config.yaml
+    ├── InvalidWorkflowIdError       an id that is not a lowercase slug
+    ├── WorkflowNotFoundError        no .raw/workflows/<id>/run.py
+    ├── WorkflowLoadError            run.py does not import or defines no workflow
+    ├── InvalidParamsError           params that do not validate (per-field errors)
+    ├── UsageError                   a bad command line
+    ├── RunTimedOutError             a run passed its deadline
+    ├── RunCancelledError            a run was cancelled by its caller
+    ├── DryRunNetworkError           a dry run tried to reach a non-loopback host
+    └── LLMError                     the LLM client failed
+        ├── LLMNotConfiguredError    no provider settings
+        ├── LLMProviderError         the provider answered an error
+        └── LLMOutputError           the answer did not match the requested model
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class RawError(Exception):
+    """Root of every error the RAW kit raises on purpose."""
+
+
+class ProjectError(RawError):
+    """The project folder or its configuration is missing or invalid."""
+
+
+class InvalidWorkflowIdError(RawError):
+    def __init__(self, workflow_id: str) -> None:
+        self.workflow_id = workflow_id
+        super().__init__(
+            f"'{workflow_id}' is not a valid workflow id: use lowercase letters, digits "
+            "and dashes, starting with a letter or digit (for example 'analyze-cv')."
+        )
+
+
+class WorkflowNotFoundError(RawError):
+    def __init__(
+        self, workflow_id: str, *, candidates: Sequence[str] = (), where: str = ""
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.candidates = list(candidates)
+        message = f"No workflow '{workflow_id}'"
+        message += f" in {where}." if where else "."
+        if self.candidates:
+            message += " Did you mean " + ", ".join(f"'{c}'" for c in self.candidates) + "?"
+        else:
+            message += " Run 'raw list' to see the workflows, or 'raw create' to make one."
+        super().__init__(message)
+
+
+class WorkflowLoadError(RawError):
+    def __init__(self, workflow_id: str, reason: str) -> None:
+        self.workflow_id = workflow_id
+        self.reason = reason
+        super().__init__(f"Workflow '{workflow_id}' could not be loaded: {reason}")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One parameter that did not validate; ``field`` is a dotted path."""
+
+    field: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+class InvalidParamsError(RawError):
+    def __init__(self, workflow_id: str, errors: Sequence[FieldError]) -> None:
+        self.workflow_id = workflow_id
+        self.errors = list(errors)
+        lines = "; ".join(f"{e.field}: {e.message}" for e in self.errors)
+        super().__init__(f"Invalid parameters for workflow '{workflow_id}': {lines}")
+
+
+class UsageError(RawError):
+    """A command line that cannot be understood."""
+
+
+class RunTimedOutError(RawError):
+    def __init__(self, timeout_seconds: float) -> None:
+        self.timeout_seconds = timeout_seconds
+        super().__init__(
+            f"The run did not finish within its timeout of {timeout_seconds:g} seconds."
+        )
+
+
+class RunCancelledError(RawError):
+    def __init__(self) -> None:
+        super().__init__("The run was cancelled by its caller.")
+
+
+class DryRunNetworkError(RawError):
+    def __init__(self, host: str) -> None:
+        self.host = host
+        super().__init__(
+            f"A dry run tried to open a network connection to '{host}'. Dry runs may only "
+            "reach loopback addresses: add a mock to the workflow's mocks/ folder instead."
+        )
+
+
+class LLMError(RawError):
+    """The workflow's LLM client failed."""
+
+
+class LLMNotConfiguredError(LLMError):
+    def __init__(self, missing: Sequence[str]) -> None:
+        self.missing = list(missing)
+        super().__init__(
+            "No LLM provider is configured: set "
+            + ", ".join(self.missing)
+            + " (any OpenAI-compatible chat-completions endpoint), "
+            "or run with --dry to use the workflow's recorded responses."
+        )
+
+
+class LLMProviderError(LLMError):
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        self.status_code = status_code
+        super().__init__(message)
+
+
+class LLMOutputError(LLMError):
+    def __init__(self, model_name: str, reason: str) -> None:
+        self.model_name = model_name
+        self.reason = reason
+        super().__init__(
+            f"The LLM's answer did not match {model_name} even after a corrective retry: {reason}"
+        )

@@ -1,0 +1,156 @@
+"""A RAW project on disk: ``.raw/config.yaml``, ``.raw/workflows/<id>/run.py``, ``tools/``.
+
+The project is found like git finds a repository: the given folder, else the
+current one, then each parent, until one holds ``.raw/``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from raw.errors import InvalidWorkflowIdError, ProjectError, WorkflowNotFoundError
+
+WORKFLOW_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+RAW_DIR = ".raw"
+CONFIG_FILE = "config.yaml"
+
+
+def check_workflow_id(workflow_id: str) -> str:
+    """Return ``workflow_id`` if it is a lowercase slug, else raise before any file is touched."""
+    if not isinstance(workflow_id, str) or not WORKFLOW_ID.match(workflow_id):
+        raise InvalidWorkflowIdError(str(workflow_id))
+    return workflow_id
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GateCommand(_Strict):
+    command: str
+    timeout_seconds: float = Field(default=60, gt=0)
+
+
+class GatesConfig(_Strict):
+    default: list[str] = Field(default_factory=lambda: ["validate", "dry"])
+    optional: dict[str, GateCommand] = Field(default_factory=dict)
+
+
+class BuilderConfig(_Strict):
+    gates: GatesConfig = Field(default_factory=GatesConfig)
+
+
+class ProjectConfig(_Strict):
+    """The schema of ``.raw/config.yaml``. Unknown keys are errors."""
+
+    version: int = 1
+    name: str | None = None
+    runs_dir: str | None = None
+    """Where runs are recorded; default: each workflow's own ``runs/`` folder."""
+    cache_dir: str | None = None
+    """Where ``@cache`` keeps step results; default ``.raw/cache``."""
+    builder: BuilderConfig = Field(default_factory=BuilderConfig)
+    system: dict[str, Any] | None = None
+    """The system's parts (processes, webhooks, schedules); read by later parts of the kit."""
+
+
+def load_config(path: Path) -> ProjectConfig:
+    if not path.exists():
+        return ProjectConfig()
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ProjectError(f"{path} is not valid YAML: {exc}") from None
+    if data is None:
+        return ProjectConfig()
+    if not isinstance(data, dict):
+        raise ProjectError(f"{path} must hold a mapping of settings, not {type(data).__name__}.")
+    try:
+        return ProjectConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ProjectError(f"{path} is not a valid RAW config: {problems}") from None
+
+
+class Project:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.root / RAW_DIR
+
+    @property
+    def workflows_dir(self) -> Path:
+        return self.raw_dir / "workflows"
+
+    @property
+    def config_path(self) -> Path:
+        return self.raw_dir / CONFIG_FILE
+
+    @cached_property
+    def config(self) -> ProjectConfig:
+        return load_config(self.config_path)
+
+    def _setting_path(self, env: str, configured: str | None) -> Path | None:
+        value = os.environ.get(env) or configured
+        if not value:
+            return None
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def runs_dir(self) -> Path | None:
+        return self._setting_path("RAW_RUNS_DIR", self.config.runs_dir)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self._setting_path("RAW_CACHE_DIR", self.config.cache_dir) or (
+            self.raw_dir / "cache"
+        )
+
+    def workflow_ids(self) -> list[str]:
+        if not self.workflows_dir.is_dir():
+            return []
+        return sorted(
+            p.name
+            for p in self.workflows_dir.iterdir()
+            if (p / "run.py").is_file() and WORKFLOW_ID.match(p.name)
+        )
+
+    def workflow_dir(self, workflow_id: str) -> Path:
+        """The folder of an existing workflow; raises with the closest names otherwise."""
+        check_workflow_id(workflow_id)
+        folder = self.workflows_dir / workflow_id
+        if not (folder / "run.py").is_file():
+            raise WorkflowNotFoundError(
+                workflow_id,
+                candidates=difflib.get_close_matches(workflow_id, self.workflow_ids(), n=3),
+                where=str(self.workflows_dir),
+            )
+        return folder
+
+
+def find_project(start: Path | str | None = None) -> Project:
+    """The project holding ``start`` (default: ``RAW_PROJECT_DIR`` or the current folder)."""
+    origin = Path(start or os.environ.get("RAW_PROJECT_DIR") or Path.cwd()).resolve()
+    if not origin.exists():
+        raise ProjectError(f"The project folder {origin} does not exist.")
+    for folder in (origin, *origin.parents):
+        if (folder / RAW_DIR).is_dir():
+            return Project(folder)
+    raise ProjectError(
+        f"No RAW project found in {origin} or any folder above it. "
+        "Run 'raw init' to create one, or pass --project-dir."
+    )

@@ -1,0 +1,1 @@
+"""Project and workflow scaffolding: `raw init`, `raw create`."""

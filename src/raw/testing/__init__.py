@@ -1,0 +1,1 @@
+"""Fixtures and harnesses shipped to users for testing their RAW systems."""

@@ -1,0 +1,218 @@
+"""Where runs are recorded.
+
+Every run, from any entry point, goes through one :class:`Recorder`. The
+default, :class:`FileRecorder`, writes ``<runs>/<run-id>/manifest.json`` (the
+result document plus params and an environment block), ``run.log`` and the
+artifacts a workflow saves under ``results/``. Later parts add an index beside
+the files by wrapping it (:class:`MultiRecorder`), never by replacing it.
+
+Run ids sort by time and never collide: a UTC timestamp to the microsecond,
+then random hex, and the folder is created exclusively.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from raw.errors import RawError
+from raw.workflow.result import Artifact
+
+MANIFEST = "manifest.json"
+LOG = "run.log"
+RESULTS = "results"
+
+
+def new_run_id(at: datetime) -> str:
+    """A run id that sorts by time, e.g. ``20261125T133012123456Z-a1b2c3``."""
+    return at.strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` so readers see the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+class InvalidArtifactNameError(RawError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"Cannot save '{name}': artifact names are relative paths inside the run's "
+            "results folder (no '..', no absolute paths)."
+        )
+
+
+class RunHandle(Protocol):
+    """One run being recorded."""
+
+    run_id: str
+    run_dir: Path | None
+    results_dir: Path | None
+    log_path: Path | None
+
+    def log(self, line: str) -> None: ...
+
+    def save(self, name: str, data: Any) -> Artifact: ...
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Recorder(Protocol):
+    def start(self, workflow_id: str, run_id: str, *, workflow_dir: Path | None) -> RunHandle: ...
+
+
+def _encode_artifact(data: Any) -> bytes:
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data)
+    if isinstance(data, str):
+        return data.encode()
+    from pydantic_core import to_jsonable_python
+
+    try:
+        return json.dumps(to_jsonable_python(data), indent=2, ensure_ascii=False).encode()
+    except Exception:  # not JSON-like: the original runtime saved str(data)
+        return str(data).encode()
+
+
+def save_into(results_dir: Path, name: str, data: Any) -> Artifact:
+    """Write one artifact under ``results_dir``, refusing names that escape it."""
+    rel = Path(name)
+    if not name or rel.is_absolute() or ".." in rel.parts:
+        raise InvalidArtifactNameError(name)
+    path = results_dir / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = _encode_artifact(data)
+    write_atomic(path, payload)
+    return Artifact(name=rel.as_posix(), path=str(path), size_bytes=len(payload))
+
+
+class FileRunHandle:
+    def __init__(self, run_id: str, run_dir: Path, redact: Sequence[str] = ()) -> None:
+        self.run_id = run_id
+        self.run_dir: Path | None = run_dir
+        self.results_dir: Path | None = run_dir / RESULTS
+        self.log_path: Path | None = run_dir / LOG
+        self._redact = [s for s in redact if s]
+        self._log = open(self.log_path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        self._lock = threading.Lock()
+
+    def redact(self, text: str) -> str:
+        for secret in self._redact:
+            text = text.replace(secret, "**********")
+        return text
+
+    def log(self, line: str) -> None:
+        with self._lock:
+            if not self._log.closed:
+                self._log.write(self.redact(line).rstrip("\n") + "\n")
+
+    def save(self, name: str, data: Any) -> Artifact:
+        assert self.results_dir is not None
+        return save_into(self.results_dir, name, data)
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        assert self.run_dir is not None
+        text = self.redact(json.dumps(manifest, indent=2, ensure_ascii=False, default=str))
+        write_atomic(self.run_dir / MANIFEST, text.encode())
+
+    def close(self) -> None:
+        with self._lock:
+            self._log.close()
+
+
+class FileRecorder:
+    """Records runs as folders: ``<workflow_dir>/runs/<run-id>/`` by default.
+
+    ``runs_dir`` (the ``RAW_RUNS_DIR`` setting or ``runs_dir`` in the project
+    config) moves them to ``<runs_dir>/<workflow-id>/<run-id>/``.
+    """
+
+    def __init__(self, runs_dir: Path | None = None, *, redact: Sequence[str] = ()) -> None:
+        self.runs_dir = runs_dir
+        self.redact = list(redact)
+
+    def runs_root(self, workflow_id: str, workflow_dir: Path | None) -> Path:
+        if self.runs_dir is not None:
+            return self.runs_dir / workflow_id
+        if workflow_dir is None:
+            return Path.cwd() / "runs"
+        return workflow_dir / "runs"
+
+    def start(self, workflow_id: str, run_id: str, *, workflow_dir: Path | None) -> FileRunHandle:
+        root = self.runs_root(workflow_id, workflow_dir)
+        root.mkdir(parents=True, exist_ok=True)
+        while True:
+            try:
+                (root / run_id).mkdir()
+                break
+            except FileExistsError:  # same microsecond and same random suffix: draw again
+                run_id = run_id.rsplit("-", 1)[0] + "-" + secrets.token_hex(3)
+        return FileRunHandle(run_id, root / run_id, self.redact)
+
+
+class MultiRecorder:
+    """Records to a primary recorder and mirrors the manifest to others (an index)."""
+
+    def __init__(self, primary: Recorder, *mirrors: ManifestSink) -> None:
+        self.primary = primary
+        self.mirrors = mirrors
+
+    def start(self, workflow_id: str, run_id: str, *, workflow_dir: Path | None) -> RunHandle:
+        return _MirroredHandle(
+            self.primary.start(workflow_id, run_id, workflow_dir=workflow_dir), self.mirrors
+        )
+
+
+class ManifestSink(Protocol):
+    def write_manifest(self, manifest: dict[str, Any]) -> None: ...
+
+
+class _MirroredHandle:
+    def __init__(self, inner: RunHandle, mirrors: Sequence[ManifestSink]) -> None:
+        self._inner = inner
+        self._mirrors = mirrors
+        self.run_id = inner.run_id
+        self.run_dir = inner.run_dir
+        self.results_dir = inner.results_dir
+        self.log_path = inner.log_path
+
+    def log(self, line: str) -> None:
+        self._inner.log(line)
+
+    def save(self, name: str, data: Any) -> Artifact:
+        return self._inner.save(name, data)
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        self._inner.write_manifest(manifest)
+        for mirror in self._mirrors:
+            mirror.write_manifest(manifest)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((run_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def list_run_dirs(root: Path) -> list[Path]:
+    """Run folders under ``root``, newest first."""
+    if not root.is_dir():
+        return []
+    dirs = [p for p in root.iterdir() if p.is_dir() and (p / MANIFEST).exists()]
+    return sorted(dirs, key=lambda p: p.name, reverse=True)

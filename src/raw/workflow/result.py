@@ -1,0 +1,99 @@
+"""The result contract of a run, the same for every entry point.
+
+``raw run --json`` prints a :class:`RunResult`, ``raw.run_workflow`` returns one,
+and the run's ``manifest.json`` is one plus the params and an environment block.
+Fields are only ever added, so callers written today keep working.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+RunStatus = Literal[
+    "running", "succeeded", "failed", "invalid_input", "not_found", "timed_out", "cancelled"
+]
+StepStatus = Literal["running", "succeeded", "failed", "skipped"]
+
+SCHEMA = "raw.run/1"
+
+EXIT_CODES: dict[str, int] = {
+    "succeeded": 0,
+    "failed": 1,
+    "invalid_input": 2,
+    "not_found": 3,
+    "timed_out": 124,
+    "cancelled": 130,
+    "running": 1,
+}
+"""Process exit code for each run status (the README's table)."""
+
+
+class ErrorInfo(BaseModel):
+    type: str
+    message: str
+    fields: list[dict[str, str]] | None = None
+    """Per-field errors for ``invalid_input``: ``{"field": "cv_text", "message": ...}``."""
+
+
+class Attempt(BaseModel):
+    number: int
+    started_at: datetime
+    duration_ms: float
+    error: str | None = None
+
+
+class StepResult(BaseModel):
+    name: str
+    status: StepStatus = "running"
+    started_at: datetime
+    ended_at: datetime | None = None
+    duration_ms: float | None = None
+    attempts: list[Attempt] = Field(default_factory=list)
+    cached: bool = False
+    result: Any = None
+    error: ErrorInfo | None = None
+
+
+class Artifact(BaseModel):
+    name: str
+    path: str
+    size_bytes: int
+
+
+class Timings(BaseModel):
+    started_at: datetime
+    ended_at: datetime | None = None
+    duration_ms: float | None = None
+
+
+class RunResult(BaseModel):
+    schema_: str = Field(default=SCHEMA, alias="schema")
+    workflow: str
+    run_id: str
+    status: RunStatus
+    output: Any = None
+    error: ErrorInfo | None = None
+    return_code: int | None = None
+    """The int an original-style ``run() -> int`` returned, kept as it was."""
+    dry: bool = False
+    steps: list[StepResult] = Field(default_factory=list)
+    timings: Timings
+    artifacts: list[Artifact] = Field(default_factory=list)
+    run_dir: str | None = None
+    log_path: str | None = None
+
+    model_config = {"populate_by_name": True}
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)

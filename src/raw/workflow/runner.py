@@ -1,0 +1,587 @@
+"""Run a workflow and record it: the one code path behind every entry point.
+
+``raw run`` (the CLI), ``raw.run_workflow`` (in-process, for the coordinator)
+and the Temporal activity all end here, so they share one result contract.
+``run_workflow`` always returns a :class:`RunResult`; the outcomes of a run
+(``failed``, ``invalid_input``, ``not_found``, ``timed_out``) are statuses, not
+exceptions.
+
+Timeouts in-process are cooperative: checked between steps, between retry
+attempts and inside ``self.llm``; an async workflow is also cancelled at its
+deadline. The CLI adds a hard stop (``on_hard_timeout``) that ends the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import os
+import platform
+import socket
+import threading
+import traceback
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
+
+import raw
+from raw import clock
+from raw.errors import (
+    FieldError,
+    InvalidParamsError,
+    RawError,
+    RunCancelledError,
+    RunTimedOutError,
+    WorkflowLoadError,
+)
+from raw.project import Project, check_workflow_id, find_project
+from raw.workflow import netguard
+from raw.workflow.base import BaseWorkflow
+from raw.workflow.context import RunContext, _current_run
+from raw.workflow.loader import LoadedWorkflow, load_workflow
+from raw.workflow.recorder import FileRecorder, Recorder, RunHandle, new_run_id
+from raw.workflow.result import ErrorInfo, RunResult, RunStatus, Timings
+
+
+@dataclass
+class RunOptions:
+    dry: bool = False
+    timeout_seconds: float | None = None
+    use_cache: bool = True
+    idempotency_key: str | None = None
+    cancel_event: threading.Event | None = None
+    recorder: Recorder | None = None
+    entry_point: str = "python"
+    on_hard_timeout: Callable[[RunResult], None] | None = None
+    """CLI only: called from a timer thread at the deadline with the timed-out result."""
+
+
+@dataclass
+class WorkflowTarget:
+    """A workflow found on disk, ready to load and run."""
+
+    workflow_id: str
+    workflow_dir: Path
+    project: Project | None = None
+    preloaded: type[BaseWorkflow] | None = None  # type: ignore[type-arg]
+    """A class already imported (``python run.py`` runs as ``__main__``)."""
+
+    @property
+    def path(self) -> Path:
+        return self.workflow_dir / "run.py"
+
+    def load(self) -> LoadedWorkflow:
+        if self.preloaded is not None:
+            self.preloaded.workflow_id = self.workflow_id
+            return LoadedWorkflow(self.workflow_id, self.path, self.preloaded)
+        return load_workflow(
+            self.path, self.workflow_id, project_root=self.project.root if self.project else None
+        )
+
+
+def resolve(workflow_id: str, project_dir: Path | str | None = None) -> WorkflowTarget:
+    """Find a workflow by id; raises InvalidWorkflowIdError, ProjectError, WorkflowNotFoundError."""
+    check_workflow_id(workflow_id)
+    project = find_project(project_dir)
+    return WorkflowTarget(workflow_id, project.workflow_dir(workflow_id), project)
+
+
+def field_errors(exc: ValidationError) -> list[FieldError]:
+    out = []
+    for err in exc.errors(include_url=False):
+        path = ".".join(str(p) for p in err["loc"]) or "params"
+        out.append(FieldError(path, err["msg"]))
+    return out
+
+
+def _error(exc: BaseException) -> ErrorInfo:
+    fields = None
+    if isinstance(exc, InvalidParamsError):
+        fields = [e.to_dict() for e in exc.errors]
+    return ErrorInfo(type=type(exc).__name__, message=str(exc) or type(exc).__name__, fields=fields)
+
+
+def error_result(
+    workflow_id: str, status: RunStatus, exc: BaseException, *, dry: bool = False
+) -> RunResult:
+    """A result for a run that never started (bad id, no project, no such workflow)."""
+    now = clock.now()
+    return RunResult(
+        workflow=workflow_id,
+        run_id=new_run_id(now),
+        status=status,
+        error=_error(exc),
+        dry=dry,
+        timings=Timings(started_at=now, ended_at=now, duration_ms=0.0),
+    )
+
+
+def _secrets(value: Any) -> list[str]:
+    if isinstance(value, SecretStr):
+        return [value.get_secret_value()]
+    if isinstance(value, SecretBytes):
+        return [value.get_secret_value().decode(errors="replace")]
+    if isinstance(value, BaseModel):
+        return [s for name in type(value).model_fields for s in _secrets(getattr(value, name))]
+    if isinstance(value, list | tuple | set):
+        return [s for v in value for s in _secrets(v)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _secrets(v)]
+    return []
+
+
+def _environment(entry_point: str) -> dict[str, Any]:
+    # An allowlist: never environment variables, which hold secrets.
+    return {
+        "python": platform.python_version(),
+        "raw": raw.__version__,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "entry_point": entry_point,
+    }
+
+
+class _Run:
+    """One execution: owns the context, the record and the one-time finalisation."""
+
+    def __init__(self, target: WorkflowTarget, options: RunOptions) -> None:
+        self.target = target
+        self.options = options
+        self.started_at = clock.now()
+        self.t0 = clock.monotonic()
+        self.run_id = new_run_id(self.started_at)
+        self.params: BaseModel | None = None
+        self.raw_params: Any = None
+        self.loaded: LoadedWorkflow | None = None
+        self.handle: RunHandle | None = None
+        self.ctx: RunContext | None = None
+        self._final: RunResult | None = None
+        self._final_lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    # -- before the workflow runs
+
+    def prepare(self, params: Any, param_errors: list[FieldError] | None) -> RunResult | None:
+        """Load and validate; returns a finished result when the run cannot start."""
+        try:
+            self.loaded = self.target.load()
+        except WorkflowLoadError as exc:
+            self._open_record()
+            self._log_exception(exc)
+            return self.finish("failed", error=exc)
+        model = self.loaded.cls.params_model
+        if param_errors:  # report them with whatever else is wrong with the params
+            errors = list(param_errors)
+            try:
+                model.model_validate(params if params is not None else {})
+            except ValidationError as exc:
+                errors += [
+                    e
+                    for e in field_errors(exc)
+                    if not any(
+                        p.field.lstrip("-").replace("-", "_") == e.field for p in param_errors
+                    )
+                ]
+            self._open_record()
+            return self.finish(
+                "invalid_input", error=InvalidParamsError(self.target.workflow_id, errors)
+            )
+        self.raw_params = params
+        try:
+            if params is None and self.options.dry:
+                params = self.raw_params = self._mock_params()
+            if isinstance(params, model):
+                self.params = params
+            elif isinstance(params, BaseModel):
+                self.params = model.model_validate(params.model_dump())
+            else:
+                self.params = model.model_validate(params if params is not None else {})
+        except ValidationError as exc:
+            self._open_record()
+            return self.finish(
+                "invalid_input",
+                error=InvalidParamsError(self.target.workflow_id, field_errors(exc)),
+            )
+        except RawError as exc:
+            self._open_record()
+            return self.finish("invalid_input", error=exc)
+        self._open_record(_secrets(self.params))
+        return None
+
+    def _mock_params(self) -> Any:
+        path = self.target.workflow_dir / "mocks" / "params.json"
+        if not path.exists():
+            return {}
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise InvalidParamsError(
+                self.target.workflow_id, [FieldError("mocks/params.json", f"not valid JSON: {exc}")]
+            ) from None
+
+    def _open_record(self, secrets: list[str] | None = None) -> None:
+        project = self.target.project
+        recorder = self.options.recorder or FileRecorder(
+            project.runs_dir if project else None, redact=secrets or ()
+        )
+        self.handle = recorder.start(
+            self.target.workflow_id, self.run_id, workflow_dir=self.target.workflow_dir
+        )
+        self.run_id = self.handle.run_id
+        deadline = None
+        if self.options.timeout_seconds is not None:
+            deadline = self.t0 + self.options.timeout_seconds
+        self.ctx = RunContext(
+            workflow_id=self.target.workflow_id,
+            run_id=self.run_id,
+            handle=self.handle,
+            dry=self.options.dry,
+            workflow_dir=self.target.workflow_dir,
+            timeout_seconds=self.options.timeout_seconds,
+            deadline=deadline,
+            use_cache=self.options.use_cache and not os.environ.get("RAW_NO_CACHE"),
+            cache_dir=project.cache_dir if project else self.target.workflow_dir / ".cache",
+            idempotency_key=self.options.idempotency_key,
+            cancel_event=self.options.cancel_event or threading.Event(),
+        )
+        self.handle.log(
+            f"{self.started_at.isoformat()} INFO run {self.run_id} of "
+            f"'{self.target.workflow_id}' started{' (dry run)' if self.options.dry else ''}"
+        )
+        self.handle.write_manifest(self._manifest(self._result("running")))
+
+    # -- running
+
+    def _outcome_of(self, exc: BaseException) -> RunStatus:
+        if isinstance(exc, RunTimedOutError | TimeoutError):
+            return "timed_out"
+        if isinstance(exc, RunCancelledError | asyncio.CancelledError | KeyboardInterrupt):
+            return "cancelled"
+        return "failed"
+
+    def _start_hard_timer(self) -> None:
+        callback = self.options.on_hard_timeout
+        if callback is None or self.options.timeout_seconds is None:
+            return
+
+        def fire() -> None:
+            result = self.finish(
+                "timed_out", error=RunTimedOutError(self.options.timeout_seconds or 0)
+            )
+            callback(result)
+
+        self._timer = threading.Timer(self.options.timeout_seconds, fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def call_sync(self) -> RunResult:
+        assert self.loaded is not None and self.ctx is not None
+        token = _current_run.set(self.ctx)
+        try:
+            if self.options.dry:
+                netguard.install()
+            instance = self.loaded.cls(self.params)
+            self.ctx.check()
+            value = instance.run()
+        except BaseException as exc:
+            if not isinstance(exc, RunTimedOutError | RunCancelledError):
+                self._log_exception(exc)
+            result = self.finish(self._outcome_of(exc), error=exc)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            return result
+        finally:
+            _current_run.reset(token)
+        return self.finish_with_value(value)
+
+    async def call_async(self) -> RunResult:
+        assert self.loaded is not None and self.ctx is not None
+        token = _current_run.set(self.ctx)
+        try:
+            if self.options.dry:
+                netguard.install()
+            instance = self.loaded.cls(self.params)
+            self.ctx.check()
+            coro: Coroutine[Any, Any, Any] = (
+                instance.run() if self.loaded.cls.defines_run() else instance._run_steps_async()
+            )
+            remaining = self.ctx.remaining_seconds()
+            value = await (asyncio.wait_for(coro, remaining) if remaining is not None else coro)
+        except BaseException as exc:
+            if isinstance(exc, TimeoutError) and self.options.timeout_seconds is not None:
+                exc = RunTimedOutError(self.options.timeout_seconds)
+            if not isinstance(exc, RunTimedOutError | RunCancelledError | asyncio.CancelledError):
+                self._log_exception(exc)
+            result = self.finish(self._outcome_of(exc), error=exc)
+            if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
+                raise
+            return result
+        finally:
+            _current_run.reset(token)
+        return self.finish_with_value(value)
+
+    # -- after
+
+    def finish_with_value(self, value: Any) -> RunResult:
+        assert self.ctx is not None
+        if self.ctx.network_violations:
+            return self.finish("failed", error=self.ctx.network_violations[0])
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value == 0:
+                return self.finish("succeeded", return_code=0)
+            return self.finish(
+                "failed", return_code=value, error=RawError(f"run() returned exit code {value}.")
+            )
+        from pydantic_core import PydanticSerializationError, to_jsonable_python
+
+        try:
+            output = to_jsonable_python(value)
+        except PydanticSerializationError as exc:
+            return self.finish(
+                "failed",
+                error=RawError(
+                    f"The workflow's output is not JSON-serialisable: {exc}. Return dicts, lists, "
+                    "strings, numbers or Pydantic models."
+                ),
+            )
+        return self.finish("succeeded", output=output)
+
+    def _result(
+        self,
+        status: RunStatus,
+        *,
+        output: Any = None,
+        error: BaseException | None = None,
+        return_code: int | None = None,
+    ) -> RunResult:
+        ended = None if status == "running" else clock.now()
+        ctx = self.ctx
+        handle = self.handle
+        info = _error(error) if error is not None else None
+        if info is not None:
+            info.message = _redactor(handle)(info.message)
+        return RunResult(
+            workflow=self.target.workflow_id,
+            run_id=self.run_id,
+            status=status,
+            output=output,
+            error=info,
+            return_code=return_code,
+            dry=self.options.dry,
+            steps=list(ctx.steps) if ctx else [],
+            timings=Timings(
+                started_at=self.started_at,
+                ended_at=ended,
+                duration_ms=None
+                if ended is None
+                else round((clock.monotonic() - self.t0) * 1000, 3),
+            ),
+            artifacts=list(ctx.artifacts) if ctx else [],
+            run_dir=str(handle.run_dir) if handle and handle.run_dir else None,
+            log_path=str(handle.log_path) if handle and handle.log_path else None,
+        )
+
+    def _manifest(self, result: RunResult) -> dict[str, Any]:
+        doc = result.to_json_dict()
+        params: Any = (
+            self.params.model_dump(mode="json")
+            if self.params is not None
+            else (
+                self.raw_params
+                if isinstance(self.raw_params, dict | list | str | int | float | None)
+                else None
+            )
+        )
+        doc["params"] = params
+        doc["environment"] = _environment(self.options.entry_point)
+        return doc
+
+    def finish(
+        self,
+        status: RunStatus,
+        *,
+        output: Any = None,
+        error: BaseException | None = None,
+        return_code: int | None = None,
+    ) -> RunResult:
+        """Build, record and return the final result, once; later calls get the first one."""
+        with self._final_lock:
+            if self._final is not None:
+                return self._final
+            if self._timer is not None:
+                self._timer.cancel()
+            result = self._result(status, output=output, error=error, return_code=return_code)
+            for record in result.steps:  # a step cut short by a timeout or cancellation
+                if record.status == "running":
+                    record.status = "failed"
+                    record.error = result.error
+            self._final = result
+            if self.handle is not None:
+                self.handle.log(
+                    f"{clock.now().isoformat()} INFO run {self.run_id} {status}"
+                    + (f": {result.error.message}" if result.error else "")
+                )
+                self.handle.write_manifest(self._manifest(result))
+                self.handle.close()
+            return result
+
+    def _log_exception(self, exc: BaseException) -> None:
+        if self.handle is not None:
+            text = "".join(traceback.format_exception(exc))
+            self.handle.log(f"{clock.now().isoformat()} ERROR {type(exc).__name__}: {exc}\n{text}")
+
+
+def _redactor(handle: RunHandle | None) -> Callable[[str], str]:
+    redact = getattr(handle, "redact", None)
+    return redact if callable(redact) else (lambda text: text)
+
+
+@dataclass
+class _Prepared:
+    run: _Run | None = None
+    result: RunResult | None = None
+
+
+def _prepare(
+    workflow: str | WorkflowTarget,
+    params: Any,
+    options: RunOptions,
+    project_dir: Path | str | None,
+    param_errors: list[FieldError] | None,
+) -> _Prepared:
+    if isinstance(workflow, WorkflowTarget):
+        target = workflow
+    else:
+        try:
+            target = resolve(workflow, project_dir)
+        except RawError as exc:
+            from raw.errors import InvalidWorkflowIdError
+
+            # A bad id is bad input; no project or no such workflow is "not found".
+            status: RunStatus = (
+                "invalid_input" if isinstance(exc, InvalidWorkflowIdError) else "not_found"
+            )
+            return _Prepared(result=error_result(str(workflow), status, exc, dry=options.dry))
+    run = _Run(target, options)
+    return _Prepared(run=run, result=run.prepare(params, param_errors))
+
+
+def execute(
+    workflow: str | WorkflowTarget,
+    params: Any = None,
+    *,
+    options: RunOptions | None = None,
+    project_dir: Path | str | None = None,
+    param_errors: list[FieldError] | None = None,
+) -> RunResult:
+    """Run synchronously in this thread (an async workflow gets an event loop of its own)."""
+    options = options or RunOptions()
+    prepared = _prepare(workflow, params, options, project_dir, param_errors)
+    if prepared.result is not None:
+        return prepared.result
+    run = prepared.run
+    assert run is not None and run.loaded is not None
+    run._start_hard_timer()
+    if not run.loaded.cls.is_async():
+        return run.call_sync()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run.call_async())
+    # Called from inside an event loop: run the workflow's loop in a thread of its own.
+    box: list[RunResult] = []
+    context = contextvars.copy_context()
+    worker = threading.Thread(target=lambda: box.append(context.run(asyncio.run, run.call_async())))
+    worker.start()
+    worker.join()
+    return box[0]
+
+
+async def execute_async(
+    workflow: str | WorkflowTarget,
+    params: Any = None,
+    *,
+    options: RunOptions | None = None,
+    project_dir: Path | str | None = None,
+) -> RunResult:
+    """Run without blocking the event loop: sync workflows go to a worker thread."""
+    options = options or RunOptions()
+    if options.cancel_event is None:
+        options.cancel_event = threading.Event()
+    prepared = await asyncio.to_thread(_prepare, workflow, params, options, project_dir, None)
+    if prepared.result is not None:
+        return prepared.result
+    run = prepared.run
+    assert run is not None and run.loaded is not None
+    if run.loaded.cls.is_async():
+        return await run.call_async()
+    try:
+        return await asyncio.to_thread(run.call_sync)
+    except asyncio.CancelledError:
+        options.cancel_event.set()  # the thread stops at its next step boundary
+        run.finish("cancelled", error=RunCancelledError())
+        raise
+
+
+def run_workflow(
+    workflow_id: str,
+    params: Mapping[str, Any] | BaseModel | None = None,
+    *,
+    dry: bool = False,
+    timeout_seconds: float | None = None,
+    project_dir: Path | str | None = None,
+    use_cache: bool = True,
+    idempotency_key: str | None = None,
+    cancel_event: threading.Event | None = None,
+    recorder: Recorder | None = None,
+) -> RunResult:
+    """Run a workflow in this process and return its result; never raises for run outcomes.
+
+    ``params`` is a mapping or a ``Params`` instance; with ``dry=True`` and no
+    params, the workflow's ``mocks/params.json`` is used.
+    """
+    return execute(
+        workflow_id,
+        params,
+        project_dir=project_dir,
+        options=RunOptions(
+            dry=dry,
+            timeout_seconds=timeout_seconds,
+            use_cache=use_cache,
+            idempotency_key=idempotency_key,
+            cancel_event=cancel_event,
+            recorder=recorder,
+        ),
+    )
+
+
+async def run_workflow_async(
+    workflow_id: str,
+    params: Mapping[str, Any] | BaseModel | None = None,
+    *,
+    dry: bool = False,
+    timeout_seconds: float | None = None,
+    project_dir: Path | str | None = None,
+    use_cache: bool = True,
+    idempotency_key: str | None = None,
+    cancel_event: threading.Event | None = None,
+    recorder: Recorder | None = None,
+) -> RunResult:
+    """The async twin of :func:`run_workflow`; sync workflows run in a worker thread."""
+    return await execute_async(
+        workflow_id,
+        params,
+        project_dir=project_dir,
+        options=RunOptions(
+            dry=dry,
+            timeout_seconds=timeout_seconds,
+            use_cache=use_cache,
+            idempotency_key=idempotency_key,
+            cancel_event=cancel_event,
+            recorder=recorder,
+        ),
+    )
