@@ -14,8 +14,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+QUICKSTART := $(BIN)/raw --project-dir examples/quickstart
+
 demo: $(STAMP)
-	$(BIN)/raw --project-dir examples/quickstart run summarize-text --text "RAW workflows are pure functions: they take inputs, process data and return outputs." --dry
+	@echo "== A workflow that runs for real: flags come from its Params =="
+	$(QUICKSTART) run text-stats --text "RAW workflows are pure functions. They take inputs, process data and return outputs. They are stateless and reusable." --top 3
+	@echo
+	@echo "== An LLM workflow on its recorded responses (--dry: mocks/, no network) =="
+	$(QUICKSTART) run summarize-text --dry
+	@echo
+	@echo "== Both checked for real, then listed with their last runs =="
+	$(QUICKSTART) validate
+	$(QUICKSTART) list
+	@echo
+	@echo "Next: $(QUICKSTART) show summarize-text    (or: . .venv/bin/activate; raw --help)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto

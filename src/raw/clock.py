@@ -15,7 +15,6 @@ this module, so tests and simulations can replace time as a whole::
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -69,6 +68,8 @@ class SystemClock:
             time.sleep(seconds)
 
     async def asleep(self, seconds: float) -> None:
+        import asyncio  # not at module level: `raw run` must not pay for asyncio
+
         await asyncio.sleep(max(seconds, 0.0))
 
 
@@ -105,6 +106,8 @@ class ManualClock:
             self.advance(seconds)
 
     async def asleep(self, seconds: float) -> None:
+        import asyncio
+
         self.sleep(seconds)
         await asyncio.sleep(0)
 

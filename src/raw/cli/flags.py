@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
+from pydantic_core import PydanticSerializationError, PydanticUndefined, to_jsonable_python
 
 from raw.errors import FieldError
 
@@ -39,6 +39,8 @@ class Flag:
     required: bool
     default: Any
     choices: tuple[str, ...] = ()
+    choice_values: tuple[Any, ...] = ()
+    """The values behind ``choices`` (``Literal[1, 2]`` takes the int 1, not "1")."""
     item_json: bool = False
     help: str = ""
 
@@ -75,16 +77,15 @@ def _label(tp: Any) -> str:
     return str(tp).replace("typing.", "")
 
 
-def _kind_of(annotation: Any) -> tuple[Kind, str, tuple[str, ...], bool]:
+def _kind_of(annotation: Any) -> tuple[Kind, str, tuple[Any, ...], bool]:
     tp, _optional = _strip_optional(annotation)
     origin = typing.get_origin(tp)
     if tp is bool:
         return "bool", "bool", (), False
     if origin is Literal:
-        values = tuple(str(v) for v in typing.get_args(tp))
-        return "choice", "choice", values, False
+        return "choice", "choice", typing.get_args(tp), False
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return "choice", tp.__name__, tuple(str(m.value) for m in tp), False
+        return "choice", tp.__name__, tuple(m.value for m in tp), False
     if origin in (list, set, frozenset, tuple) or tp in (list, set, frozenset, tuple):
         args = typing.get_args(tp)
         item = args[0] if args else Any
@@ -107,7 +108,8 @@ def flags_for(model: type[BaseModel]) -> list[Flag]:
                 type_label=label,
                 required=info.is_required(),
                 default=_default(info),
-                choices=choices,
+                choices=tuple(str(c) for c in choices),
+                choice_values=choices,
                 item_json=item_json,
                 help=info.description or "",
             )
@@ -116,14 +118,19 @@ def flags_for(model: type[BaseModel]) -> list[Flag]:
 
 
 def _default(info: FieldInfo) -> Any:
+    """The default as JSON would show it (``[]``, not ``"[]"``); None when required."""
     if info.is_required():
         return None
-    if info.default is not PydanticUndefined:
-        value = info.default
-        if isinstance(value, enum.Enum):
-            return value.value
-        return value if isinstance(value, str | int | float | bool | None) else repr(value)
-    return None
+    try:
+        value = info.get_default(call_default_factory=True, validated_data={})
+    except Exception:  # a factory that needs the other fields, or fails: say so
+        return f"<{getattr(info.default_factory, '__name__', 'factory')}()>"
+    if value is PydanticUndefined:
+        return None
+    try:
+        return to_jsonable_python(value)
+    except PydanticSerializationError:
+        return repr(value)
 
 
 def _suggest(name: str, flags: list[Flag]) -> str:
@@ -227,7 +234,7 @@ def parse_flags(
                     )
                 )
             else:
-                values[flag.key] = value
+                values[flag.key] = flag.choice_values[flag.choices.index(value)]
         else:
             values[flag.key] = value
     return values, errors

@@ -47,7 +47,8 @@ def _describe(project: Project, workflow_id: str) -> dict[str, Any]:
     folder = project.workflow_dir(workflow_id)
     info: dict[str, Any] = {"id": workflow_id, "path": str(folder / "run.py")}
     try:
-        loaded = load_workflow(folder / "run.py", workflow_id, project_root=project.root)
+        with output.stdout_to_stderr():  # a workflow that prints on import cannot corrupt stdout
+            loaded = load_workflow(folder / "run.py", workflow_id, project_root=project.root)
     except RawError as exc:
         info.update(loads=False, error=str(exc), description="", params=[], steps=[])
         return info

@@ -12,10 +12,12 @@ Exit codes (the README's table; later commands extend it, never change it):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
-from typing import Any, NoReturn
+from collections.abc import Iterator
+from typing import Any, NoReturn, TextIO
 
 from raw.errors import (
     InvalidParamsError,
@@ -62,9 +64,27 @@ def err(message: str = "") -> None:
     print(message, file=sys.stderr)
 
 
-def emit_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
-    sys.stdout.flush()
+def emit_json(document: Any, *, stream: TextIO | None = None) -> None:
+    out = stream or sys.stdout
+    out.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+    out.flush()
+
+
+@contextlib.contextmanager
+def stdout_to_stderr(active: bool = True) -> Iterator[TextIO]:
+    """Send stray prints (a workflow's, on import or in a step) to stderr; yield the real stdout.
+
+    With ``--json`` the command's stdout holds its one JSON document and nothing else.
+    """
+    real = sys.stdout
+    if not active:
+        yield real
+        return
+    sys.stdout = sys.stderr
+    try:
+        yield real
+    finally:
+        sys.stdout = real
 
 
 def error_document(exc: BaseException, code: int) -> dict[str, Any]:

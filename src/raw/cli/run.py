@@ -14,11 +14,11 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from raw.cli import output
 from raw.cli.flags import Flag, flag_name, flags_for, parse_flags
-from raw.errors import FieldError, RawError, UsageError
+from raw.errors import RawError, UsageError
 from raw.workflow.result import RunResult, RunStatus
 from raw.workflow.runner import RunOptions, WorkflowTarget, error_result, execute, resolve
 
@@ -114,7 +114,9 @@ def _setup_logging(workflow_id: str) -> None:
     root.setLevel(logging.INFO)
 
 
-def print_workflow_help(workflow_id: str, flags: list[Flag], description: str) -> None:
+def print_workflow_help(
+    workflow_id: str, flags: list[Flag], description: str, *, file: TextIO | None = None
+) -> None:
     lines = [
         f"usage: raw run {workflow_id} [flags] [--json] [--dry] [--params JSON|@FILE|-] "
         "[--timeout SECONDS] [--no-cache]",
@@ -131,15 +133,16 @@ def print_workflow_help(workflow_id: str, flags: list[Flag], description: str) -
         text = f"  {f.usage:<34} {f.help}".rstrip()
         lines.append(text)
         lines.append(f"  {'':<34} ({detail}; {req})")
-    print("\n".join(lines))
+    print("\n".join(lines), file=file or sys.stdout)
 
 
 class _Printer:
     """Prints the final result once, even if the hard-timeout timer races the run."""
 
-    def __init__(self, as_json: bool, model: Any = None) -> None:
+    def __init__(self, as_json: bool, model: Any = None, *, stdout: TextIO | None = None) -> None:
         self.as_json = as_json
         self.model = model
+        self.stdout = stdout or sys.stdout
         self._lock = threading.Lock()
         self._done = False
 
@@ -148,14 +151,14 @@ class _Printer:
             if not self._done:
                 self._done = True
                 if self.as_json:
-                    output.emit_json(result.to_json_dict())
+                    output.emit_json(result.to_json_dict(), stream=self.stdout)
                 else:
-                    _print_human(result, self.model)
+                    _print_human(result, self.model, self.stdout)
                 sys.stderr.flush()
         return result.exit_code
 
 
-def _print_human(result: RunResult, model: Any) -> None:
+def _print_human(result: RunResult, model: Any, stdout: TextIO) -> None:
     err = output.err
     if result.status == "invalid_input" and result.error is not None:
         if result.error.fields:
@@ -196,8 +199,8 @@ def _print_human(result: RunResult, model: Any) -> None:
         err(output.style(f"  record: {result.run_dir}", "2"))
     if result.ok and result.output is not None:
         value = result.output
-        sys.stdout.write((value if isinstance(value, str) else json.dumps(value, indent=2)) + "\n")
-        sys.stdout.flush()
+        stdout.write((value if isinstance(value, str) else json.dumps(value, indent=2)) + "\n")
+        stdout.flush()
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -210,34 +213,52 @@ def run_target(target: WorkflowTarget, args: RunArgs, *, entry_point: str) -> in
         timeout = _timeout(args.timeout)
         base = _read_params(args.params) if args.params is not None else {}
     except UsageError as exc:
-        result = execute(
-            target,
-            None,
-            options=RunOptions(dry=args.dry, entry_point=entry_point),
-            param_errors=[FieldError("arguments", str(exc))],
-        )
+        # A bad --timeout or --params is the command line's fault: report it alone, not
+        # with "required" errors for params that were never parsed.
+        result = error_result(target.workflow_id, "invalid_input", exc, dry=args.dry)
         return _Printer(args.as_json)(result)
+    if target.project is not None:
+        try:
+            target.project.config  # noqa: B018 - a bad config.yaml is reported, not raised
+        except RawError as exc:
+            return _Printer(args.as_json)(
+                error_result(target.workflow_id, "not_found", exc, dry=args.dry)
+            )
+    with output.stdout_to_stderr(args.as_json) as stdout:
+        return _run_loaded(target, args, base, timeout, entry_point, stdout)
+
+
+def _run_loaded(
+    target: WorkflowTarget,
+    args: RunArgs,
+    base: dict[str, Any],
+    timeout: float | None,
+    entry_point: str,
+    stdout: TextIO,
+) -> int:
     options = RunOptions(
         dry=args.dry, timeout_seconds=timeout, use_cache=not args.no_cache, entry_point=entry_point
     )
     try:
         loaded = target.load()
     except RawError:
-        return _Printer(args.as_json)(execute(target, None, options=options))
+        return _Printer(args.as_json, stdout=stdout)(execute(target, None, options=options))
     model = loaded.cls.params_model
     if args.help:
-        print_workflow_help(target.workflow_id, flags_for(model), loaded.cls.description())
+        print_workflow_help(
+            target.workflow_id, flags_for(model), loaded.cls.description(), file=stdout
+        )
         return output.OK
     values, errors = parse_flags(target.workflow_id, model, args.flags)
     params: dict[str, Any] | None = {**base, **values}
     if args.dry and args.params is None and not args.flags:
         params = None  # the dry run takes mocks/params.json
-    printer = _Printer(args.as_json, model)
+    printer = _Printer(args.as_json, model, stdout=stdout)
 
     def hard_timeout(result: RunResult) -> None:
         if result.status == "timed_out":
             code = printer(result)
-            sys.stdout.flush()
+            stdout.flush()
             os._exit(code)
 
     options.on_hard_timeout = hard_timeout

@@ -8,11 +8,13 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
-from raw.errors import RawError
+from raw.errors import UsageError
 from raw.project import RAW_DIR, check_workflow_id
 
 
-class ScaffoldExistsError(RawError):
+class ScaffoldExistsError(UsageError):
+    """The workflow's folder exists and --force was not given (exit 2, like other usage)."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         super().__init__(f"{path} already exists; pass --force to overwrite it.")

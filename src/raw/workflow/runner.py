@@ -9,16 +9,16 @@ exceptions.
 Timeouts in-process are cooperative: checked between steps, between retry
 attempts and inside ``self.llm``; an async workflow is also cancelled at its
 deadline. The CLI adds a hard stop (``on_hard_timeout``) that ends the process.
+
+asyncio is imported only where a run needs it: a sync ``raw run`` never pays for it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import json
 import os
-import platform
-import socket
+import sys
 import threading
 import traceback
 from collections.abc import Callable, Coroutine, Mapping
@@ -39,7 +39,6 @@ from raw.errors import (
     WorkflowLoadError,
 )
 from raw.project import Project, check_workflow_id, find_project
-from raw.workflow import netguard
 from raw.workflow.base import BaseWorkflow
 from raw.workflow.context import RunContext, _current_run
 from raw.workflow.loader import LoadedWorkflow, load_workflow
@@ -90,6 +89,11 @@ def resolve(workflow_id: str, project_dir: Path | str | None = None) -> Workflow
     return WorkflowTarget(workflow_id, project.workflow_dir(workflow_id), project)
 
 
+def _is_async_cancel(exc: BaseException) -> bool:
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and isinstance(exc, asyncio.CancelledError)
+
+
 def field_errors(exc: ValidationError) -> list[FieldError]:
     out = []
     for err in exc.errors(include_url=False):
@@ -137,9 +141,9 @@ def _secrets(value: Any) -> list[str]:
 def _environment(entry_point: str) -> dict[str, Any]:
     # An allowlist: never environment variables, which hold secrets.
     return {
-        "python": platform.python_version(),
+        "python": sys.version.split()[0],
         "raw": raw.__version__,
-        "host": socket.gethostname(),
+        "host": os.uname().nodename,
         "pid": os.getpid(),
         "entry_point": entry_point,
     }
@@ -259,7 +263,7 @@ class _Run:
     def _outcome_of(self, exc: BaseException) -> RunStatus:
         if isinstance(exc, RunTimedOutError | TimeoutError):
             return "timed_out"
-        if isinstance(exc, RunCancelledError | asyncio.CancelledError | KeyboardInterrupt):
+        if isinstance(exc, RunCancelledError | KeyboardInterrupt) or _is_async_cancel(exc):
             return "cancelled"
         return "failed"
 
@@ -283,6 +287,8 @@ class _Run:
         token = _current_run.set(self.ctx)
         try:
             if self.options.dry:
+                from raw.workflow import netguard
+
                 netguard.install()
             instance = self.loaded.cls(self.params)
             self.ctx.check()
@@ -299,10 +305,14 @@ class _Run:
         return self.finish_with_value(value)
 
     async def call_async(self) -> RunResult:
+        import asyncio
+
         assert self.loaded is not None and self.ctx is not None
         token = _current_run.set(self.ctx)
         try:
             if self.options.dry:
+                from raw.workflow import netguard
+
                 netguard.install()
             instance = self.loaded.cls(self.params)
             self.ctx.check()
@@ -314,10 +324,12 @@ class _Run:
         except BaseException as exc:
             if isinstance(exc, TimeoutError) and self.options.timeout_seconds is not None:
                 exc = RunTimedOutError(self.options.timeout_seconds)
-            if not isinstance(exc, RunTimedOutError | RunCancelledError | asyncio.CancelledError):
+            if not isinstance(exc, RunTimedOutError | RunCancelledError) and not _is_async_cancel(
+                exc
+            ):
                 self._log_exception(exc)
             result = self.finish(self._outcome_of(exc), error=exc)
-            if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
+            if isinstance(exc, KeyboardInterrupt) or _is_async_cancel(exc):
                 raise
             return result
         finally:
@@ -330,7 +342,10 @@ class _Run:
         assert self.ctx is not None
         if self.ctx.network_violations:
             return self.finish("failed", error=self.ctx.network_violations[0])
-        if isinstance(value, int) and not isinstance(value, bool):
+        # An int from the author's own run() keeps the original runtime's meaning (an exit
+        # code); the default run's value is the last step's output, whatever its type.
+        defines_run = self.loaded is not None and self.loaded.cls.defines_run()
+        if defines_run and isinstance(value, int) and not isinstance(value, bool):
             if value == 0:
                 return self.finish("succeeded", return_code=0)
             return self.finish(
@@ -488,6 +503,8 @@ def execute(
     run._start_hard_timer()
     if not run.loaded.cls.is_async():
         return run.call_sync()
+    import asyncio
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -509,6 +526,8 @@ async def execute_async(
     project_dir: Path | str | None = None,
 ) -> RunResult:
     """Run without blocking the event loop: sync workflows go to a worker thread."""
+    import asyncio
+
     options = options or RunOptions()
     if options.cancel_event is None:
         options.cancel_event = threading.Event()

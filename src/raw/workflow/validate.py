@@ -65,13 +65,25 @@ def _declared_params(cls: type) -> Any:
 
 
 def _missing_dependencies(deps: list[str]) -> list[str]:
+    """Names a PEP 723 header lists that are neither an installed distribution nor a module.
+
+    Dependencies are distribution names (``PyYAML`` installs ``yaml``), so the
+    installed distributions are asked first.
+    """
     import re
+    from importlib.metadata import PackageNotFoundError, distribution
 
     missing = []
     for dep in deps:
         name = re.split(r"[\s\[<>=!~;]", dep.strip(), maxsplit=1)[0]
-        module = name.replace("-", "_").lower()
-        if name and find_spec(module) is None:
+        if not name:
+            continue
+        try:
+            distribution(name)
+            continue
+        except PackageNotFoundError:
+            pass
+        if find_spec(name.replace("-", "_").lower()) is None:
             missing.append(name)
     return missing
 
