@@ -6,7 +6,8 @@ what was wrong and how to fix it. The CLI maps each class to an exit code at the
 edge (``raw.cli.output``); nothing inside the kit exits the process.
 
     RawError
-    ├── ProjectError                 no .raw/ project, bad config.yaml
+    ├── ProjectError                 no .raw/ project
+    │   └── ConfigError              .raw/config.yaml is not valid
     ├── InvalidWorkflowIdError       an id that is not a lowercase slug
     ├── WorkflowNotFoundError        no .raw/workflows/<id>/run.py
     ├── WorkflowLoadError            run.py does not import or defines no workflow
@@ -33,6 +34,10 @@ class RawError(Exception):
 
 class ProjectError(RawError):
     """The project folder or its configuration is missing or invalid."""
+
+
+class ConfigError(ProjectError):
+    """The project's configuration file is not valid."""
 
 
 class InvalidWorkflowIdError(RawError):

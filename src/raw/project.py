@@ -13,9 +13,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from raw.errors import InvalidWorkflowIdError, ProjectError, WorkflowNotFoundError
+from raw.errors import ConfigError, InvalidWorkflowIdError, ProjectError, WorkflowNotFoundError
 
 WORKFLOW_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 RAW_DIR = ".raw"
@@ -38,9 +38,23 @@ class GateCommand(_Strict):
     timeout_seconds: float = Field(default=60, gt=0)
 
 
+BUILTIN_GATES = ("validate", "dry")
+
+
 class GatesConfig(_Strict):
-    default: list[str] = Field(default_factory=lambda: ["validate", "dry"])
+    default: list[str] = Field(default_factory=lambda: list(BUILTIN_GATES))
     optional: dict[str, GateCommand] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_gates(self) -> GatesConfig:
+        allowed = [*BUILTIN_GATES, *self.optional]
+        unknown = [name for name in self.default if name not in allowed]
+        if unknown:
+            raise ValueError(
+                f"unknown gate {', '.join(repr(u) for u in unknown)} in builder.gates.default "
+                f"(allowed: {', '.join(allowed)}; define others under builder.gates.optional)"
+            )
+        return self
 
 
 class BuilderConfig(_Strict):
@@ -69,18 +83,45 @@ def load_config(path: Path) -> ProjectConfig:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ProjectError(f"{path} is not valid YAML: {exc}") from None
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     if data is None:
         return ProjectConfig()
     if not isinstance(data, dict):
-        raise ProjectError(f"{path} must hold a mapping of settings, not {type(data).__name__}.")
+        raise ConfigError(f"{path} must hold a mapping of settings, not {type(data).__name__}.")
     try:
         return ProjectConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ProjectError(f"{path} is not a valid RAW config: {problems}") from None
+        problems = "; ".join(_describe_problem(err) for err in exc.errors())
+        raise ConfigError(f"{path} is not a valid RAW config: {problems}") from None
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed beside the unknown one at ``loc``."""
+    model: type[BaseModel] = ProjectConfig
+    parts = list(loc[:-1])
+    while parts:
+        part = parts.pop(0)
+        if model is GatesConfig and part == "optional" and parts:
+            parts.pop(0)  # a gate's own name
+            model = GateCommand
+            continue
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _describe_problem(err: Any) -> str:
+    where = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "extra_forbidden":
+        allowed = _allowed_keys(tuple(err["loc"]))
+        hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
+        return f"unknown key '{where}'{hint}"
+    if err["type"] == "missing":
+        return f"'{where}' is required"
+    return f"{where}: {err['msg']}"
 
 
 class Project:

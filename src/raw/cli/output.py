@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any, NoReturn, TextIO
 
 from raw.errors import (
+    ConfigError,
     InvalidParamsError,
     InvalidWorkflowIdError,
     ProjectError,
@@ -42,6 +43,8 @@ class NotFoundError(RawError):
 
 
 def exit_code_for(exc: BaseException) -> int:
+    if isinstance(exc, ConfigError):
+        return USAGE
     if isinstance(exc, WorkflowNotFoundError | ProjectError | NotFoundError):
         return NOT_FOUND
     if isinstance(exc, InvalidParamsError | InvalidWorkflowIdError | UsageError):

@@ -49,7 +49,8 @@ def split_args(tokens: list[str], *, expect_id: bool = True) -> RunArgs:
         if name in _VALUE_OPTIONS:
             if has_value:
                 value: str | None = inline
-            elif i + 1 < len(tokens):
+            elif i + 1 < len(tokens) and not tokens[i + 1].startswith("--"):
+                # never a flag: `--params --json` must not read "--json" as the params
                 value = tokens[i + 1]
                 i += 1
             else:
@@ -217,12 +218,12 @@ def run_target(target: WorkflowTarget, args: RunArgs, *, entry_point: str) -> in
         # with "required" errors for params that were never parsed.
         result = error_result(target.workflow_id, "invalid_input", exc, dry=args.dry)
         return _Printer(args.as_json)(result)
-    if target.project is not None:
+    if target.project is not None:  # `python run.py` finds its project without resolve()
         try:
             target.project.config  # noqa: B018 - a bad config.yaml is reported, not raised
         except RawError as exc:
             return _Printer(args.as_json)(
-                error_result(target.workflow_id, "not_found", exc, dry=args.dry)
+                error_result(target.workflow_id, "invalid_input", exc, dry=args.dry)
             )
     with output.stdout_to_stderr(args.as_json) as stdout:
         return _run_loaded(target, args, base, timeout, entry_point, stdout)
@@ -237,7 +238,11 @@ def _run_loaded(
     stdout: TextIO,
 ) -> int:
     options = RunOptions(
-        dry=args.dry, timeout_seconds=timeout, use_cache=not args.no_cache, entry_point=entry_point
+        dry=args.dry,
+        timeout_seconds=timeout,
+        use_cache=not args.no_cache,
+        entry_point=entry_point,
+        propagate_interrupt=False,  # Ctrl-C/SIGTERM: record "cancelled", print it, exit 130
     )
     try:
         loaded = target.load()
@@ -285,10 +290,12 @@ def cmd_run(tokens: list[str], *, project_dir: str | None) -> int:
     try:
         target = resolve(args.workflow_id, args.project_dir or project_dir)
     except RawError as exc:
-        from raw.errors import InvalidWorkflowIdError
+        from raw.errors import ConfigError, InvalidWorkflowIdError
 
         status: RunStatus = (
-            "invalid_input" if isinstance(exc, InvalidWorkflowIdError) else "not_found"
+            "invalid_input"
+            if isinstance(exc, InvalidWorkflowIdError | ConfigError)
+            else "not_found"
         )
         return _Printer(args.as_json)(error_result(args.workflow_id, status, exc, dry=args.dry))
     return run_target(target, args, entry_point="cli")

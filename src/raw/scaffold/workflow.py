@@ -73,7 +73,8 @@ def create_workflow(
     values = {
         "workflow_id": workflow_id,
         "class_name": class_name(workflow_id),
-        "description": description.replace('"""', "'''").replace("\\", "\\\\"),
+        # Escaped for a docstring: an intent ending in a quote must not close it early.
+        "description": description.replace("\\", "\\\\").replace('"', '\\"'),
         "prompt_intent": json.dumps(description)[1:-1].replace("{", "{{").replace("}", "}}"),
         "test_path": f".raw/workflows/{workflow_id}/{test_name}",
     }

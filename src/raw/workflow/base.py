@@ -159,6 +159,9 @@ class BaseWorkflow(Generic[P]):
     def log(self, message: str, *, level: str = "info") -> None:
         """Write a line to the run's log (and to stderr when run from the CLI)."""
         run = current_run()
+        redact = getattr(run.handle, "redact", None) if run else None
+        if callable(redact):  # stderr too, not only run.log, must not show a secret param
+            message = redact(message)
         name = f"raw.run.{run.workflow_id}" if run else "raw.run"
         logging.getLogger(name).log(_LEVELS.get(level, logging.INFO), message)
         if run is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import sys
 import threading
 from typing import Any
 
@@ -19,6 +20,7 @@ from raw.errors import DryRunNetworkError
 from raw.workflow.context import current_run
 
 _installed = False
+_asyncio_installed = False
 _lock = threading.Lock()
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 
@@ -62,6 +64,7 @@ def install() -> None:
     """Install the guard (idempotent); it only acts inside dry runs."""
     global _installed
     with _lock:
+        _install_asyncio()
         if _installed:
             return
         original_connect = socket.socket.connect
@@ -85,3 +88,27 @@ def install() -> None:
         socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
         socket.getaddrinfo = getaddrinfo
         _installed = True
+
+
+def _install_asyncio() -> None:
+    """Guard asyncio's name lookups, if asyncio is in use (the caller holds ``_lock``).
+
+    An event loop resolves names in an executor thread, which does not see the
+    run's context, so the socket-level guard alone would let the lookup through.
+    """
+    global _asyncio_installed
+    if _asyncio_installed or "asyncio" not in sys.modules:
+        return
+    from asyncio import base_events
+
+    original = base_events.BaseEventLoop.getaddrinfo
+
+    async def getaddrinfo(
+        self: base_events.BaseEventLoop, host: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        if _in_dry_run() and not is_loopback(host):
+            raise _refuse(host)
+        return await original(self, host, *args, **kwargs)
+
+    base_events.BaseEventLoop.getaddrinfo = getaddrinfo  # type: ignore[method-assign]
+    _asyncio_installed = True

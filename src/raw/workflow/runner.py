@@ -21,7 +21,8 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Coroutine, Mapping
+import typing
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 import raw
 from raw import clock
 from raw.errors import (
+    ConfigError,
     FieldError,
     InvalidParamsError,
     RawError,
@@ -43,7 +45,7 @@ from raw.workflow.base import BaseWorkflow
 from raw.workflow.context import RunContext, _current_run
 from raw.workflow.loader import LoadedWorkflow, load_workflow
 from raw.workflow.recorder import FileRecorder, Recorder, RunHandle, new_run_id
-from raw.workflow.result import ErrorInfo, RunResult, RunStatus, Timings
+from raw.workflow.result import Artifact, ErrorInfo, RunResult, RunStatus, Timings
 
 
 @dataclass
@@ -57,6 +59,8 @@ class RunOptions:
     entry_point: str = "python"
     on_hard_timeout: Callable[[RunResult], None] | None = None
     """CLI only: called from a timer thread at the deadline with the timed-out result."""
+    propagate_interrupt: bool = True
+    """Re-raise KeyboardInterrupt after recording the run as cancelled (the CLI prints instead)."""
 
 
 @dataclass
@@ -86,7 +90,9 @@ def resolve(workflow_id: str, project_dir: Path | str | None = None) -> Workflow
     """Find a workflow by id; raises InvalidWorkflowIdError, ProjectError, WorkflowNotFoundError."""
     check_workflow_id(workflow_id)
     project = find_project(project_dir)
-    return WorkflowTarget(workflow_id, project.workflow_dir(workflow_id), project)
+    target = WorkflowTarget(workflow_id, project.workflow_dir(workflow_id), project)
+    project.config  # noqa: B018 - a bad config.yaml is reported before the run starts
+    return target
 
 
 def _is_async_cancel(exc: BaseException) -> bool:
@@ -138,6 +144,11 @@ def _secrets(value: Any) -> list[str]:
     return []
 
 
+def _env_flag(name: str) -> bool:
+    """True when the variable is set to anything but empty, 0, false, no or off."""
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
 def _environment(entry_point: str) -> dict[str, Any]:
     # An allowlist: never environment variables, which hold secrets.
     return {
@@ -161,7 +172,7 @@ class _Run:
         self.params: BaseModel | None = None
         self.raw_params: Any = None
         self.loaded: LoadedWorkflow | None = None
-        self.handle: RunHandle | None = None
+        self.handle: _RedactingHandle | None = None
         self.ctx: RunContext | None = None
         self._final: RunResult | None = None
         self._final_lock = threading.Lock()
@@ -205,7 +216,9 @@ class _Run:
             else:
                 self.params = model.model_validate(params if params is not None else {})
         except ValidationError as exc:
-            self._open_record()
+            keys = _secret_keys(model)
+            self.raw_params = _mask_keys(self.raw_params, keys)
+            self._open_record(_values_at_keys(params, keys))
             return self.finish(
                 "invalid_input",
                 error=InvalidParamsError(self.target.workflow_id, field_errors(exc)),
@@ -229,11 +242,13 @@ class _Run:
 
     def _open_record(self, secrets: list[str] | None = None) -> None:
         project = self.target.project
-        recorder = self.options.recorder or FileRecorder(
-            project.runs_dir if project else None, redact=secrets or ()
-        )
-        self.handle = recorder.start(
-            self.target.workflow_id, self.run_id, workflow_dir=self.target.workflow_dir
+        recorder = self.options.recorder or FileRecorder(project.runs_dir if project else None)
+        # The runner redacts, not the recorder, so a caller's own recorder gets no secrets.
+        self.handle = _RedactingHandle(
+            recorder.start(
+                self.target.workflow_id, self.run_id, workflow_dir=self.target.workflow_dir
+            ),
+            secrets or (),
         )
         self.run_id = self.handle.run_id
         deadline = None
@@ -247,7 +262,7 @@ class _Run:
             workflow_dir=self.target.workflow_dir,
             timeout_seconds=self.options.timeout_seconds,
             deadline=deadline,
-            use_cache=self.options.use_cache and not os.environ.get("RAW_NO_CACHE"),
+            use_cache=self.options.use_cache and not _env_flag("RAW_NO_CACHE"),
             cache_dir=project.cache_dir if project else self.target.workflow_dir / ".cache",
             idempotency_key=self.options.idempotency_key,
             cancel_event=self.options.cancel_event or threading.Event(),
@@ -297,7 +312,7 @@ class _Run:
             if not isinstance(exc, RunTimedOutError | RunCancelledError):
                 self._log_exception(exc)
             result = self.finish(self._outcome_of(exc), error=exc)
-            if isinstance(exc, KeyboardInterrupt):
+            if isinstance(exc, KeyboardInterrupt) and self.options.propagate_interrupt:
                 raise
             return result
         finally:
@@ -328,7 +343,9 @@ class _Run:
                 exc
             ):
                 self._log_exception(exc)
-            result = self.finish(self._outcome_of(exc), error=exc)
+            # Recorded as the sync path records it, not as a bare "CancelledError".
+            error = RunCancelledError() if _is_async_cancel(exc) else exc
+            result = self.finish(self._outcome_of(exc), error=error)
             if isinstance(exc, KeyboardInterrupt) or _is_async_cancel(exc):
                 raise
             return result
@@ -342,6 +359,10 @@ class _Run:
         assert self.ctx is not None
         if self.ctx.network_violations:
             return self.finish("failed", error=self.ctx.network_violations[0])
+        try:  # a last step that overran the deadline leaves no later boundary to stop it
+            self.ctx.check()
+        except (RunTimedOutError, RunCancelledError) as exc:
+            return self.finish(self._outcome_of(exc), error=exc)
         # An int from the author's own run() keeps the original runtime's meaning (an exit
         # code); the default run's value is the last step's output, whatever its type.
         defines_run = self.loaded is not None and self.loaded.cls.defines_run()
@@ -377,8 +398,6 @@ class _Run:
         ctx = self.ctx
         handle = self.handle
         info = _error(error) if error is not None else None
-        if info is not None:
-            info.message = _redactor(handle)(info.message)
         return RunResult(
             workflow=self.target.workflow_id,
             run_id=self.run_id,
@@ -434,6 +453,14 @@ class _Run:
                 if record.status == "running":
                     record.status = "failed"
                     record.error = result.error
+                    record.ended_at = result.timings.ended_at
+                    if record.ended_at is not None:
+                        elapsed = record.ended_at - record.started_at
+                        record.duration_ms = round(elapsed.total_seconds() * 1000, 3)
+            if self.handle is not None and self.handle.secrets:
+                # Step errors, results and the output can quote a secret param too.
+                doc = _redact_json(result.to_json_dict(), self.handle.redact)
+                result = RunResult.model_validate(doc)
             self._final = result
             if self.handle is not None:
                 self.handle.log(
@@ -450,9 +477,96 @@ class _Run:
             self.handle.log(f"{clock.now().isoformat()} ERROR {type(exc).__name__}: {exc}\n{text}")
 
 
-def _redactor(handle: RunHandle | None) -> Callable[[str], str]:
-    redact = getattr(handle, "redact", None)
-    return redact if callable(redact) else (lambda text: text)
+_MASK = "**********"
+
+
+class _RedactingHandle:
+    """A recorder's handle with the run's secret values masked in the log and the manifest."""
+
+    def __init__(self, inner: RunHandle, secrets: Sequence[str]) -> None:
+        self._inner = inner
+        # Longest first, so a secret that contains another is masked whole.
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self.run_id = inner.run_id
+        self.run_dir = inner.run_dir
+        self.results_dir = inner.results_dir
+        self.log_path = inner.log_path
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, _MASK)
+        return text
+
+    def log(self, line: str) -> None:
+        self._inner.log(self.redact(line))
+
+    def save(self, name: str, data: Any) -> Artifact:
+        return self._inner.save(name, data)
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        self._inner.write_manifest(_redact_json(manifest, self.redact))
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _redact_json(value: Any, redact: Callable[[str], str]) -> Any:
+    """``value`` (JSON data) with ``redact`` applied to every string, keys included."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redact_json(v, redact) for v in value]
+    if isinstance(value, dict):
+        return {redact(str(k)): _redact_json(v, redact) for k, v in value.items()}
+    return value
+
+
+def _holds_secret(annotation: Any) -> bool:
+    if annotation in (SecretStr, SecretBytes):
+        return True
+    return any(_holds_secret(arg) for arg in typing.get_args(annotation))
+
+
+def _secret_keys(model: type[BaseModel], seen: frozenset[type] = frozenset()) -> set[str]:
+    """Names (and aliases) of the fields typed as secrets anywhere in ``model``."""
+    keys: set[str] = set()
+    for name, info in model.model_fields.items():
+        if _holds_secret(info.annotation):
+            keys |= {name, info.alias} - {None}  # type: ignore[arg-type]
+            continue
+        stack = [info.annotation]
+        while stack:
+            tp = stack.pop()
+            if isinstance(tp, type) and issubclass(tp, BaseModel) and tp not in seen:
+                keys |= _secret_keys(tp, seen | {model})
+            stack.extend(typing.get_args(tp))
+    return keys
+
+
+def _mask_keys(value: Any, keys: set[str]) -> Any:
+    """Raw, unvalidated params with the values under secret field names masked."""
+    if isinstance(value, dict):
+        return {k: _MASK if k in keys else _mask_keys(v, keys) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_keys(v, keys) for v in value]
+    return value
+
+
+def _values_at_keys(value: Any, keys: set[str]) -> list[str]:
+    """The raw values given for secret fields, to mask in the log and in messages."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key not in keys:
+                found += _values_at_keys(item, keys)
+            elif isinstance(item, str):
+                found.append(item)
+            else:
+                found += _secrets(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            found += _values_at_keys(item, keys)
+    return found
 
 
 @dataclass
@@ -478,11 +592,18 @@ def _prepare(
 
             # A bad id is bad input; no project or no such workflow is "not found".
             status: RunStatus = (
-                "invalid_input" if isinstance(exc, InvalidWorkflowIdError) else "not_found"
+                "invalid_input"
+                if isinstance(exc, InvalidWorkflowIdError | ConfigError)
+                else "not_found"
             )
             return _Prepared(result=error_result(str(workflow), status, exc, dry=options.dry))
     run = _Run(target, options)
-    return _Prepared(run=run, result=run.prepare(params, param_errors))
+    try:
+        return _Prepared(run=run, result=run.prepare(params, param_errors))
+    except ConfigError as exc:  # the record's location is unknown: report without one
+        return _Prepared(
+            result=error_result(target.workflow_id, "invalid_input", exc, dry=options.dry)
+        )
 
 
 def execute(

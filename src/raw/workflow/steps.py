@@ -123,6 +123,14 @@ def _build(spec: StepSpec) -> Callable[..., Any]:
 # --- the decorators -------------------------------------------------------------
 
 
+def _refuse_positional(name: str, func: object, example: str) -> None:
+    # Without this, @retry(3) would wrap the int 3 and fail later with a baffling error.
+    if func is not None and not callable(func):
+        raise TypeError(
+            f"{name}() takes its options as keyword arguments, e.g. {example}; got {func!r}."
+        )
+
+
 @overload
 def step(name: F, /) -> F: ...
 @overload
@@ -174,6 +182,7 @@ def retry(
     exceptions in ``retry_on`` are retried. ``retries``/``base_delay`` are the
     original runtime's spellings (``retries=3`` means 4 attempts).
     """
+    _refuse_positional("retry", func, "@retry(max_attempts=3)")
     if max_attempts is not None and retries is not None:
         raise TypeError("Pass max_attempts or retries (the original spelling), not both.")
     attempts = (
@@ -214,6 +223,7 @@ def cache(func: Callable[..., Any] | None = None, /, *, ttl_seconds: float | Non
     step's declared return type. Bypass with ``raw run --no-cache``,
     ``run_workflow(..., use_cache=False)`` or ``RAW_NO_CACHE=1``.
     """
+    _refuse_positional("cache", func, "@cache(ttl_seconds=3600)")
     policy = CachePolicy(ttl_seconds=ttl_seconds)
 
     def decorate(f: F) -> F:
@@ -253,6 +263,26 @@ def _jsonable(value: Any) -> Any:
         return to_jsonable_python(value)
     except Exception:
         return repr(value)
+
+
+def _secrets_digest(params: Any) -> str:
+    """A hash of the secret params, which ``_jsonable`` masks: keys must tell them apart."""
+    from pydantic import BaseModel, SecretBytes, SecretStr
+
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, SecretStr | SecretBytes):
+            found.append(repr(value.get_secret_value()))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple | set | frozenset):
+            for item in value:
+                walk(item)
+
+    walk(params.model_dump() if isinstance(params, BaseModel) else params)
+    return hashlib.sha256("\0".join(sorted(found)).encode()).hexdigest()
 
 
 _source_hashes: dict[Any, str] = {}
@@ -374,11 +404,14 @@ class _StepCall:
             self.record.error = _error_info(exc)
         self._end("failed", None)
 
-    def _end(self, status: Literal["succeeded", "failed", "skipped"], value: Any) -> None:
+    def _release(self) -> None:
         token = getattr(self, "_token", None)
         if token is not None:
             _current_step.reset(token)
             self._token = None
+
+    def _end(self, status: Literal["succeeded", "failed", "skipped"], value: Any) -> None:
+        self._release()
         record = self.record
         if record is None:
             return
@@ -405,6 +438,7 @@ class _StepCall:
                     "workflow": run.workflow_id,
                     "step": self.spec.name or self.spec.func.__qualname__,
                     "params": _jsonable(getattr(self.instance, "params", None)),
+                    "secrets": _secrets_digest(getattr(self.instance, "params", None)),
                     "args": _jsonable(list(self.args)),
                     "kwargs": _jsonable(self.kwargs),
                     "code": _code_hash(self.spec.func),
@@ -484,6 +518,8 @@ class _StepCall:
             return self._succeeded(started, result)
 
     async def run_async(self) -> Any:
+        import asyncio
+
         done, value = self._begin()
         if done:
             return value
@@ -493,6 +529,11 @@ class _StepCall:
             try:
                 self._check(number)
                 result = await self.spec.func(self.instance, *self.args, **self.kwargs)
+            except asyncio.CancelledError:
+                # Cut short from outside: the runner records why (a timeout or a cancellation)
+                # instead of a bare "CancelledError".
+                self._release()
+                raise
             except BaseException as exc:
                 wait = self._attempt_failed(started, exc)
                 if wait is None:

@@ -90,6 +90,7 @@ def _missing_dependencies(deps: list[str]) -> list[str]:
 
 def check_workflow(project_root: Path, workflow_id: str) -> Report:
     from raw.errors import RawError
+    from raw.workflow.base import BaseWorkflow
     from raw.workflow.loader import load_workflow, script_dependencies
 
     folder = project_root / ".raw" / "workflows" / workflow_id
@@ -145,6 +146,37 @@ def check_workflow(project_root: Path, workflow_id: str) -> Report:
         err(
             Finding(f"{cls.__name__} has no @step methods: add at least one", str(run_py), cls_line)
         )
+    reserved = {name for name in dir(BaseWorkflow) if not name.startswith("_")} - {"run"}
+    for attr, spec in specs:
+        if attr in reserved:
+            err(
+                Finding(
+                    f"step method '{attr}' hides BaseWorkflow.{attr}: rename the method "
+                    f"(the step's name can stay '{spec.name}')",
+                    str(run_py),
+                    _line_of(spec.func),
+                )
+            )
+        if isinstance(spec.condition, str) and spec.condition not in cls.params_model.model_fields:
+            err(
+                Finding(
+                    f"@conditional({spec.condition!r}) on step '{spec.name}' names no param; "
+                    f"params are: {', '.join(cls.params_model.model_fields) or 'none'}",
+                    str(run_py),
+                    _line_of(spec.func),
+                )
+            )
+    if cls.defines_run() and not inspect.iscoroutinefunction(cls.run):
+        for attr, spec in specs:
+            if spec.is_async:
+                err(
+                    Finding(
+                        f"step '{spec.name}' ({attr}) is async but run() is not: make run() "
+                        "'async def' and await the step",
+                        str(run_py),
+                        _line_of(spec.func),
+                    )
+                )
     if not cls.defines_run():
         for attr, spec in specs:
             required = [
@@ -239,7 +271,12 @@ def validate_in_subprocess(
     cmd = [sys.executable, "-m", "raw.workflow.validate", str(project_root), *workflow_ids]
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout_seconds, cwd=project_root
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout_seconds,
+            cwd=project_root,
+            stdin=subprocess.DEVNULL,  # an import that calls input() fails instead of waiting
         )
     except subprocess.TimeoutExpired:
         return [
@@ -267,6 +304,14 @@ def validate_in_subprocess(
             for d in docs
         ]
     except (ValueError, KeyError, TypeError):
+        if len(workflow_ids) > 1:  # one workflow killed the process (os._exit): check each alone
+            return [
+                report
+                for w in workflow_ids
+                for report in validate_in_subprocess(
+                    project_root, [w], timeout_seconds=timeout_seconds
+                )
+            ]
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
         return [
             Report(
