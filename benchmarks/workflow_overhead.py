@@ -23,7 +23,7 @@ import textwrap
 import time
 from pathlib import Path
 
-WORKFLOW = '''
+WORKFLOW = """
 from pydantic import BaseModel
 
 from raw import BaseWorkflow, step
@@ -45,7 +45,7 @@ class Noop(BaseWorkflow[Params]):
     @step("three")
     def three(self) -> int:
         return self.params.n
-'''
+"""
 
 FORBIDDEN = ("fastapi", "temporalio", "sqlalchemy", "httpx", "pydantic_settings", "uvicorn")
 
@@ -103,14 +103,20 @@ def heavy_imports(root: Path) -> list[str]:
         "try:\n    main(['run', 'noop', '--json'])\nexcept SystemExit:\n    pass\n"
         f"print('loaded:' + ','.join(m for m in {FORBIDDEN!r} if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
-                         check=True).stdout.strip().splitlines()[-1]
+    out = (
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     return [m for m in out.removeprefix("loaded:").split(",") if m]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=2000)
     parser.add_argument("--launches", type=int, default=30)
     args = parser.parse_args()
@@ -122,20 +128,27 @@ def main() -> None:
         print(f"(a) in-process run_workflow, 3 no-op steps, {args.runs} runs")
         print(f"    run_workflow:        {ours * 1000:8.3f} ms/run")
         print(f"    3 direct calls:      {base * 1000:8.5f} ms/run")
-        print(f"    overhead:            {overhead_ms:8.3f} ms/run  (target < 2 ms: "
-              f"{'met' if overhead_ms < 2 else 'MISSED'})")
+        print(
+            f"    overhead:            {overhead_ms:8.3f} ms/run  (target < 2 ms: "
+            f"{'met' if overhead_ms < 2 else 'MISSED'})"
+        )
 
         raw_run = launch([raw_bin, "run", "noop", "--json"], root, args.launches)
         import_pydantic = launch([sys.executable, "-c", "import pydantic"], root, args.launches)
-        import_model = launch([sys.executable, "-c", "from pydantic import BaseModel"], root,
-                              args.launches)
+        import_model = launch(
+            [sys.executable, "-c", "from pydantic import BaseModel"], root, args.launches
+        )
         ratio = raw_run / import_pydantic
         print(f"(b) start-up, median of {args.launches} launches")
         print(f"    raw run noop --json:                  {raw_run * 1000:7.1f} ms")
-        print(f"    python -c 'import pydantic':          {import_pydantic * 1000:7.1f} ms"
-              f"   ratio {ratio:.2f} (target < 2.0: {'met' if ratio < 2 else 'MISSED'})")
-        print(f"    python -c 'from pydantic import BaseModel': {import_model * 1000:7.1f} ms"
-              f"   ratio {raw_run / import_model:.2f}")
+        print(
+            f"    python -c 'import pydantic':          {import_pydantic * 1000:7.1f} ms"
+            f"   ratio {ratio:.2f} (target < 2.0: {'met' if ratio < 2 else 'MISSED'})"
+        )
+        print(
+            f"    python -c 'from pydantic import BaseModel': {import_model * 1000:7.1f} ms"
+            f"   ratio {raw_run / import_model:.2f}"
+        )
         loaded = heavy_imports(root)
         print(f"    heavy modules loaded by raw run: {', '.join(loaded) if loaded else 'none'}")
 
