@@ -98,24 +98,18 @@ def save_into(results_dir: Path, name: str, data: Any) -> Artifact:
 
 
 class FileRunHandle:
-    def __init__(self, run_id: str, run_dir: Path, redact: Sequence[str] = ()) -> None:
+    def __init__(self, run_id: str, run_dir: Path) -> None:
         self.run_id = run_id
         self.run_dir: Path | None = run_dir
         self.results_dir: Path | None = run_dir / RESULTS
         self.log_path: Path | None = run_dir / LOG
-        self._redact = [s for s in redact if s]
         self._log = open(self.log_path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
         self._lock = threading.Lock()
-
-    def redact(self, text: str) -> str:
-        for secret in self._redact:
-            text = text.replace(secret, "**********")
-        return text
 
     def log(self, line: str) -> None:
         with self._lock:
             if not self._log.closed:
-                self._log.write(self.redact(line).rstrip("\n") + "\n")
+                self._log.write(line.rstrip("\n") + "\n")
 
     def save(self, name: str, data: Any) -> Artifact:
         assert self.results_dir is not None
@@ -123,7 +117,7 @@ class FileRunHandle:
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         assert self.run_dir is not None
-        text = self.redact(json.dumps(manifest, indent=2, ensure_ascii=False, default=str))
+        text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str)
         write_atomic(self.run_dir / MANIFEST, text.encode())
 
     def close(self) -> None:
@@ -138,9 +132,8 @@ class FileRecorder:
     config) moves them to ``<runs_dir>/<workflow-id>/<run-id>/``.
     """
 
-    def __init__(self, runs_dir: Path | None = None, *, redact: Sequence[str] = ()) -> None:
+    def __init__(self, runs_dir: Path | None = None) -> None:
         self.runs_dir = runs_dir
-        self.redact = list(redact)
 
     def runs_root(self, workflow_id: str, workflow_dir: Path | None) -> Path:
         if self.runs_dir is not None:
@@ -158,7 +151,7 @@ class FileRecorder:
                 break
             except FileExistsError:  # same microsecond and same random suffix: draw again
                 run_id = run_id.rsplit("-", 1)[0] + "-" + secrets.token_hex(3)
-        return FileRunHandle(run_id, root / run_id, self.redact)
+        return FileRunHandle(run_id, root / run_id)
 
 
 class MultiRecorder:

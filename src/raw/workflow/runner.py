@@ -21,13 +21,12 @@ import os
 import sys
 import threading
 import traceback
-import typing
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
+from pydantic import BaseModel, ValidationError
 
 import raw
 from raw import clock
@@ -44,8 +43,16 @@ from raw.project import Project, check_workflow_id, find_project
 from raw.workflow.base import BaseWorkflow
 from raw.workflow.context import RunContext, _current_run
 from raw.workflow.loader import LoadedWorkflow, load_workflow
-from raw.workflow.recorder import FileRecorder, Recorder, RunHandle, new_run_id
-from raw.workflow.result import Artifact, ErrorInfo, RunResult, RunStatus, Timings
+from raw.workflow.recorder import FileRecorder, Recorder, new_run_id
+from raw.workflow.redaction import (
+    RedactingHandle,
+    mask_keys,
+    redact_json,
+    secret_keys,
+    secrets_in,
+    values_at_keys,
+)
+from raw.workflow.result import ErrorInfo, RunResult, RunStatus, Timings
 
 
 @dataclass
@@ -130,20 +137,6 @@ def error_result(
     )
 
 
-def _secrets(value: Any) -> list[str]:
-    if isinstance(value, SecretStr):
-        return [value.get_secret_value()]
-    if isinstance(value, SecretBytes):
-        return [value.get_secret_value().decode(errors="replace")]
-    if isinstance(value, BaseModel):
-        return [s for name in type(value).model_fields for s in _secrets(getattr(value, name))]
-    if isinstance(value, list | tuple | set):
-        return [s for v in value for s in _secrets(v)]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _secrets(v)]
-    return []
-
-
 def _env_flag(name: str) -> bool:
     """True when the variable is set to anything but empty, 0, false, no or off."""
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
@@ -172,7 +165,7 @@ class _Run:
         self.params: BaseModel | None = None
         self.raw_params: Any = None
         self.loaded: LoadedWorkflow | None = None
-        self.handle: _RedactingHandle | None = None
+        self.handle: RedactingHandle | None = None
         self.ctx: RunContext | None = None
         self._final: RunResult | None = None
         self._final_lock = threading.Lock()
@@ -216,9 +209,9 @@ class _Run:
             else:
                 self.params = model.model_validate(params if params is not None else {})
         except ValidationError as exc:
-            keys = _secret_keys(model)
-            self.raw_params = _mask_keys(self.raw_params, keys)
-            self._open_record(_values_at_keys(params, keys))
+            keys = secret_keys(model)
+            self.raw_params = mask_keys(self.raw_params, keys)
+            self._open_record(values_at_keys(params, keys))
             return self.finish(
                 "invalid_input",
                 error=InvalidParamsError(self.target.workflow_id, field_errors(exc)),
@@ -226,7 +219,7 @@ class _Run:
         except RawError as exc:
             self._open_record()
             return self.finish("invalid_input", error=exc)
-        self._open_record(_secrets(self.params))
+        self._open_record(secrets_in(self.params))
         return None
 
     def _mock_params(self) -> Any:
@@ -244,7 +237,7 @@ class _Run:
         project = self.target.project
         recorder = self.options.recorder or FileRecorder(project.runs_dir if project else None)
         # The runner redacts, not the recorder, so a caller's own recorder gets no secrets.
-        self.handle = _RedactingHandle(
+        self.handle = RedactingHandle(
             recorder.start(
                 self.target.workflow_id, self.run_id, workflow_dir=self.target.workflow_dir
             ),
@@ -459,7 +452,7 @@ class _Run:
                         record.duration_ms = round(elapsed.total_seconds() * 1000, 3)
             if self.handle is not None and self.handle.secrets:
                 # Step errors, results and the output can quote a secret param too.
-                doc = _redact_json(result.to_json_dict(), self.handle.redact)
+                doc = redact_json(result.to_json_dict(), self.handle.redact)
                 result = RunResult.model_validate(doc)
             self._final = result
             if self.handle is not None:
@@ -475,98 +468,6 @@ class _Run:
         if self.handle is not None:
             text = "".join(traceback.format_exception(exc))
             self.handle.log(f"{clock.now().isoformat()} ERROR {type(exc).__name__}: {exc}\n{text}")
-
-
-_MASK = "**********"
-
-
-class _RedactingHandle:
-    """A recorder's handle with the run's secret values masked in the log and the manifest."""
-
-    def __init__(self, inner: RunHandle, secrets: Sequence[str]) -> None:
-        self._inner = inner
-        # Longest first, so a secret that contains another is masked whole.
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-        self.run_id = inner.run_id
-        self.run_dir = inner.run_dir
-        self.results_dir = inner.results_dir
-        self.log_path = inner.log_path
-
-    def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, _MASK)
-        return text
-
-    def log(self, line: str) -> None:
-        self._inner.log(self.redact(line))
-
-    def save(self, name: str, data: Any) -> Artifact:
-        return self._inner.save(name, data)
-
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
-        self._inner.write_manifest(_redact_json(manifest, self.redact))
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-def _redact_json(value: Any, redact: Callable[[str], str]) -> Any:
-    """``value`` (JSON data) with ``redact`` applied to every string, keys included."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, list):
-        return [_redact_json(v, redact) for v in value]
-    if isinstance(value, dict):
-        return {redact(str(k)): _redact_json(v, redact) for k, v in value.items()}
-    return value
-
-
-def _holds_secret(annotation: Any) -> bool:
-    if annotation in (SecretStr, SecretBytes):
-        return True
-    return any(_holds_secret(arg) for arg in typing.get_args(annotation))
-
-
-def _secret_keys(model: type[BaseModel], seen: frozenset[type] = frozenset()) -> set[str]:
-    """Names (and aliases) of the fields typed as secrets anywhere in ``model``."""
-    keys: set[str] = set()
-    for name, info in model.model_fields.items():
-        if _holds_secret(info.annotation):
-            keys |= {name, info.alias} - {None}  # type: ignore[arg-type]
-            continue
-        stack = [info.annotation]
-        while stack:
-            tp = stack.pop()
-            if isinstance(tp, type) and issubclass(tp, BaseModel) and tp not in seen:
-                keys |= _secret_keys(tp, seen | {model})
-            stack.extend(typing.get_args(tp))
-    return keys
-
-
-def _mask_keys(value: Any, keys: set[str]) -> Any:
-    """Raw, unvalidated params with the values under secret field names masked."""
-    if isinstance(value, dict):
-        return {k: _MASK if k in keys else _mask_keys(v, keys) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_mask_keys(v, keys) for v in value]
-    return value
-
-
-def _values_at_keys(value: Any, keys: set[str]) -> list[str]:
-    """The raw values given for secret fields, to mask in the log and in messages."""
-    found: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key not in keys:
-                found += _values_at_keys(item, keys)
-            elif isinstance(item, str):
-                found.append(item)
-            else:
-                found += _secrets(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            found += _values_at_keys(item, keys)
-    return found
 
 
 @dataclass
