@@ -7,6 +7,7 @@ current one, then each parent, until one holds ``.raw/``.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 from functools import cached_property
@@ -75,15 +76,44 @@ class ProjectConfig(_Strict):
     """The system's parts (processes, webhooks, schedules); read by later parts of the kit."""
 
 
-def load_config(path: Path) -> ProjectConfig:
-    if not path.exists():
-        return ProjectConfig()
+def _parse_yaml(path: Path) -> Any:
+    """The file's YAML data, parsed once per version of the file.
+
+    PyYAML costs ~15 ms to import and compile its patterns, most of a ``raw run``'s
+    own time, so the parse is kept as JSON in ``.raw/cache/config.json`` keyed by
+    the file's size and modification time. The cache is only an optimisation: if
+    it cannot be read or written, the file is parsed.
+    """
+    stat = path.stat()
+    version = [stat.st_mtime_ns, stat.st_size]
+    cache = path.parent / "cache" / "config.json"
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("version") == version and cached.get("source") == str(path):
+            return cached["data"]
+    except (OSError, ValueError, AttributeError, KeyError):
+        pass
     import yaml
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    try:
+        from raw.workflow.recorder import write_atomic
+
+        cache.parent.mkdir(exist_ok=True)
+        payload = {"source": str(path), "version": version, "data": data}
+        write_atomic(cache, json.dumps(payload).encode())
+    except (OSError, TypeError, ValueError):  # read-only project, or data JSON cannot hold
+        pass
+    return data
+
+
+def load_config(path: Path) -> ProjectConfig:
+    if not path.exists():
+        return ProjectConfig()
+    data = _parse_yaml(path)
     if data is None:
         return ProjectConfig()
     if not isinstance(data, dict):
