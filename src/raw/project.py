@@ -10,6 +10,7 @@ import difflib
 import json
 import os
 import re
+import typing
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from raw.errors import ConfigError, InvalidWorkflowIdError, ProjectError, WorkflowNotFoundError
+from raw.system import SystemConfig
 
 WORKFLOW_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 RAW_DIR = ".raw"
@@ -72,8 +74,8 @@ class ProjectConfig(_Strict):
     cache_dir: str | None = None
     """Where ``@cache`` keeps step results; default ``.raw/cache``."""
     builder: BuilderConfig = Field(default_factory=BuilderConfig)
-    system: dict[str, Any] | None = None
-    """The system's parts (processes, webhooks, schedules); read by later parts of the kit."""
+    system: SystemConfig = Field(default_factory=SystemConfig)
+    """The system's parts: processes, schedules, and the coordinator's and deployment's."""
 
 
 def _parse_yaml(path: Path) -> Any:
@@ -125,21 +127,33 @@ def load_config(path: Path) -> ProjectConfig:
         raise ConfigError(f"{path} is not a valid RAW config: {problems}") from None
 
 
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The Pydantic model an annotation holds (directly, or inside list/dict/Optional)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     """The keys allowed beside the unknown one at ``loc``."""
     model: type[BaseModel] = ProjectConfig
     parts = list(loc[:-1])
     while parts:
         part = parts.pop(0)
-        if model is GatesConfig and part == "optional" and parts:
-            parts.pop(0)  # a gate's own name
-            model = GateCommand
-            continue
         field = model.model_fields.get(part) if isinstance(part, str) else None
-        annotation = field.annotation if field is not None else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        if field is None:
             return []
-        model = annotation
+        inner = _model_in(field.annotation)
+        if inner is None:
+            return []
+        origin = typing.get_origin(field.annotation)
+        if origin in (list, dict) and parts:
+            parts.pop(0)  # a list index or a map key (a gate's own name)
+        model = inner
     return list(model.model_fields)
 
 
