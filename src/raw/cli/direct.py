@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from raw.cli import output
-from raw.cli.run import run_target, split_args
+from raw.cli.run import run_target
 from raw.errors import ProjectError, RawError
 from raw.project import WORKFLOW_ID, find_project
+from raw.workflow.arguments import split_args
 from raw.workflow.runner import WorkflowTarget
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from raw.cli import output
-from raw.cli.flags import flags_for
 from raw.errors import RawError
 from raw.project import Project, find_project
+from raw.workflow.arguments import flags_for
 from raw.workflow.loader import load_workflow
 from raw.workflow.recorder import FileRecorder, list_run_dirs, read_manifest
 

@@ -42,6 +42,11 @@ EXAMPLES: dict[str, str] = {
     "validate": "examples:\n  raw validate analyze-cv\n  raw validate --all --json",
     "list": "examples:\n  raw list\n  raw list --json",
     "show": "examples:\n  raw show analyze-cv\n  raw show analyze-cv --runs 20 --json",
+    "worker": "examples:\n  raw worker\n  raw worker --check --json",
+    "temporal": (
+        "examples:\n  raw temporal record --query \"WorkflowType = 'HiringProcess'\"\n"
+        "  raw temporal replay --json"
+    ),
     "logs": (
         "examples:\n  raw logs analyze-cv\n"
         "  raw logs analyze-cv --run 20261125T133012123456Z-a1b2c3"
@@ -86,6 +91,13 @@ def _lazy(module: str, func: str) -> Callable[[argparse.Namespace], int]:
         return handler(args)
 
     return call
+
+
+def _configure(parser: argparse.ArgumentParser, module: str) -> None:
+    """Let a command module add its own arguments (it keeps heavy imports in its handler)."""
+    import importlib
+
+    importlib.import_module(module).configure(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,6 +145,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("workflow_id", metavar="ID")
     p.add_argument("--runs", type=int, default=5, metavar="N", help="how many recent runs")
     p.set_defaults(handler=_lazy("raw.cli.inspect", "cmd_show"))
+
+    p = _command(sub, "worker", "Serve the system's Temporal workflows and activities.")
+    _configure(p, "raw.cli.worker")
+
+    p = _command(sub, "temporal", "Record process histories and replay them against the code.")
+    _configure(p, "raw.cli.temporal")
+
+    p = _command(sub, "process", "Start, signal, inspect, list and cancel Temporal processes.")
+    _configure(p, "raw.cli.process")
+
+    p = _command(sub, "schedules", "Sync the config's Temporal Schedules; list or trigger them.")
+    _configure(p, "raw.cli.schedules")
+
+    p = _command(sub, "config", "Check .raw/config.yaml and show the effective settings.")
+    _configure(p, "raw.cli.config")
 
     p = _command(sub, "logs", "Print the log of a workflow's latest run, or of --run RUN_ID.")
     p.add_argument("workflow_id", metavar="ID")

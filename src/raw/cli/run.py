@@ -13,98 +13,22 @@ import os
 import signal
 import sys
 import threading
-from pathlib import Path
 from typing import Any, TextIO
 
 from raw.cli import output
-from raw.cli.flags import Flag, flag_name, flags_for, parse_flags
 from raw.errors import RawError, UsageError
+from raw.workflow.arguments import (
+    Flag,
+    RunArgs,
+    flag_name,
+    flags_for,
+    parse_flags,
+    parse_timeout,
+    read_params,
+    split_args,
+)
 from raw.workflow.result import RunResult, RunStatus
 from raw.workflow.runner import RunOptions, WorkflowTarget, error_result, execute, resolve
-
-_VALUE_OPTIONS = {"--params", "--timeout", "--project-dir"}
-_SWITCHES = {"--json", "--dry", "--no-cache", "--help", "-h"}
-
-
-class RunArgs:
-    def __init__(self) -> None:
-        self.workflow_id: str | None = None
-        self.as_json = False
-        self.dry = False
-        self.no_cache = False
-        self.help = False
-        self.params: str | None = None
-        self.timeout: str | None = None
-        self.project_dir: str | None = None
-        self.flags: list[str] = []
-
-
-def split_args(tokens: list[str], *, expect_id: bool = True) -> RunArgs:
-    """Separate the command's options from the workflow's flags."""
-    args = RunArgs()
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        name, has_value, inline = token.partition("=")
-        if name in _VALUE_OPTIONS:
-            if has_value:
-                value: str | None = inline
-            elif i + 1 < len(tokens) and not tokens[i + 1].startswith("--"):
-                # never a flag: `--params --json` must not read "--json" as the params
-                value = tokens[i + 1]
-                i += 1
-            else:
-                raise UsageError(f"{name} needs a value.")
-            setattr(args, name[2:].replace("-", "_"), value)
-        elif token in _SWITCHES:
-            if token in ("--help", "-h"):
-                args.help = True
-            else:
-                setattr(
-                    args,
-                    {"--json": "as_json", "--dry": "dry", "--no-cache": "no_cache"}[token],
-                    True,
-                )
-        elif expect_id and args.workflow_id is None and not token.startswith("-"):
-            args.workflow_id = token
-        else:
-            args.flags.append(token)
-        i += 1
-    return args
-
-
-def _read_params(spec: str) -> dict[str, Any]:
-    where = "--params"
-    try:
-        if spec == "-":
-            text, where = sys.stdin.read(), "--params - (stdin)"
-        elif spec.startswith("@"):
-            path = Path(spec[1:])
-            where = f"--params {spec}"
-            text = path.read_text(encoding="utf-8")
-        else:
-            text = spec
-    except OSError as exc:
-        raise UsageError(f"{where}: cannot read the file: {exc.strerror}.") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{where} is not valid JSON: {exc}.") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{where} must be a JSON object of parameters.")
-    return data
-
-
-def _timeout(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise UsageError(f"--timeout expects seconds, not '{value}'.") from None
-    if seconds <= 0:
-        raise UsageError("--timeout must be more than 0 seconds.")
-    return seconds
 
 
 def _setup_logging(workflow_id: str) -> None:
@@ -211,8 +135,8 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def run_target(target: WorkflowTarget, args: RunArgs, *, entry_point: str) -> int:
     """Parse the workflow's flags against its Params and run it; returns the exit code."""
     try:
-        timeout = _timeout(args.timeout)
-        base = _read_params(args.params) if args.params is not None else {}
+        timeout = parse_timeout(args.timeout)
+        base = read_params(args.params) if args.params is not None else {}
     except UsageError as exc:
         # A bad --timeout or --params is the command line's fault: report it alone, not
         # with "required" errors for params that were never parsed.
@@ -243,6 +167,8 @@ def _run_loaded(
         use_cache=not args.no_cache,
         entry_point=entry_point,
         propagate_interrupt=False,  # Ctrl-C/SIGTERM: record "cancelled", print it, exit 130
+        # Set by the Temporal activity in subprocess mode: the same key on every retry.
+        idempotency_key=os.environ.get("RAW_IDEMPOTENCY_KEY") or None,
     )
     try:
         loaded = target.load()

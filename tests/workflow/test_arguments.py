@@ -1,4 +1,4 @@
-"""`raw.cli.flags`: command-line flags generated from a Params model, parsed without a process."""
+"""`raw.workflow.arguments`: flags generated from a Params model, parsed in-process."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import pytest
 from pydantic import BaseModel, Field
 
-from raw.cli.flags import flag_name, flags_for, parse_flags
+from raw.workflow.arguments import flag_name, flags_for, parse_flags
 
 
 class Level(enum.IntEnum):

@@ -1,9 +1,17 @@
-"""Command-line flags generated from a workflow's ``Params`` model.
+"""Command-line arguments of a workflow run, shared by `raw run` and the Temporal activity.
 
-``cv_text: str`` becomes ``--cv-text VALUE``; a bool becomes ``--x/--no-x``; a
-list is repeatable (``--tag a --tag b``, or one JSON array); an Enum or Literal
-takes one of its values; nested models and dicts take JSON. Values are handed
-to Pydantic as strings, so its validation (and its messages) decide the rest.
+The architecture calls RAW workflows with CLI-style arguments from two places:
+a person at a terminal (``raw run analyze-cv --cv-text ...``) and a Temporal
+process (``execute_activity(run_raw_workflow, args=["analyze-cv", "--id=123"])``).
+Both read them here, so both accept exactly the same arguments.
+
+Flags are generated from a workflow's ``Params`` model: ``cv_text: str`` becomes
+``--cv-text VALUE``; a bool becomes ``--x/--no-x``; a list is repeatable
+(``--tag a --tag b``, or one JSON array); an Enum or Literal takes one of its
+values; nested models and dicts take JSON. Values are handed to Pydantic as
+strings, so its validation (and its messages) decide the rest. The command's own
+options (``--json``, ``--dry``, ``--params``, ``--timeout``, ``--no-cache``) may
+appear anywhere among them.
 """
 
 from __future__ import annotations
@@ -11,16 +19,18 @@ from __future__ import annotations
 import difflib
 import enum
 import json
+import sys
 import types
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticSerializationError, PydanticUndefined, to_jsonable_python
 
-from raw.errors import FieldError
+from raw.errors import FieldError, UsageError
 
 Kind = Literal["bool", "list", "json", "choice", "value"]
 
@@ -247,3 +257,90 @@ def flag_name(model: type[BaseModel], field_path: str) -> str:
         if head in (name, info.alias):
             return "--" + name.replace("_", "-") + (f" ({tail})" if tail else "")
     return field_path
+
+
+# --- the command's own options ---------------------------------------------------
+
+_VALUE_OPTIONS = {"--params", "--timeout", "--project-dir"}
+_SWITCHES = {"--json", "--dry", "--no-cache", "--help", "-h"}
+
+
+class RunArgs:
+    def __init__(self) -> None:
+        self.workflow_id: str | None = None
+        self.as_json = False
+        self.dry = False
+        self.no_cache = False
+        self.help = False
+        self.params: str | None = None
+        self.timeout: str | None = None
+        self.project_dir: str | None = None
+        self.flags: list[str] = []
+
+
+def split_args(tokens: list[str], *, expect_id: bool = True) -> RunArgs:
+    """Separate the command's options from the workflow's flags."""
+    args = RunArgs()
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        name, has_value, inline = token.partition("=")
+        if name in _VALUE_OPTIONS:
+            if has_value:
+                value: str | None = inline
+            elif i + 1 < len(tokens) and not tokens[i + 1].startswith("--"):
+                # never a flag: `--params --json` must not read "--json" as the params
+                value = tokens[i + 1]
+                i += 1
+            else:
+                raise UsageError(f"{name} needs a value.")
+            setattr(args, name[2:].replace("-", "_"), value)
+        elif token in _SWITCHES:
+            if token in ("--help", "-h"):
+                args.help = True
+            else:
+                setattr(
+                    args,
+                    {"--json": "as_json", "--dry": "dry", "--no-cache": "no_cache"}[token],
+                    True,
+                )
+        elif expect_id and args.workflow_id is None and not token.startswith("-"):
+            args.workflow_id = token
+        else:
+            args.flags.append(token)
+        i += 1
+    return args
+
+
+def read_params(spec: str) -> dict[str, Any]:
+    where = "--params"
+    try:
+        if spec == "-":
+            text, where = sys.stdin.read(), "--params - (stdin)"
+        elif spec.startswith("@"):
+            path = Path(spec[1:])
+            where = f"--params {spec}"
+            text = path.read_text(encoding="utf-8")
+        else:
+            text = spec
+    except OSError as exc:
+        raise UsageError(f"{where}: cannot read the file: {exc.strerror}.") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{where} is not valid JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{where} must be a JSON object of parameters.")
+    return data
+
+
+def parse_timeout(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise UsageError(f"--timeout expects seconds, not '{value}'.") from None
+    if seconds <= 0:
+        raise UsageError("--timeout must be more than 0 seconds.")
+    return seconds

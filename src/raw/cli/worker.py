@@ -1,0 +1,60 @@
+"""`raw worker`: serve the system's Temporal workflows and activities."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from raw.cli import output
+from raw.errors import RawError
+from raw.project import find_project
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--check", action="store_true", help="import everything, print the plan, and exit"
+    )
+    parser.set_defaults(handler=cmd_worker)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from raw.orchestrator.connect import connect, orchestrator_config, resolve_target
+    from raw.orchestrator.worker import plan_worker, serve
+
+    project = find_project(args.project_dir)
+    config = orchestrator_config(project)
+    plan = plan_worker(project, config)
+    if args.check:
+        if args.json:
+            output.emit_json(plan.describe())
+        else:
+            described = plan.describe()
+            output.err(f"task queue: {described['task_queue']}")
+            output.err("workflows:  " + ", ".join(described["workflows"]))
+            output.err("activities: " + ", ".join(described["activities"]))
+        return output.OK
+    target = resolve_target(project)
+
+    def ready() -> None:
+        described = plan.describe()
+        output.err(
+            f"raw worker: polling '{plan.task_queue}' on {target.address} ({target.source}) "
+            f"with {len(described['workflows'])} workflows, "
+            f"{len(described['activities'])} activities. Ctrl-C stops it."
+        )
+
+    async def main() -> None:
+        client = await connect(project, target=target)
+        await serve(client, plan, on_ready=ready)
+
+    try:
+        asyncio.run(main())
+    except RawError as exc:
+        output.fail(exc, as_json=args.json)
+    output.err("raw worker: stopped.")
+    sys.stderr.flush()
+    sys.stdout.flush()
+    os._exit(output.OK)  # temporalio's runtime can abort at interpreter exit (NOTES.md)
