@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from raw.errors import RawError
+from raw.orchestrator import runtime
 from raw.project import Project, find_project
 from raw.system import OrchestratorConfig
 
@@ -74,6 +75,7 @@ async def connect(
                 raise
             project = None
     target = target or resolve_target(project)
+    runtime.install()
     try:
         return await Client.connect(
             target.address,

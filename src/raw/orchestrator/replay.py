@@ -27,6 +27,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from raw.orchestrator import runtime
 from raw.project import Project
 
 HISTORIES = "histories"
@@ -48,8 +49,10 @@ def _file_for(project: Project, workflow_type: str, workflow_id: str) -> Path:
 async def save_history(project: Project, handle: WorkflowHandle[Any, Any]) -> Path:
     """Export one process's history into the project's recorded histories."""
     history = await handle.fetch_history()
-    description = await handle.describe()
-    path = _file_for(project, description.workflow_type, handle.id)
+    # The type from the history itself: describe() cannot decode an unset Datetime search
+    # attribute on the time-skipping server.
+    started = history.events[0].workflow_execution_started_event_attributes
+    path = _file_for(project, started.workflow_type.name, handle.id)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(history.to_json(), encoding="utf-8")
     return path
@@ -103,6 +106,7 @@ async def replay(
 ) -> ReplayReport:
     """Replay every recorded history against ``workflows``; see the module docstring."""
     report = ReplayReport()
+    runtime.install()
     restrictions = SandboxRestrictions.default.with_passthrough_modules(
         "raw", "pydantic", "pydantic_core"
     )

@@ -56,7 +56,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from raw.errors import RawError
-from raw.orchestrator import search_attributes
+from raw.orchestrator import runtime, search_attributes
 from raw.orchestrator.activity import RawActivities
 
 __all__ = [
@@ -140,6 +140,7 @@ async def start_time_skipping_env(
     *, register_kit_search_attributes: bool = True, port: int | None = None
 ) -> WorkflowEnvironment:
     """Start the time-skipping test server; shut it down with ``await env.shutdown()``."""
+    runtime.install()
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(find_binary(TEST_SERVER_BINARY)),
         data_converter=pydantic_data_converter,
@@ -165,6 +166,7 @@ async def start_dev_server_env(
 
     In memory unless ``database_file`` is given (a SQLite file: state survives a restart).
     """
+    runtime.install()
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(find_binary(DEV_SERVER_BINARY)),
         dev_server_database_filename=str(database_file) if database_file else None,

@@ -1,0 +1,21 @@
+"""The same change made safely, behind workflow.patched: old histories take the old branch."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from raw.orchestrator.process import RawProcess, execute_raw, sleep_until
+
+
+@workflow.defn(name="Onboarding")
+class Onboarding(RawProcess):
+    @workflow.run
+    async def run(self, name: str) -> str:
+        welcome = await execute_raw("echo", {"name": name}, step="welcome")
+        if workflow.patched("audit-step"):
+            await execute_raw("echo", {"name": name, "count": 2}, step="audit")
+        await sleep_until(workflow.now() + timedelta(days=2), waiting_for="follow-up")
+        return str(welcome.output["name"])
