@@ -1,0 +1,103 @@
+"""`raw worker`: what it serves, how it refuses a bad config, and how it stops."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from temporalio.testing import WorkflowEnvironment
+
+if TYPE_CHECKING:
+    from conftest import Project, RunCli
+
+RAW_BIN = Path(sys.executable).with_name("raw")
+
+PROCESS = """
+    from temporalio import activity, workflow
+
+
+    @activity.defn
+    async def shout(text: str) -> str:
+        return text.upper()
+
+
+    @workflow.defn
+    class Hello:
+        @workflow.run
+        async def run(self, name: str) -> str:
+            return name
+"""
+
+
+def configure(project: Project, modules: str, queue: str = "q") -> None:
+    (project.root / ".raw" / "config.yaml").write_text(
+        textwrap.dedent(f"""
+        version: 1
+        system:
+          orchestrator:
+            task_queue: {queue}
+            workflows: [{modules}]
+            activities: [{modules}]
+    """),
+        encoding="utf-8",
+    )
+
+
+def test_check_lists_what_the_worker_serves(project: Project, raw_cli: RunCli) -> None:
+    (project.root / "hello_processes.py").write_text(textwrap.dedent(PROCESS), "utf-8")
+    configure(project, "hello_processes")
+
+    result = raw_cli("worker", "--check", "--json")
+
+    assert result.code == 0, result.stderr
+    plan = result.json()
+    assert plan["task_queue"] == "q"
+    assert plan["workflows"] == ["Hello", "RawScheduledRun"]
+    assert plan["activities"] == ["run_raw_workflow", "run_raw_workflow_call", "shout"]
+
+
+def test_a_module_that_does_not_import_is_named(project: Project, raw_cli: RunCli) -> None:
+    configure(project, "no_such_module")
+
+    result = raw_cli("worker", "--check")
+
+    assert result.code == 1
+    assert "Cannot import 'no_such_module'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sigterm_stops_the_worker_gracefully(
+    raw_dev_server_env: WorkflowEnvironment, project: Project
+) -> None:
+    (project.root / "hello_processes.py").write_text(textwrap.dedent(PROCESS), "utf-8")
+    configure(project, "hello_processes", queue=f"w-{uuid.uuid4().hex[:8]}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAW_")}
+    env["TEMPORAL_ADDRESS"] = raw_dev_server_env.client.service_client.config.target_host
+    log = project.root / "worker.log"
+    with log.open("wb") as sink:
+        worker = subprocess.Popen(
+            [str(RAW_BIN), "worker"],
+            cwd=project.root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while b"polling" not in log.read_bytes():
+            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert "raw worker: stopped." in log.read_text()
