@@ -131,14 +131,151 @@ class OrchestratorConfig(_Strict):
         return self.model_copy(update=overrides)
 
 
+_OBJECT_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+_SETTING = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+def _object_ref(value: str | None) -> str | None:
+    if value is not None and not _OBJECT_REF.match(value):
+        raise ValueError(
+            f"'{value}' is not an import reference such as 'hiring.models:CVSubmission'"
+        )
+    return value
+
+
+class ActionConfig(_Strict):
+    """What an accepted delivery makes happen, through the inbox and the dispatcher."""
+
+    kind: Literal["run_workflow", "start_process", "signal", "signal_with_start", "none"]
+    workflow: str | None = Field(default=None, description="run_workflow: the RAW workflow id.")
+    params: dict[str, str] | None = Field(
+        default=None,
+        description="run_workflow: param name -> body field; default: the whole body.",
+    )
+    process: str | None = Field(
+        default=None, description="start_process / signal_with_start: the process type."
+    )
+    business_key: str | None = Field(
+        default=None, description="The body field whose value identifies the process."
+    )
+    signal: str | None = Field(default=None, description="signal / signal_with_start: its name.")
+
+    @model_validator(mode="after")
+    def _targets(self) -> ActionConfig:
+        needs = {
+            "run_workflow": ["workflow"],
+            "start_process": ["process", "business_key"],
+            "signal": ["process", "business_key", "signal"],
+            "signal_with_start": ["process", "business_key", "signal"],
+            "none": [],
+        }[self.kind]
+        missing = [name for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"action '{self.kind}' needs {', '.join(missing)}")
+        if self.workflow is not None and not _SLUG.match(self.workflow):
+            raise ValueError(f"'{self.workflow}' is not a workflow id such as 'analyze-cv'")
+        return self
+
+
+class WebhookConfig(_Strict):
+    """One webhook route, declared as data: `raw` reads it without starting the app."""
+
+    name: str = Field(description="Unique route name, a lowercase slug.")
+    path: str = Field(description="URL path, e.g. /webhooks/cv-submission.")
+    body: str | None = Field(
+        default=None, description="Pydantic model of the body, e.g. 'hiring.models:CVSubmission'."
+    )
+    content_type: Literal["json", "form"] = "json"
+    scheme: str = Field(
+        description="standard-webhooks, github, twilio, bearer, or a registered scheme."
+    )
+    secrets: list[str] = Field(
+        min_length=1,
+        description="Names of settings (env vars) holding the secrets; several = rotation.",
+    )
+    delivery_key: str | None = Field(
+        default=None,
+        description="Body field that identifies a delivery; default: the scheme's delivery id.",
+    )
+    tolerance_seconds: int = Field(default=300, gt=0)
+    max_body_bytes: int | None = Field(default=None, gt=0)
+    retention_days: int | None = Field(default=None, gt=0)
+    handler: str | None = Field(
+        default=None,
+        description="Optional 'module:function' doing the entity change in the same transaction.",
+    )
+    action: ActionConfig = Field(default_factory=lambda: ActionConfig(kind="none"))
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError(f"'{value}' is not a lowercase slug such as 'cv-submission'")
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/") or " " in value:
+            raise ValueError(f"'{value}' is not a URL path such as '/webhooks/cv-submission'")
+        return value
+
+    @field_validator("secrets")
+    @classmethod
+    def _settings(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not _SETTING.match(v)]
+        if bad:
+            raise ValueError(
+                f"secrets are setting names such as 'RAW_CV_SECRET', not values: {', '.join(bad)}"
+            )
+        return value
+
+    _refs = field_validator("body", "handler")(classmethod(lambda cls, v: _object_ref(v)))
+
+
+class DispatcherConfig(_Strict):
+    enabled: bool = Field(default=True, description="Run the dispatcher inside the app.")
+    max_attempts: int = Field(default=8, ge=1)
+    base_delay_seconds: float = Field(default=1.0, gt=0)
+    max_delay_seconds: float = Field(default=300.0, gt=0)
+    lease_seconds: float = Field(default=60.0, gt=0)
+    poll_interval_seconds: float = Field(default=0.5, gt=0)
+    concurrency: int = Field(default=4, ge=1)
+
+
+class CoordinatorConfig(_Strict):
+    """The FastAPI coordinator: webhooks, the inbox, the database, the API."""
+
+    app: str | None = Field(default=None, description="The user's FastAPI app, 'module:app'.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; DATABASE_URL wins; default a SQLite file."
+    )
+    public_base_url: str | None = Field(
+        default=None, description="The URL callers use (Twilio signs it); RAW_PUBLIC_BASE_URL wins."
+    )
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    api_token_setting: str = Field(default="RAW_API_TOKEN")
+    dispatcher: DispatcherConfig = Field(default_factory=DispatcherConfig)
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+
+    _app_ref = field_validator("app")(classmethod(lambda cls, v: _object_ref(v)))
+
+    @model_validator(mode="after")
+    def _unique(self) -> CoordinatorConfig:
+        for attr in ("name", "path"):
+            values = [getattr(w, attr) for w in self.webhooks]
+            dupes = sorted({v for v in values if values.count(v) > 1})
+            if dupes:
+                raise ValueError(f"webhook {attr}s must be unique: {', '.join(dupes)} repeated")
+        return self
+
+
 class SystemConfig(_Strict):
     """Everything about the system beyond its RAW workflows."""
 
     name: str | None = None
     orchestrator: OrchestratorConfig = Field(default_factory=OrchestratorConfig)
-    coordinator: dict[str, Any] | None = Field(
-        default=None, description="Reserved: the FastAPI coordinator (webhooks, API, database)."
-    )
+    coordinator: CoordinatorConfig = Field(default_factory=CoordinatorConfig)
     integrations: dict[str, Any] | None = Field(
         default=None, description="Reserved: email, calendar, telephony, storage, chat."
     )
