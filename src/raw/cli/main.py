@@ -153,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "worker", "Serve the system's Temporal workflows and activities.")
     _configure(p, "raw.cli.worker")
 
+    p = _command(sub, "serve", "Run the coordinator: webhooks, the inbox dispatcher, the REST API.")
+    _configure(p, "raw.cli.serve")
+
+    p = _command(sub, "dispatcher", "Perform the coordinator's inbox actions until stopped.")
+    _configure(p, "raw.cli.dispatcher")
+
     p = _command(sub, "temporal", "Record process histories and replay them against the code.")
     _configure(p, "raw.cli.temporal")
 
@@ -164,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "config", "Check .raw/config.yaml and show the effective settings.")
     _configure(p, "raw.cli.config")
+
+    p = _command(sub, "db", "Migrate the coordinator's database; purge or erase personal data.")
+    _configure(p, "raw.cli.db")
+
+    p = _command(sub, "webhook", "Send a correctly signed webhook delivery to a coordinator.")
+    _configure(p, "raw.cli.webhook")
 
     p = _command(sub, "logs", "Print the log of a workflow's latest run, or of --run RUN_ID.")
     p.add_argument("workflow_id", metavar="ID")

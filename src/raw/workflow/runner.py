@@ -43,7 +43,7 @@ from raw.project import Project, check_workflow_id, find_project
 from raw.workflow.base import BaseWorkflow
 from raw.workflow.context import RunContext, _current_run
 from raw.workflow.loader import LoadedWorkflow, load_workflow
-from raw.workflow.recorder import FileRecorder, Recorder, new_run_id
+from raw.workflow.recorder import Recorder, default_recorder, new_run_id
 from raw.workflow.redaction import (
     RedactingHandle,
     mask_keys,
@@ -235,7 +235,7 @@ class _Run:
 
     def _open_record(self, secrets: list[str] | None = None) -> None:
         project = self.target.project
-        recorder = self.options.recorder or FileRecorder(project.runs_dir if project else None)
+        recorder = self.options.recorder or default_recorder(project)
         # The runner redacts, not the recorder, so a caller's own recorder gets no secrets.
         self.handle = RedactingHandle(
             recorder.start(
@@ -425,6 +425,8 @@ class _Run:
         )
         doc["params"] = params
         doc["environment"] = _environment(self.options.entry_point)
+        if self.options.idempotency_key is not None:  # the run index keeps it beside the run
+            doc["idempotency_key"] = self.options.idempotency_key
         return doc
 
     def finish(

@@ -1,0 +1,416 @@
+"""The coordinator's REST API: health, readiness, metrics, runs, processes, the inbox, deliveries.
+
+``/health`` and ``/ready`` are open (probes carry no token); everything else needs
+``Authorization: Bearer <token>`` with the token from the setting named by
+``system.coordinator.api_token_setting`` (compared in constant time). Every
+answer has a Pydantic model, so the OpenAPI document is accurate, and every
+error the one JSON shape of :mod:`raw.coordinator.errors`.
+
+    GET  /health                      the process lives
+    GET  /ready                       the database (and Temporal, if the system has
+                                      processes) answer: 200, else 503 naming what is down
+    GET  /metrics                     Prometheus text
+    GET  /api/runs                    RAW runs, newest first (?workflow=&status=&limit=)
+    GET  /api/runs/{run_id}           one run with its manifest and the end of its log
+    GET  /api/processes/{process_id}  a Temporal process: its description and raw_state
+    GET  /api/inbox                   inbox records (?status=&route=&limit=)
+    POST /api/inbox/{id}/retry        a dead letter back to pending
+    GET  /api/deliveries              recent webhook deliveries (?route=&limit=), secrets hidden
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, field_validator
+
+from raw.coordinator.db.run_index import RunRecord, get_run, list_runs
+from raw.coordinator.errors import (
+    ERROR_RESPONSES,
+    AuthenticationError,
+    NotReadyError,
+    ResourceNotFoundError,
+    database_available,
+)
+from raw.coordinator.metrics import CONTENT_TYPE
+
+if TYPE_CHECKING:
+    from raw.coordinator.app import Coordinator
+    from raw.coordinator.db.models import Delivery, InboxRecord
+
+__all__ = [
+    "DeliveryList",
+    "DeliveryView",
+    "Health",
+    "InboxList",
+    "InboxRecordView",
+    "ProcessView",
+    "Readiness",
+    "RunList",
+    "build_api_router",
+    "build_health_router",
+    "redact",
+]
+
+InboxStatus = Literal["pending", "in_progress", "done", "dead"]
+
+_SECRET_KEY = re.compile(
+    r"secret|token|passw|pwd|api[-_]?key|auth|signature|credential|private[-_]?key|cookie",
+    re.IGNORECASE,
+)
+REDACTED = "***"
+
+_bearer = HTTPBearer(auto_error=False, description="The API token, as a bearer token.")
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    return value
+
+
+# --- models -------------------------------------------------------------------------------
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"] = "ready"
+    checks: dict[str, str]
+    """Each part checked: ``ok``, or ``not used`` when the system does not need it."""
+
+
+class RunList(BaseModel):
+    runs: list[RunRecord]
+
+
+class ProcessView(BaseModel):
+    """A Temporal process as the server describes it, plus its answer to ``raw_state``."""
+
+    id: str
+    run_id: str
+    type: str
+    status: str
+    """running, completed, failed, canceled, terminated, continued_as_new or timed_out."""
+    task_queue: str
+    start_time: datetime
+    close_time: datetime | None = None
+    step: str | None = None
+    waiting_for: str | None = None
+    wait_until: datetime | None = None
+    state: Any = None
+    """The process's ``raw_state`` query answer (None when it could not answer)."""
+    state_error: str | None = None
+    """Why there is no state: no worker running, or a process without the query."""
+
+
+class InboxRecordView(BaseModel):
+    id: int
+    delivery_id: int | None
+    route: str
+    action: dict[str, Any]
+    payload: Any
+    """The validated body the action works on, with secret-looking fields hidden."""
+    idempotency_key: str
+    correlation_id: str
+    target_process_id: str | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    last_error: str | None
+    result: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    done_at: datetime | None
+
+    _times = field_validator(
+        "next_attempt_at", "lease_expires_at", "created_at", "updated_at", "done_at"
+    )(classmethod(lambda cls, v: _utc(v)))
+
+    @classmethod
+    def of(cls, record: InboxRecord) -> InboxRecordView:
+        data = {name: getattr(record, name) for name in cls.model_fields}
+        data["payload"] = redact(record.payload)
+        return cls.model_validate(data)
+
+
+class InboxList(BaseModel):
+    records: list[InboxRecordView]
+
+
+class DeliveryView(BaseModel):
+    id: int
+    route: str
+    delivery_key: str
+    correlation_id: str
+    received_at: datetime
+    scheme: str
+    status_code: int
+    response: dict[str, Any]
+    body: Any
+    """The body as received (parsed when it is JSON or a form), secret-looking fields hidden;
+    None once purged."""
+    body_purged_at: datetime | None
+    entity_key: str | None
+
+    _times = field_validator("received_at", "body_purged_at")(classmethod(lambda cls, v: _utc(v)))
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> DeliveryView:
+        data = {name: getattr(delivery, name) for name in cls.model_fields}
+        data["body"] = _redact_body(delivery.body)
+        return cls.model_validate(data)
+
+
+class DeliveryList(BaseModel):
+    deliveries: list[DeliveryView]
+
+
+# --- redaction ----------------------------------------------------------------------------
+
+
+def redact(value: Any) -> Any:
+    """``value`` with the values of secret-looking keys (token, password, ...) replaced."""
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if isinstance(key, str) and _SECRET_KEY.search(key) else redact(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    return value
+
+
+def _redact_body(body: str | None) -> Any:
+    if body is None:
+        return None
+    try:
+        return redact(json.loads(body))
+    except ValueError:
+        pass
+    if "=" in body and " " not in body:
+        return redact(dict(parse_qsl(body, keep_blank_values=True)))
+    return body
+
+
+# --- routers ------------------------------------------------------------------------------
+
+
+def build_health_router(coordinator: Coordinator) -> APIRouter:
+    """``/health`` and ``/ready``: open, for probes."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health", response_model=Health, summary="The process lives")
+    async def health() -> Health:
+        return Health()
+
+    @router.get(
+        "/ready",
+        response_model=Readiness,
+        responses={503: ERROR_RESPONSES[503]},
+        summary="The database (and Temporal, when used) answer",
+    )
+    async def ready() -> Readiness:
+        from raw.coordinator.db.database import DatabaseUnavailableError
+
+        checks: dict[str, str] = {}
+        down: dict[str, str] = {}
+        try:
+            await coordinator.db.ping(timeout_seconds=3.0)
+            checks["database"] = "ok"
+        except DatabaseUnavailableError as exc:
+            down["database"] = exc.reason
+        if coordinator.uses_temporal:
+            try:
+                await coordinator.check_temporal()
+                checks["temporal"] = "ok"
+            except ImportError:
+                down["temporal"] = "temporalio is not installed (pip install 'raw-systems[all]')"
+            except Exception as exc:  # TemporalUnavailableError, or the SDK's own
+                down["temporal"] = str(exc)
+        else:
+            checks["temporal"] = "not used"
+        if down:
+            raise NotReadyError(down)
+        return Readiness(checks=checks)
+
+    return router
+
+
+def build_api_router(coordinator: Coordinator) -> APIRouter:
+    """Everything behind the API token: metrics, runs, processes, inbox, deliveries."""
+    setting = coordinator.settings.api_token_setting
+
+    async def require_token(credentials: BearerCredentials) -> None:
+        expected = coordinator.settings.token()
+        if expected is None:
+            raise AuthenticationError(
+                "The API is closed because no API token is set.", setting=setting
+            )
+        if credentials is None:
+            raise AuthenticationError("The request has no bearer token.", setting=setting)
+        given = credentials.credentials.encode("utf-8", "replace")
+        if not hmac.compare_digest(given, expected.encode("utf-8")):
+            raise AuthenticationError("The bearer token is not the API token.", setting=setting)
+
+    router = APIRouter(
+        dependencies=[Depends(require_token)],
+        responses={401: ERROR_RESPONSES[401], 422: ERROR_RESPONSES[422]},
+    )
+
+    @router.get(
+        "/metrics",
+        tags=["health"],
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text"}},
+        summary="Prometheus metrics",
+    )
+    async def metrics() -> Response:
+        from sqlalchemy import func, select
+
+        from raw.coordinator.db.models import InboxRecord
+
+        async with database_available(coordinator.db), coordinator.db.read() as session:
+            rows = (
+                await session.execute(
+                    select(InboxRecord.status, func.count()).group_by(InboxRecord.status)
+                )
+            ).all()
+        coordinator.metrics.set_inbox_depth({str(status): int(n) for status, n in rows})
+        return Response(coordinator.metrics.render(), media_type=CONTENT_TYPE)
+
+    @router.get("/api/runs", response_model=RunList, tags=["runs"], summary="RAW runs")
+    async def runs(
+        workflow: Annotated[str | None, Query(max_length=100)] = None,
+        status: Annotated[str | None, Query(max_length=20)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    ) -> RunList:
+        async with database_available(coordinator.db):
+            found = await list_runs(coordinator.db, workflow=workflow, status=status, limit=limit)
+        return RunList(runs=found)
+
+    @router.get(
+        "/api/runs/{run_id}",
+        response_model=RunRecord,
+        responses={404: ERROR_RESPONSES[404]},
+        tags=["runs"],
+        summary="One RAW run",
+    )
+    async def run(run_id: Annotated[str, Path(max_length=64)]) -> RunRecord:
+        async with database_available(coordinator.db):
+            found = await get_run(coordinator.db, run_id)
+        if found is None:
+            raise ResourceNotFoundError("run", run_id, "GET /api/runs lists the runs.")
+        return found
+
+    @router.get(
+        "/api/processes/{process_id:path}",
+        response_model=ProcessView,
+        responses={404: ERROR_RESPONSES[404], 503: ERROR_RESPONSES[503]},
+        tags=["processes"],
+        summary="A Temporal process and its state",
+    )
+    async def process(process_id: str) -> ProcessView:
+        return await _process_view(coordinator, process_id)
+
+    @router.get("/api/inbox", response_model=InboxList, tags=["inbox"], summary="Inbox records")
+    async def inbox(
+        status: InboxStatus | None = None,
+        route: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    ) -> InboxList:
+        from sqlalchemy import select
+
+        from raw.coordinator.db.models import InboxRecord
+
+        query = select(InboxRecord).order_by(InboxRecord.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(InboxRecord.status == status)
+        if route is not None:
+            query = query.where(InboxRecord.route == route)
+        async with database_available(coordinator.db), coordinator.db.read() as session:
+            rows = (await session.scalars(query)).all()
+            return InboxList(records=[InboxRecordView.of(row) for row in rows])
+
+    @router.post(
+        "/api/inbox/{record_id}/retry",
+        response_model=InboxRecordView,
+        responses={404: ERROR_RESPONSES[404], 409: ERROR_RESPONSES[409]},
+        tags=["inbox"],
+        summary="Send a dead letter back to the dispatcher",
+    )
+    async def retry(record_id: int) -> InboxRecordView:
+        from raw.coordinator.dispatcher import retry_dead_letter
+
+        async with database_available(coordinator.db):
+            record = await retry_dead_letter(coordinator.db, record_id)
+        return InboxRecordView.of(record)
+
+    @router.get(
+        "/api/deliveries",
+        response_model=DeliveryList,
+        tags=["webhooks"],
+        summary="Recent webhook deliveries",
+    )
+    async def deliveries(
+        route: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    ) -> DeliveryList:
+        from sqlalchemy import select
+
+        from raw.coordinator.db.models import Delivery
+
+        query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
+        if route is not None:
+            query = query.where(Delivery.route == route)
+        async with database_available(coordinator.db), coordinator.db.read() as session:
+            rows = (await session.scalars(query)).all()
+            return DeliveryList(deliveries=[DeliveryView.of(row) for row in rows])
+
+    return router
+
+
+async def _process_view(coordinator: Coordinator, process_id: str) -> ProcessView:
+    try:
+        from temporalio.service import RPCError
+    except ImportError:
+        raise NotReadyError(
+            {"temporal": "temporalio is not installed (pip install 'raw-systems[all]')"}
+        ) from None
+    from raw.orchestrator.client import ProcessQueryError, describe, query
+    from raw.orchestrator.connect import TemporalUnavailableError
+
+    client = await coordinator.temporal()
+    try:
+        info = await describe(client, process_id)
+    except RPCError as exc:
+        raise TemporalUnavailableError(f"Temporal could not describe the process: {exc}") from None
+    view = ProcessView.model_validate(info.model_dump())
+    try:
+        view.state = _jsonable(
+            await query(client, process_id, timeout_seconds=coordinator.query_timeout_seconds)
+        )
+    except ProcessQueryError as exc:
+        view.state_error = exc.reason
+    except RPCError as exc:
+        view.state_error = f"the query failed: {exc}"
+    return view
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return value

@@ -1,0 +1,488 @@
+"""The dispatcher: takes inbox records and performs their actions, at least once.
+
+A webhook commits its inbox record in the same transaction as the delivery, so
+once it has answered 2xx the record is durable; the dispatcher makes it happen:
+
+- **Claiming under a lease.** One write transaction picks the records that are
+  due (``pending`` with ``next_attempt_at`` passed, or ``in_progress`` under a
+  lease that expired because its dispatcher died) and marks them ``in_progress``
+  with this dispatcher as ``lease_owner`` until ``lease_expires_at``, counting the
+  attempt. On PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED``, so
+  dispatchers skip each other's rows instead of queueing; on SQLite the write
+  transaction is serialised (``BEGIN IMMEDIATE``), and the ``UPDATE`` re-checks
+  that each row is still due in any case. Two dispatchers never hold the same
+  record at once. A record whose last allowed attempt died with its dispatcher
+  becomes ``dead`` instead of running once more.
+- **Heartbeats.** While an action runs its lease is renewed every third of
+  ``lease_seconds``, so a long action is not taken over; a crashed dispatcher's
+  lease runs out and another takes the record up again.
+- **Outcomes.** Done: ``done`` with the result. A failure another attempt may fix:
+  back to ``pending`` after ``min(max_delay, base * 2**(attempts-1))`` seconds with
+  full jitter; after ``max_attempts`` it is ``dead`` (a dead letter, retried by
+  hand with :func:`retry_dead_letter`). A failure no retry can fix: ``dead`` at
+  once. Every outcome write is conditional on still holding the lease.
+- **Stopping.** :meth:`Dispatcher.stop` stops claiming (a record is only ever
+  claimed to start at once, so none waits unstarted), lets the actions in flight
+  finish within a grace period, and releases the rest: ``pending``, due now.
+
+Waits between polls and heartbeats are in wall time, not :mod:`raw.clock`: they pace
+work against other processes. Every timestamp written comes from :mod:`raw.clock`.
+
+Actions are repeated after a crash, so each gets the record's stable idempotency
+key (see :mod:`raw.coordinator.actions`). Errors:
+
+    RawError
+    └── InboxRecordError
+        ├── InboxRecordNotFoundError   no inbox record with that id (HTTP 404)
+        └── InboxRecordNotDeadError    the record is not a dead letter (HTTP 409)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from raw import clock
+from raw.coordinator.actions import ActionOutcome, ActionRunner, InboxItem
+from raw.coordinator.db.models import InboxRecord
+from raw.errors import RawError
+from raw.project import Project
+from raw.system import DispatcherConfig
+
+__all__ = [
+    "DispatchHook",
+    "Dispatcher",
+    "InboxDatabase",
+    "InboxRecordError",
+    "InboxRecordNotDeadError",
+    "InboxRecordNotFoundError",
+    "backoff_seconds",
+    "retry_dead_letter",
+]
+
+log = logging.getLogger("raw.coordinator.dispatcher")
+
+DispatchHook = Callable[[str, str, float], None]
+"""``on_dispatch(route, outcome, seconds)``; outcome is done, retry, dead or lost."""
+
+DEFAULT_GRACE_SECONDS = 20.0
+
+
+class InboxDatabase(Protocol):
+    """What the dispatcher needs from :class:`raw.coordinator.db.database.Database`."""
+
+    @property
+    def dialect(self) -> str: ...
+
+    def write(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+
+class InboxRecordError(RawError):
+    """A request about one inbox record that cannot be met."""
+
+    def __init__(self, record_id: int, message: str) -> None:
+        self.record_id = record_id
+        super().__init__(message)
+
+
+class InboxRecordNotFoundError(InboxRecordError):
+    status_code = 404
+
+    def __init__(self, record_id: int) -> None:
+        super().__init__(
+            record_id,
+            f"No inbox record {record_id}. GET /api/inbox lists the records and their ids.",
+        )
+
+
+class InboxRecordNotDeadError(InboxRecordError):
+    status_code = 409
+
+    def __init__(self, record_id: int, status: str) -> None:
+        self.status = status
+        super().__init__(
+            record_id,
+            f"Inbox record {record_id} is {status}, not dead: only a dead letter can be "
+            "retried by hand (the dispatcher retries the others itself).",
+        )
+
+
+def backoff_seconds(
+    attempts: int, config: DispatcherConfig, rng: random.Random | None = None
+) -> float:
+    """The wait before the next attempt after ``attempts`` failed ones (full jitter)."""
+    cap = min(config.max_delay_seconds, config.base_delay_seconds * 2 ** max(attempts - 1, 0))
+    return (rng or random).uniform(0.0, cap)
+
+
+def _default_owner() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _rowcount(result: Any) -> int:
+    return int(cast(CursorResult[Any], result).rowcount)
+
+
+_CLAIMED = (
+    InboxRecord.id,
+    InboxRecord.route,
+    InboxRecord.action,
+    InboxRecord.payload,
+    InboxRecord.idempotency_key,
+    InboxRecord.correlation_id,
+    InboxRecord.target_process_id,
+    InboxRecord.attempts,
+)
+
+
+class Dispatcher:
+    """Performs the inbox's actions: in the app's lifespan, or alone as ``raw dispatcher``."""
+
+    def __init__(
+        self,
+        db: InboxDatabase,
+        config: DispatcherConfig,
+        project: Project | Path | str | None = None,
+        *,
+        owner: str | None = None,
+        actions: ActionRunner | None = None,
+        on_dispatch: DispatchHook | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.owner = (owner or _default_owner())[:100]
+        self.actions = actions or ActionRunner(project)
+        self.on_dispatch = on_dispatch
+        self._rng = rng or random.Random()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    # -- the unit of work
+
+    async def run_once(self) -> int:
+        """Claim what is due (up to ``concurrency``), perform it all; return how many."""
+        if self._stopping.is_set():
+            return 0
+        items = await self._claim(self.config.concurrency)
+        if items:
+            await asyncio.gather(*(self._process(item) for item in items))
+        return len(items)
+
+    # -- running in the background
+
+    @property
+    def running(self) -> bool:
+        return self._loop_task is not None and not self._loop_task.done()
+
+    async def start(self) -> None:
+        """Poll in a background task until :meth:`stop`."""
+        if self.running:
+            return
+        self._stopping.clear()
+        self._loop_task = asyncio.create_task(self._loop(), name=f"raw-dispatcher-{self.owner}")
+
+    async def stop(self, *, grace_seconds: float = DEFAULT_GRACE_SECONDS) -> None:
+        """Stop claiming; let actions in flight finish within ``grace_seconds``.
+
+        Actions still running then are cancelled and their records released
+        (``pending``, due now), so another dispatcher takes them at once.
+        """
+        self._stopping.set()
+        self._slot_free.set()
+        if self._loop_task is not None:
+            await self._loop_task
+            self._loop_task = None
+        if self._in_flight:
+            _, late = await asyncio.wait(set(self._in_flight), timeout=grace_seconds)
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning(
+                    "dispatcher %s: %d action(s) outlived the %.1f s grace period and were "
+                    "released to be retried",
+                    self.owner,
+                    len(late),
+                    grace_seconds,
+                )
+                await asyncio.gather(*late, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while not self._stopping.is_set():
+            free = self.config.concurrency - len(self._in_flight)
+            claimed: list[InboxItem] = []
+            if free > 0:
+                try:
+                    claimed = await self._claim(free)
+                except Exception:  # the database is away: keep polling, it may come back
+                    log.exception("dispatcher %s: claiming inbox records failed", self.owner)
+            for item in claimed:
+                task = asyncio.create_task(self._process(item), name=f"raw-inbox-{item.id}")
+                self._in_flight.add(task)
+                task.add_done_callback(self._finished)
+            self._slot_free.clear()
+            # Fewer claimed than asked for: nothing else is due until the next poll. All
+            # slots taken: more may be due, so claim again as soon as one frees up.
+            full = len(self._in_flight) >= self.config.concurrency
+            waits = [self._stopping.wait()] + ([self._slot_free.wait()] if full else [])
+            await _first_of(waits, timeout=self.config.poll_interval_seconds)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._slot_free.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("dispatcher %s: an action task failed", self.owner, exc_info=task.exception())
+
+    # -- claiming
+
+    def _due(self, now: datetime) -> Any:
+        return or_(
+            and_(InboxRecord.status == "pending", InboxRecord.next_attempt_at <= now),
+            and_(InboxRecord.status == "in_progress", InboxRecord.lease_expires_at <= now),
+        )
+
+    async def _claim(self, limit: int) -> list[InboxItem]:
+        now = clock.now()
+        due = self._due(now)
+        async with self.db.write() as session:
+            # Two statements, not UPDATE ... WHERE id IN (SELECT ... LIMIT): PostgreSQL may
+            # run such a subquery more than once and so take more rows than the limit.
+            pick = (
+                select(InboxRecord.id, InboxRecord.status, InboxRecord.attempts)
+                .where(due)
+                .order_by(InboxRecord.next_attempt_at, InboxRecord.id)
+                .limit(limit)
+            )
+            if self.db.dialect == "postgresql":
+                pick = pick.with_for_update(skip_locked=True)
+            picked = (await session.execute(pick)).all()
+            abandoned = [
+                rid
+                for rid, status, attempts in picked
+                if status == "in_progress" and attempts >= self.config.max_attempts
+            ]
+            wanted = [rid for rid, *_ in picked if rid not in abandoned]
+            if abandoned:
+                await self._bury_abandoned(session, abandoned, due, now)
+            if not wanted:
+                return []
+            stmt = (
+                update(InboxRecord)
+                .where(InboxRecord.id.in_(wanted), due)  # still due: safe without row locks too
+                .values(
+                    status="in_progress",
+                    lease_owner=self.owner,
+                    lease_expires_at=now + timedelta(seconds=self.config.lease_seconds),
+                    attempts=InboxRecord.attempts + 1,
+                    updated_at=now,
+                )
+                .returning(*_CLAIMED)
+                .execution_options(synchronize_session=False)
+            )
+            rows = (await session.execute(stmt)).all()
+        items = [InboxItem(*row) for row in rows]
+        items.sort(key=lambda item: item.id)
+        return items
+
+    async def _bury_abandoned(
+        self, session: AsyncSession, ids: list[int], due: Any, now: datetime
+    ) -> None:
+        """Dead-letter records whose last allowed attempt died with its dispatcher."""
+        await session.execute(
+            update(InboxRecord)
+            .where(InboxRecord.id.in_(ids), due)
+            .values(
+                status="dead",
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=now,
+                last_error=(
+                    f"The dispatcher running attempt {self.config.max_attempts} of "
+                    f"{self.config.max_attempts} stopped before it finished (its lease expired)."
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        log.warning("dispatcher %s: abandoned inbox records %s dead-lettered", self.owner, ids)
+
+    # -- performing
+
+    async def _process(self, item: InboxItem) -> None:
+        t0 = clock.monotonic()
+        heartbeat = asyncio.create_task(self._heartbeat(item.id))
+        try:
+            try:
+                outcome = await self.actions.perform(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug in an action must not stall the record
+                log.exception("dispatcher %s: inbox record %d's action raised", self.owner, item.id)
+                outcome = ActionOutcome.retry(f"{type(exc).__name__}: {exc}")
+        except asyncio.CancelledError:
+            heartbeat.cancel()
+            await self._release(item)
+            raise
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        final = await self._record(item, outcome)
+        self._report(item.route, final, clock.monotonic() - t0)
+
+    async def _heartbeat(self, record_id: int) -> None:
+        # Wall time, not raw.clock: the lease is read by other processes, which no test
+        # clock moves, and a manual clock would make this loop spin.
+        interval = self.config.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            now = clock.now()
+            try:
+                async with self.db.write() as session:
+                    result = await session.execute(
+                        self._held(record_id)
+                        .values(
+                            lease_expires_at=now + timedelta(seconds=self.config.lease_seconds),
+                            updated_at=now,
+                        )
+                        .execution_options(synchronize_session=False)
+                    )
+            except Exception:
+                log.exception(
+                    "dispatcher %s: renewing the lease of inbox record %d failed",
+                    self.owner,
+                    record_id,
+                )
+                continue
+            if not _rowcount(result):
+                log.warning(
+                    "dispatcher %s: lost the lease of inbox record %d", self.owner, record_id
+                )
+                return
+
+    def _held(self, record_id: int) -> Any:
+        """An UPDATE of the record that applies only while this dispatcher holds it."""
+        return update(InboxRecord).where(
+            InboxRecord.id == record_id,
+            InboxRecord.status == "in_progress",
+            InboxRecord.lease_owner == self.owner,
+        )
+
+    async def _record(self, item: InboxItem, outcome: ActionOutcome) -> str:
+        now = clock.now()
+        values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None, "updated_at": now}
+        if outcome.target_process_id is not None:
+            values["target_process_id"] = outcome.target_process_id
+        status = outcome.status
+        if status == "retry" and item.attempts >= self.config.max_attempts:
+            status = "dead"
+        if status == "done":
+            values.update(status="done", result=outcome.result, done_at=now)
+        elif status == "retry":
+            delay = backoff_seconds(item.attempts, self.config, self._rng)
+            values.update(
+                status="pending",
+                next_attempt_at=now + timedelta(seconds=delay),
+                last_error=outcome.error,
+            )
+        else:
+            error = outcome.error or "The action failed."
+            if outcome.status == "retry":
+                error = f"Gave up after {item.attempts} attempts. Last error: {error}"
+            values.update(status="dead", last_error=error, result=outcome.result)
+        async with self.db.write() as session:
+            result = await session.execute(
+                self._held(item.id).values(**values).execution_options(synchronize_session=False)
+            )
+        if not _rowcount(result):
+            # Our lease ran out and another dispatcher took the record: its attempt decides.
+            log.warning(
+                "dispatcher %s: inbox record %d was taken over before attempt %d finished (%s)",
+                self.owner,
+                item.id,
+                item.attempts,
+                status,
+            )
+            return "lost"
+        if status == "dead":
+            log.warning(
+                "dispatcher %s: inbox record %d is a dead letter: %s",
+                self.owner,
+                item.id,
+                values["last_error"],
+            )
+        return status
+
+    async def _release(self, item: InboxItem) -> None:
+        """Give a record back, due now, when this dispatcher stops in the middle of it."""
+        now = clock.now()
+        try:
+            async with self.db.write() as session:
+                await session.execute(
+                    self._held(item.id)
+                    .values(
+                        status="pending",
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        next_attempt_at=now,
+                        updated_at=now,
+                        last_error="The dispatcher stopped during the action; it will be retried.",
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+        except Exception:  # the lease runs out on its own
+            log.exception("dispatcher %s: releasing inbox record %d failed", self.owner, item.id)
+
+    def _report(self, route: str, outcome: str, seconds: float) -> None:
+        if self.on_dispatch is None:
+            return
+        try:
+            self.on_dispatch(route, outcome, seconds)
+        except Exception:  # metrics must never break dispatching
+            log.exception("dispatcher %s: the on_dispatch hook raised", self.owner)
+
+
+async def _first_of(waits: Sequence[Any], *, timeout: float) -> None:
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def retry_dead_letter(db: InboxDatabase, record_id: int) -> InboxRecord:
+    """Send a dead letter back to the dispatcher: ``pending``, attempts reset, due now."""
+    now = clock.now()
+    async with db.write() as session:
+        record = await session.get(InboxRecord, record_id)
+        if record is None:
+            raise InboxRecordNotFoundError(record_id)
+        if record.status != "dead":
+            raise InboxRecordNotDeadError(record_id, record.status)
+        record.status = "pending"
+        record.attempts = 0
+        record.next_attempt_at = now
+        record.lease_owner = None
+        record.lease_expires_at = None
+        record.updated_at = now
+        await session.flush()
+        await session.refresh(record)
+        session.expunge(record)  # handed back loaded, not expired by the commit
+    return record

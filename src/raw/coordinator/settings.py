@@ -1,0 +1,119 @@
+"""The coordinator's settings, from the environment (pydantic-settings, loaded at start).
+
+- ``RAW_ENV``: ``development`` (default) or ``production``. Outside development
+  the app refuses to start without a strong API token and without every webhook
+  secret it needs.
+- The API token: the setting named by ``system.coordinator.api_token_setting``
+  (default ``RAW_API_TOKEN``). It guards everything but signed webhooks,
+  ``/health`` and ``/ready``.
+- ``RAW_PUBLIC_BASE_URL``: the URL callers use (Twilio signs it); wins over
+  ``system.coordinator.public_base_url``.
+- ``RAW_DISPATCHER``: ``off`` keeps the built-in dispatcher from starting (run
+  ``raw dispatcher`` on its own instead).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from raw.coordinator.errors import InsecureSettingsError
+from raw.errors import ConfigError
+from raw.system import CoordinatorConfig
+
+__all__ = ["CoordinatorSettings", "load_settings", "token_problem"]
+
+MIN_TOKEN_LENGTH = 16
+DEFAULT_TOKENS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "change_me",
+        "changethis",
+        "change-this",
+        "secret",
+        "password",
+        "token",
+        "default",
+        "example",
+        "admin",
+        "test",
+        "raw",
+        "raw-api-token",
+        "your-token-here",
+        "replace-me",
+    }
+)
+
+
+class CoordinatorSettings(BaseSettings):
+    """What the coordinator reads from ``RAW_*`` variables, plus the resolved config values."""
+
+    model_config = SettingsConfigDict(env_prefix="RAW_", env_ignore_empty=True, extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    dispatcher: Literal["on", "off"] | None = None
+    public_base_url: str | None = None
+    api_token: SecretStr | None = None
+    """Filled from the setting named by ``api_token_setting``, not from RAW_API_TOKEN itself."""
+    api_token_setting: str = Field(default="RAW_API_TOKEN")
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("dispatcher", mode="before")
+    @classmethod
+    def _switch(cls, value: object) -> object:
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in ("0", "false", "no", "off", "disabled"):
+                return "off"
+            if lowered in ("1", "true", "yes", "on", "enabled"):
+                return "on"
+        return value
+
+    @property
+    def development(self) -> bool:
+        return self.env == "development"
+
+    def token(self) -> str | None:
+        return self.api_token.get_secret_value() if self.api_token is not None else None
+
+
+def token_problem(token: str | None, setting: str) -> str | None:
+    """Why ``token`` will not do as an API token outside development, or None."""
+    if token is None or not token.strip():
+        return f"no API token is set in {setting}"
+    if token.strip().lower() in DEFAULT_TOKENS:
+        return f"the API token in {setting} is a well-known default value"
+    if len(token) < MIN_TOKEN_LENGTH:
+        return f"the API token in {setting} is shorter than {MIN_TOKEN_LENGTH} characters"
+    if len(set(token)) < 4:
+        return f"the API token in {setting} repeats too few characters to be secret"
+    return None
+
+
+def load_settings(config: CoordinatorConfig) -> CoordinatorSettings:
+    """The settings in force for ``config``; refuses insecure ones outside development."""
+    setting = config.api_token_setting
+    token = os.environ.get(setting) or None
+    init: dict[str, object] = {"api_token": token, "api_token_setting": setting}
+    if not os.environ.get("RAW_PUBLIC_BASE_URL"):
+        init["public_base_url"] = config.public_base_url
+    try:
+        settings = CoordinatorSettings(**init)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"RAW_{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"The coordinator's settings are not valid: {problems}") from None
+    if not settings.development:
+        problem = token_problem(token, setting)
+        if problem is not None:
+            raise InsecureSettingsError(setting, problem, environment=settings.env)
+    return settings
