@@ -159,6 +159,14 @@ class ActionConfig(_Strict):
         default=None, description="The body field whose value identifies the process."
     )
     signal: str | None = Field(default=None, description="signal / signal_with_start: its name.")
+    on_result: str | None = Field(
+        default=None,
+        description=(
+            "Optional 'module:function' called as `await f(session, item, outcome)` in the "
+            "transaction that finishes the inbox record (done or dead): the entity's own "
+            "update, e.g. pending -> complete with the output (Pattern 1)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _targets(self) -> ActionConfig:
@@ -172,6 +180,7 @@ class ActionConfig(_Strict):
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:
             raise ValueError(f"action '{self.kind}' needs {', '.join(missing)}")
+        _object_ref(self.on_result)
         if self.workflow is not None and not _SLUG.match(self.workflow):
             raise ValueError(f"'{self.workflow}' is not a workflow id such as 'analyze-cv'")
         return self

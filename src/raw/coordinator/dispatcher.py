@@ -48,6 +48,7 @@ import socket
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -165,6 +166,7 @@ class Dispatcher:
     ) -> None:
         self.db = db
         self.config = config
+        self.project = project
         self.owner = (owner or _default_owner())[:100]
         self.actions = actions or ActionRunner(project)
         self.on_dispatch = on_dispatch
@@ -409,6 +411,10 @@ class Dispatcher:
             result = await session.execute(
                 self._held(item.id).values(**values).execution_options(synchronize_session=False)
             )
+            if _rowcount(result) and status in ("done", "dead"):
+                # The entity's own update commits with the record's end, or not at all.
+                final = replace(outcome, status=status, error=values.get("last_error"))
+                await self._on_result(session, item, final)
         if not _rowcount(result):
             # Our lease ran out and another dispatcher took the record: its attempt decides.
             log.warning(
@@ -427,6 +433,24 @@ class Dispatcher:
                 values["last_error"],
             )
         return status
+
+    async def _on_result(
+        self, session: AsyncSession, item: InboxItem, final: ActionOutcome
+    ) -> None:
+        reference = item.action.get("on_result")
+        if not reference:
+            return
+        from raw.coordinator.webhooks import import_object
+
+        root = self._project_root()
+        hook = import_object(str(reference), root=root)
+        await hook(session, item, final)
+
+    def _project_root(self) -> Path | None:
+        project = self.project
+        if isinstance(project, Project):
+            return project.root
+        return Path(project) if project is not None else None
 
     async def _release(self, item: InboxItem) -> None:
         """Give a record back, due now, when this dispatcher stops in the middle of it."""
