@@ -141,3 +141,8 @@ class DispatchProbe(RawProcess):
             if got.name == "finish":
                 return {"params": self.params, "received": self.received}
             self.received.append(got.payload)
+
+
+async def refusing_on_result(session: object, item: object, outcome: object) -> None:
+    """An entity update that fails: its record must not finish, nor sink its neighbours."""
+    raise RuntimeError("the entity table is locked")

@@ -353,6 +353,23 @@ def test_action_none_is_done_at_once(dispatch_sqlite_url: str) -> None:
     assert (record.status, record.result) == ("done", {"status": "complete"})
 
 
+def test_records_ending_together_share_a_commit_but_not_each_others_failures(
+    dispatch_sqlite_url: str,
+) -> None:
+    hook = "coordinator.dispatch_fixtures:refusing_on_result"
+
+    async def scenario() -> tuple[list[str], str]:
+        async with inbox(dispatch_sqlite_url) as db:
+            good = [await add(db, {"kind": "none"}) for _ in range(6)]
+            bad = await add(db, {"kind": "none", "on_result": hook})
+            await Dispatcher(db, fast(concurrency=8)).run_once()
+            return [(await get(db, rid)).status for rid in good], (await get(db, bad)).status
+
+    good_statuses, bad_status = asyncio.run(scenario())
+    assert good_statuses == ["done"] * 6
+    assert bad_status == "in_progress"  # not finished: its lease expires and it is retried
+
+
 def test_an_action_that_raises_is_retried_and_a_broken_metrics_hook_changes_nothing(
     dispatch_sqlite_url: str,
 ) -> None:

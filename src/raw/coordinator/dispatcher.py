@@ -58,7 +58,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from raw import clock
-from raw.coordinator.actions import ActionOutcome, ActionRunner, InboxItem
+from raw.coordinator.actions import ActionOutcome, ActionRunner, InboxItem, OutcomeStatus
 from raw.coordinator.db.models import InboxRecord
 from raw.errors import RawError
 from raw.project import Project
@@ -175,6 +175,8 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         self._slot_free = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._to_record: list[tuple[InboxItem, ActionOutcome, asyncio.Future[str]]] = []
+        self._recorder: asyncio.Task[None] | None = None
 
     # -- the unit of work
 
@@ -184,7 +186,14 @@ class Dispatcher:
             return 0
         items = await self._claim(self.config.concurrency)
         if items:
-            await asyncio.gather(*(self._process(item) for item in items))
+            outcomes = await asyncio.gather(
+                *(self._process(item) for item in items), return_exceptions=True
+            )
+            for outcome in outcomes:  # as the background loop does: log, and let leases decide
+                if isinstance(outcome, BaseException) and not isinstance(
+                    outcome, asyncio.CancelledError
+                ):
+                    log.error("dispatcher %s: an action task failed", self.owner, exc_info=outcome)
         return len(items)
 
     # -- running in the background
@@ -385,7 +394,8 @@ class Dispatcher:
             InboxRecord.lease_owner == self.owner,
         )
 
-    async def _record(self, item: InboxItem, outcome: ActionOutcome) -> str:
+    def _final_values(self, item: InboxItem, outcome: ActionOutcome) -> tuple[str, dict[str, Any]]:
+        """The record's end state for ``outcome``: (status, column values)."""
         now = clock.now()
         values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None, "updated_at": now}
         if outcome.target_process_id is not None:
@@ -407,32 +417,84 @@ class Dispatcher:
             if outcome.status == "retry":
                 error = f"Gave up after {item.attempts} attempts. Last error: {error}"
             values.update(status="dead", last_error=error, result=outcome.result)
+        return status, values
+
+    async def _record(self, item: InboxItem, outcome: ActionOutcome) -> str:
+        """Write the attempt's end; records that end together share one transaction.
+
+        Group commit: while one write is in flight, the records that finish queue up
+        and the next write takes them all, so a busy dispatcher spends one commit on
+        many records instead of one each (the single SQLite writer is shared with the
+        webhook routes). A record whose lease another dispatcher took is not touched.
+        """
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._to_record.append((item, outcome, future))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.create_task(self._record_queued())
+        return await future
+
+    async def _record_queued(self) -> None:
+        while self._to_record:
+            batch, self._to_record = self._to_record, []
+            try:
+                statuses = await self._write_ends(batch)
+            except Exception as exc:
+                if len(batch) == 1:
+                    batch[0][2].set_exception(exc)
+                    continue
+                # One record's end (an on_result hook, say) must not sink the others.
+                for entry in batch:
+                    try:
+                        [status] = await self._write_ends([entry])
+                    except Exception as single:
+                        entry[2].set_exception(single)
+                    else:
+                        entry[2].set_result(status)
+                continue
+            for (_, _, future), status in zip(batch, statuses, strict=True):
+                future.set_result(status)
+
+    async def _write_ends(
+        self, batch: Sequence[tuple[InboxItem, ActionOutcome, asyncio.Future[str]]]
+    ) -> list[str]:
+        ends = [(item, outcome, *self._final_values(item, outcome)) for item, outcome, _ in batch]
+        held: list[bool] = []
         async with self.db.write() as session:
-            result = await session.execute(
-                self._held(item.id).values(**values).execution_options(synchronize_session=False)
-            )
-            if _rowcount(result) and status in ("done", "dead"):
-                # The entity's own update commits with the record's end, or not at all.
-                final = replace(outcome, status=status, error=values.get("last_error"))
-                await self._on_result(session, item, final)
-        if not _rowcount(result):
-            # Our lease ran out and another dispatcher took the record: its attempt decides.
-            log.warning(
-                "dispatcher %s: inbox record %d was taken over before attempt %d finished (%s)",
-                self.owner,
-                item.id,
-                item.attempts,
-                status,
-            )
-            return "lost"
-        if status == "dead":
-            log.warning(
-                "dispatcher %s: inbox record %d is a dead letter: %s",
-                self.owner,
-                item.id,
-                values["last_error"],
-            )
-        return status
+            for item, outcome, status, values in ends:
+                result = await session.execute(
+                    self._held(item.id)
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
+                held.append(bool(_rowcount(result)))
+                if held[-1] and status in ("done", "dead"):
+                    # The entity's own update commits with the record's end, or not at all.
+                    final = replace(
+                        outcome, status=cast(OutcomeStatus, status), error=values.get("last_error")
+                    )
+                    await self._on_result(session, item, final)
+        statuses = []
+        for (item, _, status, values), kept in zip(ends, held, strict=True):
+            if not kept:
+                # Our lease ran out and another dispatcher took the record: its attempt decides.
+                log.warning(
+                    "dispatcher %s: inbox record %d was taken over before attempt %d finished (%s)",
+                    self.owner,
+                    item.id,
+                    item.attempts,
+                    status,
+                )
+                statuses.append("lost")
+                continue
+            if status == "dead":
+                log.warning(
+                    "dispatcher %s: inbox record %d is a dead letter: %s",
+                    self.owner,
+                    item.id,
+                    values["last_error"],
+                )
+            statuses.append(status)
+        return statuses
 
     async def _on_result(
         self, session: AsyncSession, item: InboxItem, final: ActionOutcome
