@@ -44,3 +44,38 @@ def test_unknown_gate_names_are_refused_with_what_is_allowed(tmp_path: Path) -> 
     config.write_text("builder:\n  gates:\n    default: [validate, lint]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="unknown gate 'lint'.*allowed: validate, dry"):
         load_config(config)
+
+
+def test_the_system_section_is_validated_on_first_use_with_the_key_named(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("system:\n  orchestrator:\n    task_queu: x\n", encoding="utf-8")
+    loaded = load_config(config)  # reading the file does not build the system schema
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown key 'system\.orchestrator\.task_queu' "
+        r"\(allowed: address, namespace, task_queue",
+    ):
+        loaded.system  # noqa: B018
+
+
+def test_raw_run_does_not_build_the_system_schema(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = tmp_path / "p"
+    (root / ".raw" / "workflows" / "hi").mkdir(parents=True)
+    (root / ".raw" / "config.yaml").write_text("version: 1\n", encoding="utf-8")
+    (root / ".raw" / "workflows" / "hi" / "run.py").write_text(
+        "from raw import BaseWorkflow, step\n\n\nclass Hi(BaseWorkflow):\n"
+        "    @step\n    def hi(self) -> str:\n        return 'hi'\n",
+        encoding="utf-8",
+    )
+    code = (
+        "import sys\nfrom raw.cli.main import main\ntry:\n    main(['run', 'hi', '--json'])\n"
+        "except SystemExit:\n    pass\nprint('system loaded:', 'raw.system' in sys.modules)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAW_") and k != "DATABASE_URL"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, env=env, check=True
+    ).stdout
+    assert out.strip().endswith("system loaded: False")

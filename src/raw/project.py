@@ -13,12 +13,14 @@ import re
 import typing
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from raw.errors import ConfigError, InvalidWorkflowIdError, ProjectError, WorkflowNotFoundError
-from raw.system import SystemConfig
+
+if TYPE_CHECKING:
+    from raw.system import SystemConfig
 
 WORKFLOW_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 RAW_DIR = ".raw"
@@ -74,8 +76,34 @@ class ProjectConfig(_Strict):
     cache_dir: str | None = None
     """Where ``@cache`` keeps step results; default ``.raw/cache``."""
     builder: BuilderConfig = Field(default_factory=BuilderConfig)
-    system: SystemConfig = Field(default_factory=SystemConfig)
-    """The system's parts: processes, schedules, and the coordinator's and deployment's."""
+    system_data: dict[str, Any] = Field(default_factory=dict, alias="system")
+    """The ``system:`` section as written; :attr:`system` is it validated."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    _system: SystemConfig | None = PrivateAttr(default=None)
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def system(self) -> SystemConfig:
+        """The system's parts: processes, schedules, the coordinator, deployment.
+
+        Validated on first use, not when the file is read: ``raw run`` needs none of
+        it, and its schema costs ~10 ms of start-up to build. ``raw validate`` and
+        ``raw config check`` validate it; an error names the key like any other.
+        """
+        if self._system is None:
+            from raw.system import SystemConfig
+
+            try:
+                self._system = SystemConfig.model_validate(self.system_data)
+            except ValidationError as exc:
+                problems = "; ".join(
+                    _describe_problem(err, prefix=("system",), root=SystemConfig)
+                    for err in exc.errors()
+                )
+                where = self._source or Path(".raw/config.yaml")
+                raise ConfigError(f"{where} is not a valid RAW config: {problems}") from None
+        return self._system
 
 
 def _parse_yaml(path: Path) -> Any:
@@ -121,7 +149,9 @@ def load_config(path: Path) -> ProjectConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping of settings, not {type(data).__name__}.")
     try:
-        return ProjectConfig.model_validate(data)
+        config = ProjectConfig.model_validate(data)
+        config._source = path
+        return config
     except ValidationError as exc:
         problems = "; ".join(_describe_problem(err) for err in exc.errors())
         raise ConfigError(f"{path} is not a valid RAW config: {problems}") from None
@@ -138,9 +168,9 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    """The keys allowed beside the unknown one at ``loc``."""
-    model: type[BaseModel] = ProjectConfig
+def _allowed_keys(loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> list[str]:
+    """The keys allowed beside the unknown one at ``loc`` (relative to ``root``)."""
+    model: type[BaseModel] = root or ProjectConfig
     parts = list(loc[:-1])
     while parts:
         part = parts.pop(0)
@@ -157,10 +187,12 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     return list(model.model_fields)
 
 
-def _describe_problem(err: Any) -> str:
-    where = ".".join(str(p) for p in err["loc"])
+def _describe_problem(
+    err: Any, *, prefix: tuple[str, ...] = (), root: type[BaseModel] | None = None
+) -> str:
+    where = ".".join(str(p) for p in (*prefix, *err["loc"]))
     if err["type"] == "extra_forbidden":
-        allowed = _allowed_keys(tuple(err["loc"]))
+        allowed = _allowed_keys(tuple(err["loc"]), root)
         hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
         return f"unknown key '{where}'{hint}"
     if err["type"] == "missing":

@@ -69,6 +69,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     path = project.config_path
     try:
         config = load_config(path)
+        config.system  # noqa: B018 - validated on first use; check it here
     except ConfigError as exc:
         if args.json:
             output.emit_json(

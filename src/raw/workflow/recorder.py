@@ -201,7 +201,7 @@ def _run_index(project: Project | None) -> ManifestSink | None:
     if os.environ.get("RAW_RUN_INDEX", "").strip().lower() in ("0", "false", "no", "off"):
         return None
     url = os.environ.get("DATABASE_URL") or (
-        project.config.system.coordinator.database_url if project is not None else None
+        _configured_database_url(project.config.system_data) if project is not None else None
     )
     if not url:
         return None
@@ -219,6 +219,14 @@ def _run_index(project: Project | None) -> ManifestSink | None:
     except RawError as exc:  # a URL the index cannot use: the run goes on without it
         _log.warning("The run index is off: %s", exc)
         return None
+
+
+def _configured_database_url(system: dict[str, Any]) -> str | None:
+    """``system.coordinator.database_url`` as written: a run must not pay for validating
+    the whole ``system:`` section (the coordinator validates it when it starts)."""
+    coordinator = system.get("coordinator")
+    url = coordinator.get("database_url") if isinstance(coordinator, dict) else None
+    return url if isinstance(url, str) and url else None
 
 
 def default_mirrors(project: Project | None) -> list[ManifestSink]:

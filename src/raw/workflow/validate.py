@@ -258,7 +258,7 @@ def check_config(project_root: Path) -> Finding | None:
 
     path = project_root / ".raw" / "config.yaml"
     try:
-        load_config(path)
+        load_config(path).system  # noqa: B018 - the system: section is validated on use
     except ProjectError as exc:
         return Finding(str(exc), str(path))
     return None
