@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from effect_workflow import EFFECT
 from raw import clock
 from raw.coordinator.db.database import Database, database_url, upgrade
 from raw.coordinator.db.models import InboxRecord
 from raw.project import find_project
 
-from .dispatch_fixtures import EFFECT, SLOW
+from .dispatch_fixtures import SLOW
 
 if TYPE_CHECKING:
     from conftest import Project

@@ -25,52 +25,13 @@ from typing import TYPE_CHECKING
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from effect_workflow import EFFECT
 from raw.testing.temporal import start_dev_server_env
 
 if TYPE_CHECKING:
     from conftest import Project
 
 RAW_BIN = Path(sys.executable).with_name("raw")
-
-EFFECT = """
-    import os
-    import time
-    from pathlib import Path
-
-    from pydantic import BaseModel
-
-    from raw import BaseWorkflow, step
-
-    class Params(BaseModel):
-        log: str
-        attempts: str
-        gate: str
-        stage: str
-
-    class Effect(BaseWorkflow[Params]):
-        @step("effect")
-        def effect(self) -> dict:
-            key = self.idempotency_key
-            attempts = Path(self.params.attempts)
-            with attempts.open("a", encoding="utf-8") as f:
-                f.write(f"{os.getpid()} {key}\\n")
-            first = len(attempts.read_text(encoding="utf-8").splitlines()) == 1
-
-            def hold(stage: str) -> None:
-                if first and self.params.stage == stage:
-                    Path(self.params.gate).write_text(stage, encoding="utf-8")
-                    time.sleep(600)  # the test kills the worker here
-
-            hold("before")
-            log = Path(self.params.log)
-            done = log.exists() and key in log.read_text(encoding="utf-8").split()
-            hold("during")  # checked, not yet written
-            if not done:
-                with log.open("a", encoding="utf-8") as f:
-                    f.write(f"{key}\\n")
-            hold("after")  # written, activity not yet completed
-            return {"key": key}
-"""
 
 PROCESS = """
     from temporalio import workflow

@@ -94,6 +94,22 @@ def _lazy(module: str, func: str) -> Callable[[argparse.Namespace], int]:
     return call
 
 
+EXTENSIONS: tuple[tuple[str, str], ...] = (
+    ("engine", "Start, stop or inspect the project's embedded Temporal server."),
+    ("worker", "Serve the system's Temporal workflows and activities."),
+    ("process", "Start, signal, inspect, list and cancel Temporal processes."),
+    ("schedules", "Sync the config's Temporal Schedules; list or trigger them."),
+    ("temporal", "Record process histories and replay them against the code."),
+    ("serve", "Run the coordinator: webhooks, the inbox dispatcher, the REST API."),
+    ("dispatcher", "Perform the coordinator's inbox actions until stopped."),
+    ("webhook", "Send a correctly signed webhook delivery to a coordinator."),
+    ("db", "Migrate the coordinator's database; purge or erase personal data."),
+    ("config", "Check .raw/config.yaml and show the effective settings."),
+)
+"""Commands whose module ``raw.cli.<name>`` configures its own parser (keeping heavy
+imports in its handler)."""
+
+
 def _configure(parser: argparse.ArgumentParser, module: str) -> None:
     """Let a command module add its own arguments (it keeps heavy imports in its handler)."""
     import importlib
@@ -147,40 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=int, default=5, metavar="N", help="how many recent runs")
     p.set_defaults(handler=_lazy("raw.cli.inspect", "cmd_show"))
 
-    p = _command(sub, "engine", "Start, stop or inspect the project's embedded Temporal server.")
-    _configure(p, "raw.cli.engine")
-
-    p = _command(sub, "worker", "Serve the system's Temporal workflows and activities.")
-    _configure(p, "raw.cli.worker")
-
-    p = _command(sub, "serve", "Run the coordinator: webhooks, the inbox dispatcher, the REST API.")
-    _configure(p, "raw.cli.serve")
-
-    p = _command(sub, "dispatcher", "Perform the coordinator's inbox actions until stopped.")
-    _configure(p, "raw.cli.dispatcher")
-
-    p = _command(sub, "temporal", "Record process histories and replay them against the code.")
-    _configure(p, "raw.cli.temporal")
-
-    p = _command(sub, "process", "Start, signal, inspect, list and cancel Temporal processes.")
-    _configure(p, "raw.cli.process")
-
-    p = _command(sub, "schedules", "Sync the config's Temporal Schedules; list or trigger them.")
-    _configure(p, "raw.cli.schedules")
-
-    p = _command(sub, "config", "Check .raw/config.yaml and show the effective settings.")
-    _configure(p, "raw.cli.config")
-
-    p = _command(sub, "db", "Migrate the coordinator's database; purge or erase personal data.")
-    _configure(p, "raw.cli.db")
-
-    p = _command(sub, "webhook", "Send a correctly signed webhook delivery to a coordinator.")
-    _configure(p, "raw.cli.webhook")
-
     p = _command(sub, "logs", "Print the log of a workflow's latest run, or of --run RUN_ID.")
     p.add_argument("workflow_id", metavar="ID")
     p.add_argument("--run", metavar="RUN_ID", help="a run id from 'raw show' (default: latest)")
     p.set_defaults(handler=_lazy("raw.cli.inspect", "cmd_logs"))
+    for name, help_text in EXTENSIONS:  # each module adds its own arguments
+        _configure(_command(sub, name, help_text), f"raw.cli.{name}")
     return parser
 
 

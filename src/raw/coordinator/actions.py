@@ -35,8 +35,7 @@ from pydantic import ValidationError
 from raw.errors import RawError
 from raw.project import Project, find_project
 from raw.system import ActionConfig
-from raw.workflow.recorder import Recorder, RunHandle, default_recorder
-from raw.workflow.result import Artifact, RunResult
+from raw.workflow.result import RunResult
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -45,7 +44,6 @@ __all__ = [
     "CORRELATION_MEMO_KEY",
     "ActionOutcome",
     "ActionRunner",
-    "CorrelatedRecorder",
     "InboxItem",
     "InboxItemLike",
     "OutcomeStatus",
@@ -164,50 +162,6 @@ def _field(payload: Mapping[str, Any], path: str, *, route_hint: str) -> Any:
     return value
 
 
-# --- the correlation id on RAW runs -------------------------------------------------------
-
-
-class _CorrelatedHandle:
-    """A run handle that adds the delivery's ids to every manifest it writes."""
-
-    def __init__(self, inner: RunHandle, extra: Mapping[str, Any]) -> None:
-        self._inner = inner
-        self._extra = dict(extra)
-        self.run_id = inner.run_id
-        self.run_dir = inner.run_dir
-        self.results_dir = inner.results_dir
-        self.log_path = inner.log_path
-
-    def log(self, line: str) -> None:
-        self._inner.log(line)
-
-    def save(self, name: str, data: Any) -> Artifact:
-        return self._inner.save(name, data)
-
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
-        self._inner.write_manifest({**manifest, **self._extra})
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-class CorrelatedRecorder:
-    """Wraps a recorder so a run's manifest names the delivery that caused it.
-
-    The runner has no option for a correlation id, so it travels in the manifest:
-    ``correlation_id`` and ``idempotency_key`` beside the result document, which
-    the run index (a mirror of the wrapped recorder) stores in its own columns.
-    """
-
-    def __init__(self, inner: Recorder, *, correlation_id: str, idempotency_key: str) -> None:
-        self.inner = inner
-        self.extra = {"correlation_id": correlation_id, "idempotency_key": idempotency_key}
-
-    def start(self, workflow_id: str, run_id: str, *, workflow_dir: Path | None) -> RunHandle:
-        handle = self.inner.start(workflow_id, run_id, workflow_dir=workflow_dir)
-        return _CorrelatedHandle(handle, self.extra)
-
-
 # --- the runner ---------------------------------------------------------------------------
 
 
@@ -291,17 +245,12 @@ class ActionRunner:
         assert action.workflow is not None
         params = self._params(item, action)
         project = self.project_obj
-        recorder = CorrelatedRecorder(
-            default_recorder(project),  # the runner's own choice (files + run index), wrapped
-            correlation_id=item.correlation_id,
-            idempotency_key=item.idempotency_key,
-        )
         result = await run_workflow_async(
             action.workflow,
             params,
             idempotency_key=item.idempotency_key,
+            correlation_id=item.correlation_id,  # in the manifest and the run index
             project_dir=project.root,
-            recorder=recorder,
         )
         return _workflow_outcome(result)
 

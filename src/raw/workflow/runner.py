@@ -61,6 +61,8 @@ class RunOptions:
     timeout_seconds: float | None = None
     use_cache: bool = True
     idempotency_key: str | None = None
+    correlation_id: str | None = None
+    """The id of what caused the run (a webhook delivery), kept in its manifest."""
     cancel_event: threading.Event | None = None
     recorder: Recorder | None = None
     entry_point: str = "python"
@@ -425,8 +427,10 @@ class _Run:
         )
         doc["params"] = params
         doc["environment"] = _environment(self.options.entry_point)
-        if self.options.idempotency_key is not None:  # the run index keeps it beside the run
-            doc["idempotency_key"] = self.options.idempotency_key
+        for name in ("idempotency_key", "correlation_id"):  # the run index keeps them
+            value = getattr(self.options, name)
+            if value is not None:
+                doc[name] = value
         return doc
 
     def finish(
@@ -579,6 +583,7 @@ def run_workflow(
     project_dir: Path | str | None = None,
     use_cache: bool = True,
     idempotency_key: str | None = None,
+    correlation_id: str | None = None,
     cancel_event: threading.Event | None = None,
     recorder: Recorder | None = None,
 ) -> RunResult:
@@ -596,6 +601,7 @@ def run_workflow(
             timeout_seconds=timeout_seconds,
             use_cache=use_cache,
             idempotency_key=idempotency_key,
+            correlation_id=correlation_id,
             cancel_event=cancel_event,
             recorder=recorder,
         ),
@@ -611,6 +617,7 @@ async def run_workflow_async(
     project_dir: Path | str | None = None,
     use_cache: bool = True,
     idempotency_key: str | None = None,
+    correlation_id: str | None = None,
     cancel_event: threading.Event | None = None,
     recorder: Recorder | None = None,
 ) -> RunResult:
@@ -624,6 +631,7 @@ async def run_workflow_async(
             timeout_seconds=timeout_seconds,
             use_cache=use_cache,
             idempotency_key=idempotency_key,
+            correlation_id=correlation_id,
             cancel_event=cancel_event,
             recorder=recorder,
         ),
