@@ -209,6 +209,13 @@ class WebhookConfig(_Strict):
     tolerance_seconds: int = Field(default=300, gt=0)
     max_body_bytes: int | None = Field(default=None, gt=0)
     retention_days: int | None = Field(default=None, gt=0)
+    query_params: bool = Field(
+        default=False,
+        description=(
+            "Form routes: read body fields from the URL's query too (the body wins), for "
+            "senders that sign the whole URL, such as Twilio's status callbacks."
+        ),
+    )
     handler: str | None = Field(
         default=None,
         description="Optional 'module:function' doing the entity change in the same transaction.",
@@ -241,6 +248,15 @@ class WebhookConfig(_Strict):
 
     _refs = field_validator("body", "handler")(classmethod(lambda cls, v: _object_ref(v)))
 
+    @model_validator(mode="after")
+    def _query_params_signed(self) -> WebhookConfig:
+        if self.query_params and (self.content_type != "form" or self.scheme != "twilio"):
+            raise ValueError(
+                "query_params needs a form route whose scheme signs the URL's query "
+                "(scheme: twilio); other schemes do not sign it, so anyone could change it"
+            )
+        return self
+
 
 class DispatcherConfig(_Strict):
     enabled: bool = Field(default=True, description="Run the dispatcher inside the app.")
@@ -255,7 +271,10 @@ class DispatcherConfig(_Strict):
 class CoordinatorConfig(_Strict):
     """The FastAPI coordinator: webhooks, the inbox, the database, the API."""
 
-    app: str | None = Field(default=None, description="The user's FastAPI app, 'module:app'.")
+    app: str | None = Field(
+        default=None,
+        description="The user's FastAPI app, 'module:app', or a factory returning one.",
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; DATABASE_URL wins; default a SQLite file."
     )
@@ -264,10 +283,28 @@ class CoordinatorConfig(_Strict):
     )
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     api_token_setting: str = Field(default="RAW_API_TOKEN")
+    schemes: list[str] = Field(
+        default_factory=list,
+        description="The system's own webhook schemes, 'module:object', registered by name.",
+    )
+    migrations: str | None = Field(
+        default=None,
+        description=(
+            "Folder of the system's own Alembic migrations (relative to the project), run "
+            "by `raw db upgrade` and at start-up after the kit's."
+        ),
+    )
     dispatcher: DispatcherConfig = Field(default_factory=DispatcherConfig)
     webhooks: list[WebhookConfig] = Field(default_factory=list)
 
     _app_ref = field_validator("app")(classmethod(lambda cls, v: _object_ref(v)))
+
+    @field_validator("schemes")
+    @classmethod
+    def _scheme_refs(cls, value: list[str]) -> list[str]:
+        for ref in value:
+            _object_ref(ref)
+        return value
 
     @model_validator(mode="after")
     def _unique(self) -> CoordinatorConfig:

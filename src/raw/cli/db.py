@@ -135,10 +135,18 @@ def _safe(url: str) -> str:
 def cmd_upgrade(args: argparse.Namespace) -> int:
     from raw.coordinator.db.database import current_revision, head_revision, upgrade
 
-    async def work(db: Database, _project: Project | None) -> dict[str, Any]:
+    async def work(db: Database, project: Project | None) -> dict[str, Any]:
+        from raw.coordinator.db.system_migrations import upgrade_system
+
         before = await current_revision(db)
         after = await upgrade(db)
-        return {"database": _safe(db.url), "before": before, "revision": after}
+        system = await upgrade_system(db, project) if project is not None else None
+        return {
+            "database": _safe(db.url),
+            "before": before,
+            "revision": after,
+            "system_revision": system,
+        }
 
     def call() -> int:
         doc = _run(args, work)
@@ -153,6 +161,8 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
             )
         else:
             print(f"{doc['database']}: already at {doc['revision']} (newest); nothing to do.")
+        if not args.json and doc["system_revision"] is not None:
+            print(f"{doc['database']}: the system's own tables are at {doc['system_revision']}.")
         return output.OK
 
     return _handle(args, call)

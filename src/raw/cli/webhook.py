@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,8 @@ EXAMPLES = """\
 examples:
   export RAW_CV_SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
   raw webhook send /webhooks/cv-submission --data @cv.json
-  raw webhook send call-status --form --data '{"CallSid": "CA1", "CallStatus": "completed"}'
+  raw webhook send call-status --query candidate_id=c-1 \\
+      --data '{"CallSid": "CA1", "CallStatus": "completed"}'
   raw webhook send /webhooks/cv-submission --data @cv.json --url http://127.0.0.1:8080 --json"""
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -81,6 +81,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="send a JSON object's fields as a form post (the default for form routes)",
     )
     p.add_argument(
+        "--query",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="add a query parameter to the URL (repeatable; signed with it where the scheme "
+        "signs the URL, as Twilio's does)",
+    )
+    p.add_argument(
         "--id", dest="delivery_id", metavar="DELIVERY_ID", help="the delivery id (default: new)"
     )
     p.add_argument(
@@ -91,6 +99,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="how long to wait for the answer (default 30)",
     )
     p.set_defaults(handler=cmd_send)
+
+
+def _query_pair(value: str) -> tuple[str, str]:
+    name, sep, text = value.partition("=")
+    if not sep or not name:
+        raise UsageError(f"--query '{value}' is not of the form NAME=VALUE.")
+    return name, text
 
 
 def _read_data(value: str) -> bytes:
@@ -165,7 +180,8 @@ def _send(args: argparse.Namespace) -> int:
     import httpx
 
     from raw import __version__, clock
-    from raw.coordinator.verify import get_scheme, prepare_url, public_base_url, public_url
+    from raw.coordinator.sender import load_schemes, signed_delivery
+    from raw.coordinator.verify import public_base_url
     from raw.coordinator.verify import secrets_for as read_secrets
     from raw.project import find_project
 
@@ -174,28 +190,25 @@ def _send(args: argparse.Namespace) -> int:
     route = find_route(coordinator.webhooks, args.route, project.config_path)
     as_form = args.form or route.content_type == "form"
     body, form = payload(_read_data(args.data), as_form=as_form)
-    scheme = get_scheme(route.scheme)
-    secret = read_secrets(route.secrets[:1])[0]
-    delivery_id = args.delivery_id or f"msg_{uuid.uuid4().hex}"
-
+    load_schemes(coordinator, project.root)
     base = args.url.rstrip("/")
-    target = prepare_url(scheme, base + route.path, body, form=form)
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded" if as_form else "application/json",
-        "User-Agent": f"raw/{__version__} (raw webhook send)",
-    }
-    headers.update(
-        scheme.sign(
-            body,
-            secret,
-            url=public_url(target, public_base_url(coordinator.public_base_url)),
-            form=form,
-            now=clock.now(),
-            delivery_id=delivery_id,
-        )
+    delivery = signed_delivery(
+        route,
+        body,
+        form,
+        base_url=base,
+        secret=read_secrets(route.secrets[:1])[0],
+        now=clock.now(),
+        public_base_url=public_base_url(coordinator.public_base_url),
+        query=[_query_pair(q) for q in args.query],
+        delivery_id=args.delivery_id,
+        user_agent=f"raw/{__version__} (raw webhook send)",
     )
+    target, delivery_id = delivery.url, delivery.delivery_id
     try:
-        response = httpx.post(target, content=body, headers=headers, timeout=args.timeout)
+        response = httpx.post(
+            target, content=delivery.body, headers=delivery.headers, timeout=args.timeout
+        )
     except httpx.ConnectError as exc:
         raise CoordinatorUnreachableError(base, str(exc) or "connection refused") from None
     except httpx.TimeoutException:

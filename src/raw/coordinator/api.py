@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, field_validator
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from raw.coordinator.db.models import Delivery, InboxRecord
 
 __all__ = [
+    "require_api_token",
     "DeliveryList",
     "DeliveryView",
     "Health",
@@ -250,24 +251,28 @@ def build_health_router(coordinator: Coordinator) -> APIRouter:
     return router
 
 
+async def require_api_token(request: Request, credentials: BearerCredentials) -> None:
+    """FastAPI dependency: the request carries the API token (for a system's own routes too).
+
+    ``APIRouter(dependencies=[Depends(require_api_token)])`` on an app the coordinator is
+    mounted on; a missing or wrong token answers 401 in the one error shape.
+    """
+    coordinator: Coordinator = request.app.state.raw_coordinator
+    setting = coordinator.settings.api_token_setting
+    expected = coordinator.settings.token()
+    if expected is None:
+        raise AuthenticationError("The API is closed because no API token is set.", setting=setting)
+    if credentials is None:
+        raise AuthenticationError("The request has no bearer token.", setting=setting)
+    given = credentials.credentials.encode("utf-8", "replace")
+    if not hmac.compare_digest(given, expected.encode("utf-8")):
+        raise AuthenticationError("The bearer token is not the API token.", setting=setting)
+
+
 def build_api_router(coordinator: Coordinator) -> APIRouter:
     """Everything behind the API token: metrics, runs, processes, inbox, deliveries."""
-    setting = coordinator.settings.api_token_setting
-
-    async def require_token(credentials: BearerCredentials) -> None:
-        expected = coordinator.settings.token()
-        if expected is None:
-            raise AuthenticationError(
-                "The API is closed because no API token is set.", setting=setting
-            )
-        if credentials is None:
-            raise AuthenticationError("The request has no bearer token.", setting=setting)
-        given = credentials.credentials.encode("utf-8", "replace")
-        if not hmac.compare_digest(given, expected.encode("utf-8")):
-            raise AuthenticationError("The bearer token is not the API token.", setting=setting)
-
     router = APIRouter(
-        dependencies=[Depends(require_token)],
+        dependencies=[Depends(require_api_token)],
         responses={401: ERROR_RESPONSES[401], 422: ERROR_RESPONSES[422]},
     )
 

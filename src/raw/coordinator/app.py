@@ -26,7 +26,10 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+
 from raw.coordinator.db.database import Database, database_url, upgrade
+from raw.coordinator.db.system_migrations import upgrade_system
 from raw.coordinator.errors import install_error_handlers
 from raw.coordinator.metrics import CoordinatorMetrics
 from raw.coordinator.settings import CoordinatorSettings, load_settings
@@ -89,8 +92,9 @@ class Coordinator:
         )
 
     async def start(self) -> None:
-        """Migrate the kit's tables, then start the dispatcher (if it runs here)."""
+        """Migrate the kit's tables and the system's, then start the dispatcher (if it is here)."""
         await upgrade(self.db)
+        await upgrade_system(self.db, self.project)
         if self.run_dispatcher:
             from raw.coordinator.actions import ActionRunner
             from raw.coordinator.dispatcher import Dispatcher
@@ -131,6 +135,24 @@ class Coordinator:
                         "Is the server running? 'raw engine status' tells for the embedded engine."
                     ) from None
         return self._temporal
+
+    async def process_state(self, process_id: str) -> tuple[dict[str, Any] | None, str | None]:
+        """A process's ``raw_state`` answer as JSON, or (None, why it could not be read)."""
+        from temporalio.service import RPCError
+
+        from raw.orchestrator.client import ProcessQueryError, query
+        from raw.orchestrator.connect import TemporalUnavailableError
+
+        try:
+            client = await self.temporal()
+            state = await query(client, process_id, timeout_seconds=self.query_timeout_seconds)
+        except ProcessQueryError as exc:
+            return None, exc.reason
+        except (RPCError, TemporalUnavailableError) as exc:
+            return None, f"the query failed: {exc}"
+        if isinstance(state, BaseModel):
+            return state.model_dump(mode="json"), None
+        return (state if isinstance(state, dict) else {"value": state}), None
 
     async def check_temporal(self) -> None:
         """Raise TemporalUnavailableError unless Temporal answers a health check."""
@@ -178,6 +200,9 @@ def mount_coordinator(
 
         for hook in config.webhooks:
             secrets_for(hook.secrets)  # a route that could verify nothing: refuse to start
+    from raw.coordinator.sender import load_schemes
+
+    load_schemes(config, project.root)
     routes = [
         build_route(hook, default_limit_bytes=config.max_body_bytes, root=project.root)
         for hook in config.webhooks
@@ -281,6 +306,8 @@ def load_app(project: Project) -> FastAPI:
             f"system.coordinator.app '{reference}' cannot be imported: {exc}. "
             "Name the module and the FastAPI object in it, e.g. 'hiring.app:app'."
         ) from None
+    if not isinstance(app, FastAPI) and callable(app):
+        app = app()  # a factory, as `uvicorn --factory` takes
     if not isinstance(app, FastAPI):
         raise ConfigError(
             f"system.coordinator.app '{reference}' is a {type(app).__name__}, not a FastAPI app."

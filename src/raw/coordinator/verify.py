@@ -55,6 +55,7 @@ __all__ = [
     "public_base_url",
     "public_url",
     "register_scheme",
+    "registered",
     "secrets_for",
     "verify_request",
 ]
@@ -267,6 +268,11 @@ def get_scheme(name: str) -> WebhookScheme:
         return registry[name]
     except KeyError:
         raise UnknownSchemeError(name, sorted(registry)) from None
+
+
+def registered(name: str) -> WebhookScheme | None:
+    """The scheme registered as ``name``, or None."""
+    return _registry().get(name)
 
 
 def known_schemes() -> list[str]:

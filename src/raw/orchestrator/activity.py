@@ -138,6 +138,8 @@ class RawWorkflowResult(BaseModel):
     error: str | None = None
     return_code: int | None = None
     idempotency_key: str | None = None
+    llm: Literal["provider", "recorded"] | None = None
+    """Where the run's LLM calls were answered from (None: it made none)."""
 
 
 # --- turning calls into runs ------------------------------------------------------
@@ -307,6 +309,7 @@ def _typed(result: RunResult, key: str | None) -> RawWorkflowResult:
         error=result.error.message if result.error else None,
         return_code=result.return_code,
         idempotency_key=key,
+        llm=result.llm,
     )
 
 

@@ -16,7 +16,7 @@ import sys
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Generic, NoReturn, TypeVar
+from typing import Any, ClassVar, Generic, Literal, NoReturn, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -139,17 +139,24 @@ class BaseWorkflow(Generic[P]):
 
     @property
     def llm(self) -> LLM:
-        """The LLM client: the configured provider, or recorded responses in a dry run."""
+        """The LLM client: the provider, or recorded responses (dry runs, ``RAW_LLM_MODE``)."""
         if self._llm is None:
+            from raw.workflow.llm import llm_source
+
             run = current_run()
-            if run is not None and run.dry:
+            source: Literal["provider", "recorded"] = (
+                "recorded" if run is not None and run.dry else llm_source()
+            )
+            if source == "recorded":
                 from raw.workflow.llm_mock import RecordedLLM
 
-                self._llm = RecordedLLM.for_mocks_dir(run.mocks_dir)
+                self._llm = RecordedLLM.for_mocks_dir(run.mocks_dir if run else None)
             else:
                 from raw.workflow.llm import default_llm
 
                 self._llm = default_llm()
+            if run is not None:
+                run.llm_source = source
         return self._llm
 
     @llm.setter

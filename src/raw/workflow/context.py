@@ -11,7 +11,7 @@ import threading
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from raw import clock
 from raw.errors import DryRunNetworkError, RunCancelledError, RunTimedOutError
@@ -37,6 +37,8 @@ class RunContext:
     steps: list[StepResult] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
     network_violations: list[DryRunNetworkError] = field(default_factory=list)
+    llm_source: Literal["provider", "recorded"] | None = None
+    """Where ``self.llm`` answered from, once used: "provider" or "recorded"."""
 
     @property
     def mocks_dir(self) -> Path | None:

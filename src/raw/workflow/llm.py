@@ -26,10 +26,12 @@ import contextlib
 import json
 import logging
 import math
+import os
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
@@ -560,6 +562,35 @@ class OpenAICompatibleLLM(LLM):
 def default_llm() -> LLM:
     """The client configured by ``RAW_LLM_*``; settings are read on its first call."""
     return OpenAICompatibleLLM.from_settings()
+
+
+LLM_MODE_SETTING = "RAW_LLM_MODE"
+LLMMode = Literal["provider", "recorded", "auto"]
+
+
+def provider_configured(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``RAW_LLM_BASE_URL`` and ``RAW_LLM_MODEL`` name a provider."""
+    env = os.environ if environ is None else environ
+    return bool(env.get("RAW_LLM_BASE_URL", "").strip() and env.get("RAW_LLM_MODEL", "").strip())
+
+
+def llm_source(environ: Mapping[str, str] | None = None) -> Literal["provider", "recorded"]:
+    """Where a (non-dry) run's ``self.llm`` answers from, by ``RAW_LLM_MODE``.
+
+    ``provider`` (the default): the configured provider, an error naming the settings
+    if there is none. ``recorded``: the workflow's recorded responses in
+    ``mocks/llm.json``. ``auto``: the provider when one is configured, else recorded
+    (what ``raw up`` and ``raw simulate`` use, so a fresh machine runs a system).
+    """
+    env = os.environ if environ is None else environ
+    mode = env.get(LLM_MODE_SETTING, "provider").strip().lower() or "provider"
+    if mode not in ("provider", "recorded", "auto"):
+        raise LLMError(
+            f"{LLM_MODE_SETTING}='{mode}' is not a mode: use provider, recorded or auto."
+        )
+    if mode == "auto":
+        return "provider" if provider_configured(env) else "recorded"
+    return "recorded" if mode == "recorded" else "provider"
 
 
 # --- request bodies and structured output ---------------------------------------------

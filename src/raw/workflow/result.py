@@ -79,6 +79,8 @@ class RunResult(BaseModel):
     return_code: int | None = None
     """The int an original-style ``run() -> int`` returned, kept as it was."""
     dry: bool = False
+    llm: Literal["provider", "recorded"] | None = None
+    """Where the run's LLM calls were answered from (None: it made none)."""
     steps: list[StepResult] = Field(default_factory=list)
     timings: Timings
     artifacts: list[Artifact] = Field(default_factory=list)

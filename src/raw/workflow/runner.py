@@ -401,6 +401,7 @@ class _Run:
             error=info,
             return_code=return_code,
             dry=self.options.dry,
+            llm=ctx.llm_source if ctx else None,
             steps=list(ctx.steps) if ctx else [],
             timings=Timings(
                 started_at=self.started_at,
