@@ -28,6 +28,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from raw.deploy.config import DeployConfig
+
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -325,9 +327,7 @@ class SystemConfig(_Strict):
     integrations: dict[str, Any] | None = Field(
         default=None, description="Reserved: email, calendar, telephony, storage, chat."
     )
-    deploy: dict[str, Any] | None = Field(
-        default=None, description="Reserved: Docker Compose, Kubernetes, Helm."
-    )
+    deploy: DeployConfig = Field(default_factory=DeployConfig)
     gates: dict[str, Any] | None = Field(
         default=None, description="Reserved: system-level gates such as the system check."
     )

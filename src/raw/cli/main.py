@@ -105,6 +105,7 @@ EXTENSIONS: tuple[tuple[str, str], ...] = (
     ("webhook", "Send a correctly signed webhook delivery to a coordinator."),
     ("db", "Migrate the coordinator's database; purge or erase personal data."),
     ("config", "Check .raw/config.yaml and show the effective settings."),
+    ("deploy", "Render Dockerfile, Compose, Kubernetes and Helm files; check them offline."),
 )
 """Commands whose module ``raw.cli.<name>`` configures its own parser (keeping heavy
 imports in its handler)."""

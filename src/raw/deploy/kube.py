@@ -1,0 +1,375 @@
+"""Kubernetes objects of the system's own image: Deployments, Service, Ingress, Jobs, CronJobs.
+
+Built once for both outputs (see :mod:`raw.deploy.values`): ``k8s/`` gets the
+values, the Helm chart gets ``{{ .Values... }}`` in their place. Every container
+of the image runs as a non-root user with a read-only root filesystem (``/tmp``
+is an emptyDir), no privilege escalation and no capabilities; settings come
+from the ConfigMap or the Secret by reference, never by value.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from raw.deploy.config import Resources
+from raw.deploy.plan import APP_UID, POSTGRES_DB, POSTGRES_USER, schedule_command
+from raw.deploy.values import Document
+
+if TYPE_CHECKING:
+    from raw.deploy.plan import Plan
+    from raw.deploy.values import Values
+
+__all__ = ["app_documents", "resources", "restricted", "secret_ref"]
+
+RESOURCES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        section: {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"cpu": {"type": "string"}, "memory": {"type": "string"}},
+        }
+        for section in ("requests", "limits")
+    },
+}
+
+
+def resources(config: Resources) -> dict[str, Any]:
+    dumped = config.model_dump(exclude_none=True)
+    return {section: values for section, values in dumped.items() if values}
+
+
+def labels(plan: Plan, component: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": plan.name,
+        "app.kubernetes.io/component": component[:63].rstrip("-"),
+        "app.kubernetes.io/part-of": plan.name,
+    }
+
+
+def selector(plan: Plan, component: str) -> dict[str, str]:
+    return {key: value for key, value in labels(plan, component).items() if "part-of" not in key}
+
+
+def metadata(plan: Plan, name: str, component: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "labels": labels(plan, component), **extra}
+
+
+def restricted(*, read_only: bool = True) -> dict[str, Any]:
+    """The container security context of the restricted Pod Security Standard."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": read_only,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+
+def pod_security(uid: int) -> dict[str, Any]:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": uid,
+        "fsGroup": uid,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+TMP_VOLUME = {"name": "tmp", "emptyDir": {}}
+TMP_MOUNT = {"name": "tmp", "mountPath": "/tmp"}
+
+
+def secret_ref(plan: Plan, v: Values, name: str, key: str, *, optional: bool = False) -> Any:
+    ref: dict[str, Any] = {
+        "name": v.scalar(
+            "secretName",
+            plan.secret_name,
+            "The Secret (created by you) holding the secret settings.",
+        ),
+        "key": key,
+    }
+    if optional:
+        ref["optional"] = True
+    return {"name": name, "valueFrom": {"secretKeyRef": ref}}
+
+
+def app_env(plan: Plan, v: Values, role: str) -> list[dict[str, Any]]:
+    env: list[dict[str, Any]] = []
+    for setting in plan.settings_for(role):
+        if setting.inline:
+            env.append({"name": setting.name, "value": setting.value})
+        elif setting.value is not None:
+            ref = {"name": plan.config_map, "key": setting.name}
+            env.append({"name": setting.name, "valueFrom": {"configMapKeyRef": ref}})
+        elif setting.name == "DATABASE_URL" and plan.in_cluster_database:
+            env.append(secret_ref(plan, v, "POSTGRES_PASSWORD", "POSTGRES_PASSWORD"))
+            host = f"{plan.name}-postgres"
+            url = f"postgresql://{POSTGRES_USER}:$(POSTGRES_PASSWORD)@{host}:5432/{POSTGRES_DB}"
+            env.append({"name": "DATABASE_URL", "value": url})
+        else:
+            env.append(
+                secret_ref(plan, v, setting.name, setting.name, optional=not setting.required)
+            )
+    return env
+
+
+def app_container(
+    plan: Plan, v: Values, role: str, command: list[str], resources_path: str, default: Resources
+) -> dict[str, Any]:
+    image = plan.deploy.image
+    return {
+        "name": role,
+        "image": v.image("image", plan.image_name, image.tag, "The system's image"),
+        "imagePullPolicy": v.scalar("image.pullPolicy", image.pull_policy, "Image pull policy."),
+        "command": command,
+        "resources": v.block(
+            resources_path,
+            resources(default),
+            f"Requests and limits of each {resources_path.split('.')[0]} container.",
+            schema=RESOURCES_SCHEMA,
+        ),
+        "securityContext": restricted(),
+        "volumeMounts": [dict(TMP_MOUNT)],
+        "env": app_env(plan, v, role),  # last: the long list
+    }
+
+
+def app_pod(plan: Plan, containers: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {
+        "automountServiceAccountToken": False,
+        "securityContext": pod_security(APP_UID),
+        **extra,
+        "containers": containers,
+        "volumes": [dict(TMP_VOLUME)],
+    }
+
+
+def _deployment(plan: Plan, v: Values, role: str, **container_extra: Any) -> dict[str, Any]:
+    config = getattr(plan.deploy, role)
+    container = app_container(
+        plan, v, role, plan.commands[role], f"{role}.resources", config.resources
+    )
+    env = container.pop("env")
+    container.update(container_extra)
+    container["env"] = env  # after the ports and probes, its long list reads last
+    grace = {"api": 30, "worker": 60, "dispatcher": 30}[role]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": metadata(plan, f"{plan.name}-{role}", role),
+        "spec": {
+            "replicas": v.scalar(
+                f"{role}.replicas",
+                config.replicas,
+                f"Pods running `{' '.join(plan.commands[role])}`.",
+                quote=False,
+            ),
+            "selector": {"matchLabels": selector(plan, role)},
+            "template": {
+                "metadata": {"labels": labels(plan, role)},
+                "spec": app_pod(plan, [container], terminationGracePeriodSeconds=grace),
+            },
+        },
+    }
+
+
+def _api_probes() -> dict[str, Any]:
+    return {
+        "ports": [{"name": "http", "containerPort": 0, "protocol": "TCP"}],
+        "startupProbe": {
+            "httpGet": {"path": "/health", "port": "http"},
+            "periodSeconds": 2,
+            "failureThreshold": 60,
+        },
+        "readinessProbe": {
+            "httpGet": {"path": "/ready", "port": "http"},
+            "periodSeconds": 10,
+            "timeoutSeconds": 5,
+            "failureThreshold": 3,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": "/health", "port": "http"},
+            "periodSeconds": 20,
+            "timeoutSeconds": 5,
+            "failureThreshold": 3,
+        },
+    }
+
+
+def _ingress(plan: Plan, v: Values) -> Document | None:
+    ingress = plan.deploy.ingress
+    when = v.when("ingress.enabled", ingress.enabled, "Expose the api through an Ingress.")
+    if not when:
+        return None
+    backend = {"service": {"name": f"{plan.name}-api", "port": {"name": "http"}}}
+    rule: dict[Any, Any] = {
+        "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}
+    }
+    v.optional(rule, "host", "ingress.host", ingress.host, "Host name; empty: every host.")
+    spec: dict[Any, Any] = {}
+    v.optional(spec, "ingressClassName", "ingress.className", ingress.class_name, "IngressClass.")
+    spec["rules"] = [rule]
+    tls_ref = v.define("ingress.tlsSecret", ingress.tls_secret or "", "TLS Secret for the host.")
+    host_ref = v.define("ingress.host", ingress.host or "", "Host name; empty: every host.")
+    tls = None
+    if ingress.tls_secret:
+        tls = [
+            {
+                "secretName": ingress.tls_secret,
+                **({"hosts": [ingress.host]} if ingress.host else {}),
+            }
+        ]
+    template = (
+        f"{{{{- with {tls_ref} }}}}\n"
+        "tls:\n"
+        "  - secretName: {{ . | quote }}\n"
+        f"    {{{{- with ${host_ref} }}}}\n"
+        "    hosts:\n"
+        "      - {{ . | quote }}\n"
+        "    {{- end }}\n"
+        "{{- end }}"
+    )
+    v.raw(spec, "tls", tls, template)
+    obj = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": metadata(plan, f"{plan.name}-api", "api"),
+        "spec": spec,
+    }
+    return Document(obj, when=when if isinstance(when, str) else None)
+
+
+def _hook(v: Values, weight: int) -> dict[str, Any]:
+    if not v.helm:
+        return {}
+    return {
+        "annotations": {
+            "helm.sh/hook": "post-install,post-upgrade",
+            "helm.sh/hook-weight": str(weight),
+            "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded",
+        }
+    }
+
+
+def job(
+    plan: Plan,
+    v: Values,
+    name: str,
+    steps: list[dict[str, Any]],
+    *,
+    weight: int,
+    pod: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A one-shot Job; its steps run in order (all but the last as init containers)."""
+    base = pod or app_pod(plan, [])
+    spec: dict[str, Any] = {k: v for k, v in base.items() if k not in ("containers", "volumes")}
+    spec["restartPolicy"] = "OnFailure"
+    if steps[:-1]:
+        spec["initContainers"] = steps[:-1]
+    spec["containers"] = steps[-1:]
+    spec["volumes"] = base["volumes"]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata(plan, f"{plan.name}-{name}", name, **_hook(v, weight)),
+        "spec": {
+            "backoffLimit": 10,
+            "ttlSecondsAfterFinished": 600,
+            "template": {"metadata": {"labels": labels(plan, name)}, "spec": spec},
+        },
+    }
+
+
+def _job_container(plan: Plan, v: Values, role: str, command: list[str]) -> dict[str, Any]:
+    return app_container(plan, v, role, command, "jobs.resources", Resources())
+
+
+def _cronjob(plan: Plan, v: Values, index: int) -> dict[str, Any]:
+    schedule = plan.schedules[index]
+    component = f"schedule-{schedule.id}"
+    container = _job_container(plan, v, "cron", schedule_command(schedule))
+    container["name"] = "run"
+    pod = app_pod(plan, [container], restartPolicy="Never")
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": metadata(plan, f"{plan.name}-{schedule.id}"[:52].rstrip("-"), component),
+        "spec": {
+            "schedule": schedule.cron,
+            "timeZone": schedule.timezone,
+            "concurrencyPolicy": "Forbid",  # like the Temporal Schedules: runs never overlap
+            "suspend": schedule.paused,
+            "startingDeadlineSeconds": 600,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "spec": {
+                    "backoffLimit": 2,
+                    "template": {"metadata": {"labels": labels(plan, component)}, "spec": pod},
+                }
+            },
+        },
+    }
+
+
+def app_documents(plan: Plan, v: Values) -> dict[str, list[Document]]:
+    """The image's objects by file: config, deployment, service, ingress, jobs, cronjobs."""
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(plan, plan.config_map, "config"),
+        "data": v.block(
+            "config",
+            plan.plain_settings(),
+            "Plain settings (a ConfigMap). Secret settings live in the Secret `secretName`.",
+            schema={"type": "object", "additionalProperties": {"type": "string"}},
+        ),
+    }
+    probes = _api_probes()
+    probes["ports"][0]["containerPort"] = plan.port
+    deployments = [
+        _deployment(plan, v, "api", **probes),
+        _deployment(plan, v, "worker"),
+        _deployment(plan, v, "dispatcher"),
+    ]
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(plan, f"{plan.name}-api", "api"),
+        "spec": {
+            "selector": selector(plan, "api"),
+            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+    setup = [_job_container(plan, v, "temporal-setup", plan.commands["temporal-setup"])]
+    if plan.syncs_schedules:
+        sync = _job_container(plan, v, "temporal-setup", plan.commands["schedules-sync"])
+        sync["name"] = "schedules-sync"
+        setup.append(sync)
+    if plan.in_cluster_temporal:
+        from raw.deploy.kube_infra import namespace_container
+
+        setup.insert(0, namespace_container(plan, v))
+    jobs = [
+        job(
+            plan,
+            v,
+            "migrate",
+            [_job_container(plan, v, "migrate", plan.commands["migrate"])],
+            weight=0,
+        ),
+        job(plan, v, "temporal-setup", setup, weight=5),
+    ]
+    ingress = _ingress(plan, v)
+    files = {
+        "config": [Document(config_map)],
+        "deployment": [Document(d) for d in deployments],
+        "service": [Document(service)],
+        "ingress": [ingress] if ingress else [],
+        "jobs": [Document(j) for j in jobs],
+        "cronjobs": [],
+    }
+    if plan.cronjobs:
+        files["cronjobs"] = [Document(_cronjob(plan, v, i)) for i in range(len(plan.schedules))]
+    return files
