@@ -29,6 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from raw.deploy.config import DeployConfig
+from raw.integrations.config import IntegrationsConfig
 
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -324,9 +325,7 @@ class SystemConfig(_Strict):
     name: str | None = None
     orchestrator: OrchestratorConfig = Field(default_factory=OrchestratorConfig)
     coordinator: CoordinatorConfig = Field(default_factory=CoordinatorConfig)
-    integrations: dict[str, Any] | None = Field(
-        default=None, description="Reserved: email, calendar, telephony, storage, chat."
-    )
+    integrations: IntegrationsConfig = Field(default_factory=IntegrationsConfig)
     deploy: DeployConfig = Field(default_factory=DeployConfig)
     gates: dict[str, Any] | None = Field(
         default=None, description="Reserved: system-level gates such as the system check."
