@@ -26,6 +26,7 @@ from typing import Protocol, TypeVar
 __all__ = [
     "Clock",
     "ManualClock",
+    "OffsetClock",
     "SystemClock",
     "asleep",
     "get_clock",
@@ -111,6 +112,25 @@ class ManualClock:
 
         self.sleep(seconds)
         await asyncio.sleep(0)
+
+
+class OffsetClock(SystemClock):
+    """Wall-clock time moved by an offset: another clock's time (a simulation's server),
+    while sleeping and measuring stay real, so pollers and timeouts still work."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self._offset = timedelta(0)
+        if now is not None:
+            self.set(now)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def set(self, now: datetime) -> None:
+        """Make ``now()`` read ``now`` from this moment on (forwards or backwards)."""
+        if now.tzinfo is None:
+            raise ValueError("OffsetClock needs a timezone-aware time, e.g. tzinfo=UTC.")
+        self._offset = now.astimezone(UTC) - datetime.now(UTC)
 
 
 _default: Clock = SystemClock()

@@ -19,7 +19,7 @@ DEFAULT_CALLER_ID = "+15005550006"
 def _integrations() -> Any:
     from raw.integrations import for_project
 
-    return for_project(project())
+    return for_project(project().root)
 
 
 async def email(to: str, subject: str, text: str, *, idempotency_key: str) -> str:
@@ -31,12 +31,27 @@ async def email(to: str, subject: str, text: str, *, idempotency_key: str) -> st
     return str(sent.message_id)
 
 
+RECRUITER_SETTING = "HIRING_RECRUITER_NUMBER"
+DEFAULT_RECRUITER = "+15005550007"
+
+
+def call_twiml() -> str:
+    """What the call does when answered: a greeting, then the recruiter is dialled in."""
+    recruiter = os.environ.get(RECRUITER_SETTING) or DEFAULT_RECRUITER
+    return (
+        "<Response><Say>Hello, this is the hiring team calling for your screening call. "
+        f'Connecting you now.</Say><Dial record="record-from-answer">{recruiter}</Dial>'
+        "</Response>"
+    )
+
+
 async def call(to: str, status_callback_url: str, *, idempotency_key: str) -> tuple[str, str]:
     caller = os.environ.get(CALLER_ID_SETTING) or DEFAULT_CALLER_ID
     placed = await _integrations().telephony.place_call(
         to=to,
         from_=caller,
         status_callback_url=status_callback_url,
+        twiml=call_twiml(),
         idempotency_key=idempotency_key,
     )
     return str(placed.sid), str(placed.status)

@@ -215,6 +215,8 @@ class HiringProcess(RawProcess):
     # -- activities
 
     async def _update(self, **fields: Any) -> None:
+        if fields.get("status"):
+            self.set_step(fields["status"])  # the RawStep search attribute follows the status
         update = CandidateUpdate(candidate_id=self.candidate_id, **fields)
         await workflow.execute_activity("update_candidate", update, **_ACTIVITY)
 

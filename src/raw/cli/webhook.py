@@ -120,33 +120,17 @@ def _read_data(value: str) -> bytes:
     return value.encode()
 
 
-def _form_value(name: str, value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, str | int | float):
-        return str(value)
-    raise UsageError(
-        f"Form field '{name}' holds a {type(value).__name__}: a form post takes text, "
-        "numbers and booleans only."
-    )
-
-
 def payload(data: bytes, *, as_form: bool) -> tuple[bytes, dict[str, str] | None]:
     """The body to post and, for a form post, its fields."""
+    from raw.coordinator.sender import encode_body
+
     try:
         document = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"--data is not valid JSON: {exc}.") from None
     if not as_form:
         return data, None
-    if not isinstance(document, dict):
-        raise UsageError("A form post needs --data to be a JSON object of field names to values.")
-    from urllib.parse import urlencode
-
-    form = {str(name): _form_value(str(name), value) for name, value in document.items()}
-    return urlencode(form).encode(), form
+    return encode_body(document, as_form=True)
 
 
 def find_route(webhooks: list[WebhookConfig], route: str, where: Path) -> WebhookConfig:
@@ -184,8 +168,10 @@ def _send(args: argparse.Namespace) -> int:
     from raw.coordinator.verify import public_base_url
     from raw.coordinator.verify import secrets_for as read_secrets
     from raw.project import find_project
+    from raw.up.local_env import load_local_env
 
     project = find_project(args.project_dir)
+    load_local_env(project)  # the development secrets `raw up` gave the running system
     coordinator = project.config.system.coordinator
     route = find_route(coordinator.webhooks, args.route, project.config_path)
     as_form = args.form or route.content_type == "form"

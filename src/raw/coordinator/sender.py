@@ -11,15 +11,16 @@ public base URL when one is configured, as Twilio's signature needs).
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from raw.errors import ConfigError
+from raw.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from raw.system import CoordinatorConfig, WebhookConfig
@@ -31,6 +32,29 @@ class SignedDelivery:
     body: bytes
     headers: dict[str, str]
     delivery_id: str
+
+
+def _form_value(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise UsageError(
+        f"Form field '{name}' holds a {type(value).__name__}: a form post takes text, "
+        "numbers and booleans only."
+    )
+
+
+def encode_body(document: Any, *, as_form: bool) -> tuple[bytes, dict[str, str] | None]:
+    """A JSON document as the bytes to post and, for a form post, its fields."""
+    if not as_form:
+        return json.dumps(document, ensure_ascii=False).encode(), None
+    if not isinstance(document, Mapping):
+        raise UsageError("A form post needs a JSON object of field names to values.")
+    form = {str(name): _form_value(str(name), value) for name, value in document.items()}
+    return urlencode(form).encode(), form
 
 
 def load_schemes(config: CoordinatorConfig, root: Path | None) -> None:

@@ -273,6 +273,8 @@ class WebhookRoute:
             public_base_url=public_base_url,
         )
         delivery_id = verify_request(self.config, signed)
+        if form is not None and self.config.query_params:  # signed with the URL (config-checked)
+            form = {**dict(parse_qsl(request.url.query, keep_blank_values=True)), **form}
         validated, payload = self.parse(body, form)
         key = self.delivery_key(payload, delivery_id)
         target = self.target(payload)

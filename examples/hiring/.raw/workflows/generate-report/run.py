@@ -79,7 +79,7 @@ class GenerateReport(BaseWorkflow[Params]):
 
         from raw.integrations import for_project
 
-        integrations = for_project(project())
+        integrations = for_project(project().root)
         integrations.storage.put_sync(key, text.encode(), content_type="text/markdown")
         integrations.chat.notify_sync(
             f"{headline} Report: {key}",

@@ -1,0 +1,206 @@
+"""`raw up`: start a whole system from its folder, on embedded defaults, and stop it on Ctrl-C.
+
+In order: development secrets (``.raw/local.env``), the embedded Temporal engine
+(unless an address is configured), the database's migrations, then the parts in
+processes of their own, started together: the local integrations (SMTP catcher,
+phone simulator), the worker, the coordinator (with its dispatcher); then the
+schedules are synced. It prints the URLs and streams every part's log with a
+prefix. Ctrl-C or SIGTERM stops every part (and the engine if it started it);
+processes waiting in Temporal wait on, and the next ``raw up`` resumes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from raw.cli import output
+from raw.errors import RawError
+
+EXAMPLES = """\
+examples:
+  raw up
+  raw up --port 8080
+  RAW_LLM_BASE_URL=http://localhost:11434/v1 RAW_LLM_MODEL=llama3.1 raw up"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from raw.cli.serve import _port
+
+    parser.epilog = EXAMPLES
+    parser.add_argument("--host", default="127.0.0.1", help="the coordinator's address")
+    parser.add_argument("--port", type=_port, default=8000, help="the coordinator's port")
+    parser.add_argument(
+        "--keep-engine",
+        action="store_true",
+        help="leave the embedded Temporal engine running when stopping",
+    )
+    parser.set_defaults(handler=cmd_up)
+
+
+def _raw_command() -> list[str]:
+    beside = Path(sys.executable).with_name("raw")
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    return [sys.executable, "-m", "raw.cli.main"]
+
+
+def _llm_line() -> str:
+    from raw.workflow.llm import llm_source
+
+    if llm_source() == "recorded":
+        return (
+            "LLM: no provider configured (RAW_LLM_BASE_URL, RAW_LLM_MODEL): workflows answer "
+            "from their recorded responses in mocks/llm.json, and results say llm=recorded."
+        )
+    return f"LLM: {os.environ.get('RAW_LLM_MODEL')} at {os.environ.get('RAW_LLM_BASE_URL')}."
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    import asyncio
+    import time
+
+    from raw.project import find_project
+    from raw.up.local_env import ensure_local_env
+
+    t0 = time.monotonic()
+    try:
+        project = find_project(args.project_dir)
+        system = project.config.system
+        written = ensure_local_env(project)
+        os.environ.setdefault("RAW_LLM_MODE", "auto")
+        os.environ.setdefault("RAW_ENV", "development")
+        os.environ.setdefault("RAW_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+        notes = [_llm_line()]
+        if written:
+            notes.append(
+                f"Development secrets for {', '.join(written)} written to "
+                f"{project.raw_dir / 'local.env'} (raw webhook send reads them too)."
+            )
+        engine_info, started_engine = _engine(project)
+        asyncio.run(_migrate(project))
+    except RawError as exc:
+        output.fail(exc, as_json=args.json)
+
+    code = asyncio.run(_run(args, project, system, notes, engine_info, t0))
+    if started_engine and not args.keep_engine:
+        from raw.orchestrator.engine import Engine
+
+        Engine(project).stop()
+        output.err(
+            "raw up: the embedded Temporal engine stopped (its data stays in .raw/temporal)."
+        )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _engine(project: Any) -> tuple[Any, bool]:
+    """(engine info or None, whether raw up started it): the embedded engine unless configured."""
+    from raw.orchestrator.engine import Engine, external_address
+
+    if not project.config.system.orchestrator.workflows:
+        return None, False
+    if external_address(project) is not None:
+        return None, False
+    info = Engine(project).start()
+    os.environ["TEMPORAL_ADDRESS"] = info.address
+    return info, not info.already_running
+
+
+async def _migrate(project: Any) -> None:
+    from raw.coordinator.db.database import Database, database_url, upgrade
+    from raw.coordinator.db.system_migrations import upgrade_system
+
+    async with Database(database_url(project), pool_size=1, max_overflow=0) as db:
+        await upgrade(db)
+        await upgrade_system(db, project)
+
+
+async def _run(
+    args: argparse.Namespace,
+    project: Any,
+    system: Any,
+    notes: list[str],
+    engine_info: Any,
+    t0: float,
+) -> int:
+    import asyncio
+    import contextlib
+    import signal
+    import time
+
+    import httpx
+
+    from raw.up.supervisor import Part, PartFailedError, Supervisor
+
+    raw = _raw_command()
+    base = f"http://{args.host}:{args.port}"
+    supervisor = Supervisor(
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=str(project.root),
+        color=sys.stderr.isatty() and not os.environ.get("NO_COLOR"),
+    )
+    for note in notes:
+        supervisor.say(note)
+    if engine_info is not None:
+        state = "attached to the running" if engine_info.already_running else "started the"
+        supervisor.say(f"Temporal: {state} embedded engine at {engine_info.address}.")
+
+    async def api_ready() -> bool:
+        async with httpx.AsyncClient(timeout=1) as client:
+            return (await client.get(f"{base}/ready")).status_code == 200
+
+    integrations = system.integrations
+    parts = []
+    if any(getattr(integrations, name) is not None for name in type(integrations).model_fields):
+        parts.append(
+            Part(
+                "integrations",
+                [*raw, "integrations", "serve"],
+                ready_line="raw integrations: ready",
+            )
+        )
+    if system.orchestrator.workflows:
+        parts.append(Part("worker", [*raw, "worker"], ready_line="raw worker: polling"))
+    parts.append(
+        Part("api", [*raw, "serve", "--host", args.host, "--port", str(args.port)], probe=api_ready)
+    )
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, stop.set)
+    code = output.OK
+    try:
+        await asyncio.gather(*(supervisor.start(part) for part in parts))
+        sync = [*raw, "schedules", "sync"]
+        if system.orchestrator.schedules and await supervisor.run_once("schedules", sync):
+            raise PartFailedError("schedules sync", "it failed (its log is above)")
+        supervisor.say(f"Ready in {time.monotonic() - t0:.1f} s.")
+        supervisor.say(f"  API docs:       {base}/docs")
+        supervisor.say(f"  Status:         {base}/ready  ·  {base}/api/runs (bearer token)")
+        if engine_info is not None:
+            supervisor.say(f"  Temporal UI:    {engine_info.ui_url}")
+        if integrations.email is not None:
+            supervisor.say(
+                "  Captured email: raw integrations mail  (calls: raw integrations calls)"
+            )
+        supervisor.say("Ctrl-C stops everything; waiting processes resume on the next raw up.")
+        waiter = asyncio.create_task(stop.wait())
+        exited = asyncio.create_task(supervisor.exited.wait())
+        await asyncio.wait([waiter, exited], return_when=asyncio.FIRST_COMPLETED)
+        if supervisor.failed is not None:
+            supervisor.say(f"The {supervisor.failed.name} stopped on its own: stopping the rest.")
+            code = output.FAILED
+    except PartFailedError as exc:
+        supervisor.say(f"Error: {exc}")
+        code = output.FAILED
+    supervisor.say("Stopping...")
+    await supervisor.stop()
+    supervisor.say("Stopped.")
+    return code

@@ -1,0 +1,171 @@
+"""The parts of a running system as child processes: started in order, logs prefixed, stopped
+together.
+
+Each part is a ``raw`` command (``raw integrations serve``, ``raw worker``, ``raw
+serve``) in a process of its own, as in production, so a crash in one is seen, not
+hidden. Their output is streamed line by line with the part's name in front. A
+part is ready when its ready check passes (a line it prints, or an HTTP probe);
+stopping sends SIGTERM to every part, newest first, then SIGKILL after a grace
+period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from raw.errors import RawError
+
+__all__ = ["Part", "PartFailedError", "Supervisor"]
+
+_COLOURS = ("36", "35", "33", "32", "34", "31")
+
+
+class PartFailedError(RawError):
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"The {name} did not start: {reason}.")
+
+
+@dataclass
+class Part:
+    """One child process of the system."""
+
+    name: str
+    command: Sequence[str]
+    ready_line: str | None = None
+    """A text the part prints when it is ready; None: ready once started, or by ``probe``."""
+    probe: Callable[[], Awaitable[bool]] | None = None
+    """Polled until it answers True: the part is ready (e.g. an HTTP health check)."""
+    process: asyncio.subprocess.Process | None = field(default=None, init=False)
+    ready: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+
+
+class Supervisor:
+    def __init__(
+        self, *, env: Mapping[str, str], cwd: str, out: TextIO | None = None, color: bool = False
+    ) -> None:
+        self.env = dict(env)
+        self.cwd = cwd
+        self.out = out or sys.stderr
+        self.color = color
+        self.parts: list[Part] = []
+        self._pumps: list[asyncio.Task[None]] = []
+        self.exited = asyncio.Event()
+        """Set when any part exits on its own (the system is then stopped)."""
+        self.failed: Part | None = None
+        self._stopping = False
+
+    def _prefix(self, name: str) -> str:
+        width = max([len(p.name) for p in self.parts] + [len(name), 6])
+        label = f"{name:<{width}} |"
+        if self.color:
+            colour = _COLOURS[[p.name for p in self.parts].index(name) % len(_COLOURS)]
+            label = f"\033[{colour}m{label}\033[0m"
+        return label
+
+    def say(self, line: str, *, name: str = "raw up") -> None:
+        self.out.write(f"{self._prefix(name)} {line}\n")
+        self.out.flush()
+
+    async def run_once(self, name: str, command: Sequence[str]) -> int:
+        """Run a one-shot command to its end, its output prefixed like a part's; its exit code."""
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            cwd=self.cwd,
+            env=self.env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        assert process.stdout is not None
+        async for raw in process.stdout:
+            self.say(raw.decode("utf-8", "replace").rstrip(), name=name)
+        return await process.wait()
+
+    async def start(self, part: Part, *, timeout_seconds: float = 60.0) -> None:
+        """Start ``part`` and wait until it is ready (raises PartFailedError if it is not)."""
+        self.parts.append(part)
+        part.process = await asyncio.create_subprocess_exec(
+            *part.command,
+            cwd=self.cwd,
+            env=self.env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us; we stop the parts in order
+        )
+        self._pumps.append(asyncio.create_task(self._pump(part)))
+        if part.ready_line is None and part.probe is None:
+            part.ready.set()
+        waiters = [asyncio.create_task(part.ready.wait()), asyncio.create_task(self._exit(part))]
+        if part.probe is not None:
+            waiters.append(asyncio.create_task(self._poll(part)))
+        done, pending = await asyncio.wait(
+            waiters, timeout=timeout_seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+        if not part.ready.is_set():
+            code = part.process.returncode
+            reason = (
+                f"it exited with code {code} (its log is above)"
+                if code is not None
+                else f"it was not ready within {timeout_seconds:g} s"
+            )
+            raise PartFailedError(part.name, reason)
+
+    async def _exit(self, part: Part) -> None:
+        assert part.process is not None
+        await part.process.wait()
+
+    async def _poll(self, part: Part) -> None:
+        assert part.probe is not None
+        while not part.ready.is_set():
+            with contextlib.suppress(Exception):
+                if await part.probe():
+                    part.ready.set()
+                    return
+            await asyncio.sleep(0.05)
+
+    async def _pump(self, part: Part) -> None:
+        assert part.process is not None and part.process.stdout is not None
+        while True:
+            raw = await part.process.stdout.readline()
+            if not raw:
+                break
+            line = raw.decode("utf-8", "replace").rstrip()
+            if part.ready_line and part.ready_line in line:
+                part.ready.set()
+            self.say(line, name=part.name)
+        code = await part.process.wait()
+        if not self._stopping:
+            self.failed = self.failed or part
+            self.say(f"exited with code {code}", name=part.name)
+            self.exited.set()
+
+    async def stop(self, *, grace_seconds: float = 15.0) -> None:
+        """SIGTERM every part, newest first; SIGKILL whatever is left after the grace."""
+        self._stopping = True
+        for part in reversed(self.parts):
+            process = part.process
+            if process is None or process.returncode is not None:
+                continue
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), grace_seconds)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                await process.wait()
+        for pump in self._pumps:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(pump, 2)
