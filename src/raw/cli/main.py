@@ -107,6 +107,7 @@ EXTENSIONS: tuple[tuple[str, str], ...] = (
     ("config", "Check .raw/config.yaml and show the effective settings."),
     ("deploy", "Render Dockerfile, Compose, Kubernetes and Helm files; check them offline."),
     ("simulate", "Run a system's scenarios on simulated time (days in seconds)."),
+    ("up", "Start the whole system here: Temporal, worker, coordinator, local integrations."),
     ("integrations", "Run the local SMTP catcher and phone simulator; list what they caught."),
 )
 """Commands whose module ``raw.cli.<name>`` configures its own parser (keeping heavy
