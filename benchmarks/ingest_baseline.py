@@ -12,31 +12,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from pydantic import BaseModel
-from sqlalchemy import JSON, Integer, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from ingest_models import Base, Order, OrderRow
 
 from raw.coordinator.db.database import Database
-
-
-class Order(BaseModel):
-    order_id: str
-    customer: str
-    amount_cents: int
-    items: list[str]
-
-
-class Base(DeclarativeBase):
-    pass
-
-
-class OrderRow(Base):
-    __tablename__ = "bench_orders"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    order_id: Mapped[str] = mapped_column(String(100))
-    body: Mapped[dict[str, object]] = mapped_column(JSON)
-
 
 db = Database(os.environ["BENCH_DATABASE_URL"])
 

@@ -53,12 +53,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from raw import clock
 from raw.coordinator.actions import ActionOutcome, ActionRunner, InboxItem, OutcomeStatus
+from raw.coordinator.db.group_commit import GroupCommit
+from raw.coordinator.db.inbox import InboxStatements
 from raw.coordinator.db.models import InboxRecord
 from raw.errors import RawError
 from raw.project import Project
@@ -134,22 +134,6 @@ def _default_owner() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _rowcount(result: Any) -> int:
-    return int(cast(CursorResult[Any], result).rowcount)
-
-
-_CLAIMED = (
-    InboxRecord.id,
-    InboxRecord.route,
-    InboxRecord.action,
-    InboxRecord.payload,
-    InboxRecord.idempotency_key,
-    InboxRecord.correlation_id,
-    InboxRecord.target_process_id,
-    InboxRecord.attempts,
-)
-
-
 class Dispatcher:
     """Performs the inbox's actions: in the app's lifespan, or alone as ``raw dispatcher``."""
 
@@ -175,8 +159,12 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         self._slot_free = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._to_record: list[tuple[InboxItem, ActionOutcome, asyncio.Future[str]]] = []
-        self._recorder: asyncio.Task[None] | None = None
+        self._sql = InboxStatements(db.dialect)
+        # Records that end together share one transaction (the single SQLite writer is
+        # shared with the webhook routes); one whose end fails does not sink the others.
+        self._ends: GroupCommit[tuple[InboxItem, ActionOutcome], str] = GroupCommit(
+            self._write_ends
+        )
 
     # -- the unit of work
 
@@ -243,16 +231,19 @@ class Dispatcher:
                     claimed = await self._claim(free)
                 except Exception:  # the database is away: keep polling, it may come back
                     log.exception("dispatcher %s: claiming inbox records failed", self.owner)
-            for item in claimed:
-                task = asyncio.create_task(self._process(item), name=f"raw-inbox-{item.id}")
-                self._in_flight.add(task)
-                task.add_done_callback(self._finished)
+            self._spawn(claimed)
             self._slot_free.clear()
             # Fewer claimed than asked for: nothing else is due until the next poll. All
             # slots taken: more may be due, so claim again as soon as one frees up.
             full = len(self._in_flight) >= self.config.concurrency
             waits = [self._stopping.wait()] + ([self._slot_free.wait()] if full else [])
             await _first_of(waits, timeout=self.config.poll_interval_seconds)
+
+    def _spawn(self, items: Sequence[InboxItem]) -> None:
+        for item in items:
+            task = asyncio.create_task(self._process(item), name=f"raw-inbox-{item.id}")
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
@@ -262,74 +253,39 @@ class Dispatcher:
 
     # -- claiming
 
-    def _due(self, now: datetime) -> Any:
-        return or_(
-            and_(InboxRecord.status == "pending", InboxRecord.next_attempt_at <= now),
-            and_(InboxRecord.status == "in_progress", InboxRecord.lease_expires_at <= now),
-        )
-
     async def _claim(self, limit: int) -> list[InboxItem]:
-        now = clock.now()
-        due = self._due(now)
         async with self.db.write() as session:
-            # Two statements, not UPDATE ... WHERE id IN (SELECT ... LIMIT): PostgreSQL may
-            # run such a subquery more than once and so take more rows than the limit.
-            pick = (
-                select(InboxRecord.id, InboxRecord.status, InboxRecord.attempts)
-                .where(due)
-                .order_by(InboxRecord.next_attempt_at, InboxRecord.id)
-                .limit(limit)
-            )
-            if self.db.dialect == "postgresql":
-                pick = pick.with_for_update(skip_locked=True)
-            picked = (await session.execute(pick)).all()
-            abandoned = [
-                rid
-                for rid, status, attempts in picked
-                if status == "in_progress" and attempts >= self.config.max_attempts
-            ]
-            wanted = [rid for rid, *_ in picked if rid not in abandoned]
-            if abandoned:
-                await self._bury_abandoned(session, abandoned, due, now)
-            if not wanted:
-                return []
-            stmt = (
-                update(InboxRecord)
-                .where(InboxRecord.id.in_(wanted), due)  # still due: safe without row locks too
-                .values(
-                    status="in_progress",
-                    lease_owner=self.owner,
-                    lease_expires_at=now + timedelta(seconds=self.config.lease_seconds),
-                    attempts=InboxRecord.attempts + 1,
-                    updated_at=now,
-                )
-                .returning(*_CLAIMED)
-                .execution_options(synchronize_session=False)
-            )
-            rows = (await session.execute(stmt)).all()
+            return await self._take(session, limit)
+
+    async def _take(self, session: AsyncSession, limit: int) -> list[InboxItem]:
+        """Claim up to ``limit`` due records in ``session``'s transaction."""
+        now = clock.now()
+        sql = self._sql
+        picked = (await session.execute(sql.pick, {"now": now, "limit": limit})).all()
+        abandoned = [
+            rid
+            for rid, status, attempts in picked
+            if status == "in_progress" and attempts >= self.config.max_attempts
+        ]
+        wanted = [rid for rid, *_ in picked if rid not in abandoned]
+        if abandoned:
+            await self._bury_abandoned(session, abandoned, now)
+        if not wanted:
+            return []
+        expires = now + timedelta(seconds=self.config.lease_seconds)
+        params = {"ids": wanted, "now": now, "owner": self.owner, "expires": expires}
+        rows = (await session.execute(sql.take, params)).all()
         items = [InboxItem(*row) for row in rows]
         items.sort(key=lambda item: item.id)
         return items
 
-    async def _bury_abandoned(
-        self, session: AsyncSession, ids: list[int], due: Any, now: datetime
-    ) -> None:
+    async def _bury_abandoned(self, session: AsyncSession, ids: list[int], now: datetime) -> None:
         """Dead-letter records whose last allowed attempt died with its dispatcher."""
-        await session.execute(
-            update(InboxRecord)
-            .where(InboxRecord.id.in_(ids), due)
-            .values(
-                status="dead",
-                lease_owner=None,
-                lease_expires_at=None,
-                updated_at=now,
-                last_error=(
-                    f"The dispatcher running attempt {self.config.max_attempts} of "
-                    f"{self.config.max_attempts} stopped before it finished (its lease expired)."
-                ),
-            )
-            .execution_options(synchronize_session=False)
+        error = (
+            f"The dispatcher running attempt {self.config.max_attempts} of "
+            f"{self.config.max_attempts} stopped before it finished (its lease expired)."
         )
+        await session.execute(self._sql.bury, {"ids": ids, "now": now, "error": error})
         log.warning("dispatcher %s: abandoned inbox records %s dead-lettered", self.owner, ids)
 
     # -- performing
@@ -353,7 +309,7 @@ class Dispatcher:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
-        final = await self._record(item, outcome)
+        final = await self._ends.submit((item, outcome))
         self._report(item.route, final, clock.monotonic() - t0)
 
     async def _heartbeat(self, record_id: int) -> None:
@@ -363,16 +319,11 @@ class Dispatcher:
         while True:
             await asyncio.sleep(interval)
             now = clock.now()
+            expires = now + timedelta(seconds=self.config.lease_seconds)
+            params = {"ids": [record_id], "owner": self.owner, "now": now, "expires": expires}
             try:
                 async with self.db.write() as session:
-                    result = await session.execute(
-                        self._held(record_id)
-                        .values(
-                            lease_expires_at=now + timedelta(seconds=self.config.lease_seconds),
-                            updated_at=now,
-                        )
-                        .execution_options(synchronize_session=False)
-                    )
+                    renewed = (await session.execute(self._sql.renew, params)).all()
             except Exception:
                 log.exception(
                     "dispatcher %s: renewing the lease of inbox record %d failed",
@@ -380,19 +331,11 @@ class Dispatcher:
                     record_id,
                 )
                 continue
-            if not _rowcount(result):
+            if not renewed:
                 log.warning(
                     "dispatcher %s: lost the lease of inbox record %d", self.owner, record_id
                 )
                 return
-
-    def _held(self, record_id: int) -> Any:
-        """An UPDATE of the record that applies only while this dispatcher holds it."""
-        return update(InboxRecord).where(
-            InboxRecord.id == record_id,
-            InboxRecord.status == "in_progress",
-            InboxRecord.lease_owner == self.owner,
-        )
 
     def _final_values(self, item: InboxItem, outcome: ActionOutcome) -> tuple[str, dict[str, Any]]:
         """The record's end state for ``outcome``: (status, column values)."""
@@ -419,63 +362,35 @@ class Dispatcher:
             values.update(status="dead", last_error=error, result=outcome.result)
         return status, values
 
-    async def _record(self, item: InboxItem, outcome: ActionOutcome) -> str:
-        """Write the attempt's end; records that end together share one transaction.
+    async def _write_ends(self, batch: Sequence[tuple[InboxItem, ActionOutcome]]) -> list[str]:
+        """Write the ends of attempts in one transaction (see ``self._ends``).
 
-        Group commit: while one write is in flight, the records that finish queue up
-        and the next write takes them all, so a busy dispatcher spends one commit on
-        many records instead of one each (the single SQLite writer is shared with the
-        webhook routes). A record whose lease another dispatcher took is not touched.
+        A record whose lease another dispatcher took is not touched ("lost"). In the
+        background loop the same transaction claims the records that take the freed
+        slots, so a busy dispatcher commits once per batch, not twice.
         """
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._to_record.append((item, outcome, future))
-        if self._recorder is None or self._recorder.done():
-            self._recorder = asyncio.create_task(self._record_queued())
-        return await future
-
-    async def _record_queued(self) -> None:
-        while self._to_record:
-            batch, self._to_record = self._to_record, []
-            try:
-                statuses = await self._write_ends(batch)
-            except Exception as exc:
-                if len(batch) == 1:
-                    batch[0][2].set_exception(exc)
-                    continue
-                # One record's end (an on_result hook, say) must not sink the others.
-                for entry in batch:
-                    try:
-                        [status] = await self._write_ends([entry])
-                    except Exception as single:
-                        entry[2].set_exception(single)
-                    else:
-                        entry[2].set_result(status)
-                continue
-            for (_, _, future), status in zip(batch, statuses, strict=True):
-                future.set_result(status)
-
-    async def _write_ends(
-        self, batch: Sequence[tuple[InboxItem, ActionOutcome, asyncio.Future[str]]]
-    ) -> list[str]:
-        ends = [(item, outcome, *self._final_values(item, outcome)) for item, outcome, _ in batch]
-        held: list[bool] = []
+        ends = [(item, outcome, *self._final_values(item, outcome)) for item, outcome in batch]
+        refill = len(batch) if self.running and not self._stopping.is_set() else 0
         async with self.db.write() as session:
+            held = await self._sql.write_ends(
+                session, self.owner, [(item.id, values) for item, _, _, values in ends]
+            )
             for item, outcome, status, values in ends:
-                result = await session.execute(
-                    self._held(item.id)
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                )
-                held.append(bool(_rowcount(result)))
-                if held[-1] and status in ("done", "dead"):
+                if item.id in held and status in ("done", "dead"):
                     # The entity's own update commits with the record's end, or not at all.
                     final = replace(
                         outcome, status=cast(OutcomeStatus, status), error=values.get("last_error")
                     )
                     await self._on_result(session, item, final)
+            claimed = await self._take(session, refill) if refill else []
+        if claimed and self._stopping.is_set():  # stopped meanwhile: give them back at once
+            for item in claimed:
+                await self._release(item)
+        else:
+            self._spawn(claimed)
         statuses = []
-        for (item, _, status, values), kept in zip(ends, held, strict=True):
-            if not kept:
+        for item, _, status, values in ends:
+            if item.id not in held:
                 # Our lease ran out and another dispatcher took the record: its attempt decides.
                 log.warning(
                     "dispatcher %s: inbox record %d was taken over before attempt %d finished (%s)",
@@ -516,21 +431,10 @@ class Dispatcher:
 
     async def _release(self, item: InboxItem) -> None:
         """Give a record back, due now, when this dispatcher stops in the middle of it."""
-        now = clock.now()
+        error = "The dispatcher stopped during the action; it will be retried."
         try:
             async with self.db.write() as session:
-                await session.execute(
-                    self._held(item.id)
-                    .values(
-                        status="pending",
-                        lease_owner=None,
-                        lease_expires_at=None,
-                        next_attempt_at=now,
-                        updated_at=now,
-                        last_error="The dispatcher stopped during the action; it will be retried.",
-                    )
-                    .execution_options(synchronize_session=False)
-                )
+                await self._sql.release(session, self.owner, item.id, clock.now(), error)
         except Exception:  # the lease runs out on its own
             log.exception("dispatcher %s: releasing inbox record %d failed", self.owner, item.id)
 

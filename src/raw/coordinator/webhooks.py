@@ -12,29 +12,30 @@ A delivery is checked in this order, and a refused one stores nothing:
 5. the idempotency key (400 when there is none): the route's ``delivery_key`` body
    field, else the scheme's delivery id.
 
-Then, in one write transaction, the delivery row, the user's handler (its entity
-change) and the inbox record are stored, with the 202 answer computed before
-the commit and kept on the delivery; the answer goes out only after the commit.
-A repeat of a delivery (found first, or losing the race on the unique key) gets
-the first answer back, status and body, and causes nothing.
+Then, in one write transaction (:mod:`raw.coordinator.ingest`), the delivery
+row, the user's handler (its entity change) and the inbox record are stored, with
+the 202 answer computed before the commit and kept on the delivery; the answer
+goes out only after the commit. A repeat of a delivery (the unique key on route
+and delivery key says so, also when copies race) gets the first answer back,
+status and body, and causes nothing.
 
 The handler is called as ``await handler(session, body, delivery)`` with the
-validated body model and the flushed delivery row, and may return the entity's
-key (kept on the delivery for erasure on request). If it raises, the whole
-transaction is rolled back: an unexpected error answers a generic 500, and a
-:class:`~raw.errors.RawError` with a ``status_code`` (say 409) answers that status.
+validated body model and the stored delivery row (read it; changes to it are not
+saved), and may return the entity's key (kept on the delivery for erasure on
+request). If it raises, the delivery's transaction is rolled back: an unexpected
+error answers a generic 500, and a :class:`~raw.errors.RawError` with a
+``status_code`` (say 409) answers that status.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
-import inspect
 import json
 import sys
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
@@ -51,8 +52,8 @@ from raw.coordinator.errors import (
     PayloadTooLargeError,
     RouteConfigError,
     UnsupportedMediaTypeError,
-    database_available,
 )
+from raw.coordinator.ingest import KEY_COLUMN, Accepted, Answer, DeliveryStore
 from raw.errors import FieldError
 from raw.system import WebhookConfig
 
@@ -78,7 +79,6 @@ Handler = Callable[["AsyncSession", Any, "Delivery"], Awaitable[str | None] | st
 """``await handler(session, body, delivery)``: the user's entity change; returns an entity key."""
 
 MEDIA_TYPES = {"json": "application/json", "form": "application/x-www-form-urlencoded"}
-_KEY_COLUMN = 300  # raw_inbox.idempotency_key and raw_webhook_deliveries.delivery_key
 
 
 class WebhookAccepted(BaseModel):
@@ -124,6 +124,20 @@ class WebhookRoute:
     @property
     def media_type(self) -> str:
         return MEDIA_TYPES[self.config.content_type]
+
+    @cached_property
+    def action_json(self) -> dict[str, Any]:
+        """The action as stored on each inbox record."""
+        return self.config.action.model_dump(mode="json", exclude_none=True)
+
+    def answer(self, key: str, correlation_id: str, target: str | None) -> dict[str, Any]:
+        """The 202 body of a new delivery, kept to answer its repeats."""
+        return WebhookAccepted(
+            correlation_id=correlation_id,
+            delivery=key,
+            action=self.config.action.kind,
+            target=target,
+        ).model_dump(mode="json")
 
     # -- checks, in order
 
@@ -205,7 +219,7 @@ class WebhookRoute:
                 f"the request carries no {self.config.scheme} delivery id, and the route has no "
                 "delivery_key (a body field that identifies the delivery)",
             )
-        room = _KEY_COLUMN - len(self.name) - 1
+        room = KEY_COLUMN - len(self.name) - 1
         if len(key) > room:  # keep it exact and unique, within the columns
             key = "sha256:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
         return key
@@ -252,12 +266,13 @@ class WebhookRoute:
         self,
         request: Request,
         *,
-        db: Database,
+        store: DeliveryStore,
         public_base_url: str | None,
-    ) -> tuple[int, dict[str, Any], bool]:
+    ) -> Answer:
         """Check, store and answer one delivery: (status, body, whether it was a repeat)."""
         from raw.coordinator.verify import SignedRequest, verify_request
 
+        received_at = clock.now()
         self.check_content_type(request.headers.get("content-type"))
         self.check_declared_length(request.headers.get("content-length"))
         body = await self.read_body(request)
@@ -278,93 +293,8 @@ class WebhookRoute:
         validated, payload = self.parse(body, form)
         key = self.delivery_key(payload, delivery_id)
         target = self.target(payload)
-        return await self.store(db, key, validated, payload, body, target)
-
-    async def store(
-        self,
-        db: Database,
-        key: str,
-        validated: Any,
-        payload: dict[str, Any],
-        body: bytes,
-        target: str | None,
-    ) -> tuple[int, dict[str, Any], bool]:
-        from sqlalchemy.exc import IntegrityError
-
-        from raw.coordinator.db.models import Delivery, InboxRecord
-
-        try:
-            async with database_available(db), db.write() as session:
-                first = await self._first_answer(session, key)
-                if first is not None:
-                    return (*first, True)
-                now = clock.now()
-                correlation_id = uuid.uuid4().hex
-                answer = WebhookAccepted(
-                    correlation_id=correlation_id,
-                    delivery=key,
-                    action=self.config.action.kind,
-                    target=target,
-                ).model_dump(mode="json")
-                delivery = Delivery(
-                    route=self.name,
-                    delivery_key=key,
-                    correlation_id=correlation_id,
-                    received_at=now,
-                    scheme=self.config.scheme,
-                    status_code=202,
-                    response=answer,
-                    body=body.decode("utf-8", "replace").replace("\x00", "\ufffd"),
-                )
-                session.add(delivery)
-                await session.flush()
-                if self.handler is not None:
-                    entity = self.handler(session, validated, delivery)
-                    if inspect.isawaitable(entity):
-                        entity = await entity
-                    if entity is not None:
-                        delivery.entity_key = str(entity)[:_KEY_COLUMN]
-                session.add(
-                    InboxRecord(
-                        delivery_id=delivery.id,
-                        route=self.name,
-                        action=self.config.action.model_dump(mode="json", exclude_none=True),
-                        payload=payload,
-                        idempotency_key=f"{self.name}:{key}",
-                        correlation_id=correlation_id,
-                        target_process_id=target if self.process_type is not None else None,
-                        status="pending",
-                        attempts=0,
-                        next_attempt_at=now,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
-                await session.flush()
-        except IntegrityError:
-            # Another copy of this delivery committed first: answer what it answered.
-            async with database_available(db), db.read() as session:
-                first = await self._first_answer(session, key)
-            if first is None:
-                raise  # a unique key of the handler's own tables: not a repeat
-            return (*first, True)
-        return 202, answer, False
-
-    async def _first_answer(
-        self, session: AsyncSession, key: str
-    ) -> tuple[int, dict[str, Any]] | None:
-        from sqlalchemy import select
-
-        from raw.coordinator.db.models import Delivery
-
-        row = (
-            await session.execute(
-                select(Delivery.status_code, Delivery.response).where(
-                    Delivery.route == self.name, Delivery.delivery_key == key
-                )
-            )
-        ).first()
-        return None if row is None else (int(row[0]), dict(row[1]))
+        text = body.decode("utf-8", "replace").replace("\x00", "\ufffd")
+        return await store.store(Accepted(self, key, validated, payload, text, target, received_at))
 
 
 def _lookup(payload: Mapping[str, Any], path: str) -> Any:
@@ -478,12 +408,13 @@ def mount_webhooks(
 ) -> dict[str, Any]:
     """Add a POST route per webhook to ``app``; returns the schemas OpenAPI must include."""
     components: dict[str, Any] = {}
+    store = DeliveryStore(db)  # the routes' deliveries share its transactions
     for route in routes:
         extra, defs = openapi_body(route)
         components.update(defs)
         app.add_api_route(
             route.config.path,
-            _endpoint(route, db, metrics, public_base_url),
+            _endpoint(route, store, metrics, public_base_url),
             methods=["POST"],
             status_code=202,
             response_model=WebhookAccepted,
@@ -500,7 +431,7 @@ def mount_webhooks(
 
 def _endpoint(
     route: WebhookRoute,
-    db: Callable[[], Database],
+    store: DeliveryStore,
     metrics: CoordinatorMetrics,
     public_base_url: str | None,
 ) -> Callable[[Request], Awaitable[JSONResponse]]:
@@ -511,7 +442,7 @@ def _endpoint(
     async def endpoint(request: Request) -> JSONResponse:
         try:
             status, body, repeat = await route.receive(
-                request, db=db(), public_base_url=public_base_url
+                request, store=store, public_base_url=public_base_url
             )
         except Exception as exc:
             metrics.delivery(route.name, outcome_for(exc))

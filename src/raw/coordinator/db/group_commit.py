@@ -1,0 +1,86 @@
+"""Group commit: writes that arrive while one is in flight share the next transaction.
+
+Each caller awaits its own write (``await group.submit(item)``), and gets its
+answer only once the transaction holding it has committed. While a transaction
+is in flight the items that arrive queue up, and the next transaction takes
+them all: under load, one commit (one ``BEGIN``/``COMMIT``, one fsync on SQLite)
+serves many callers instead of one each; alone, a caller waits for nobody.
+
+If a shared transaction fails, no caller is answered from it: its items are
+written again one per transaction, so one bad item (a handler that raises, a
+constraint it breaks) fails alone and the others still commit. The ``write``
+function must therefore be safe to run again on items whose first transaction
+rolled back, which any function that only writes through that transaction is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+__all__ = ["GroupCommit"]
+
+log = logging.getLogger("raw.coordinator.db")
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class GroupCommit(Generic[Item, Result]):
+    """Runs ``write(items) -> results`` (one result per item, in order) for queued items.
+
+    One ``GroupCommit`` belongs to one event loop at a time.
+    """
+
+    def __init__(
+        self,
+        write: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
+        *,
+        max_batch: int = 500,
+    ) -> None:
+        self._write = write
+        self.max_batch = max_batch
+        self._queue: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Item) -> Result:
+        """Write ``item`` with whatever else is queued; its result once committed."""
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain(), name="raw-group-commit")
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch = self._queue[: self.max_batch]
+                del self._queue[: self.max_batch]
+                await self._commit(batch)
+        except asyncio.CancelledError:  # shutting down: nobody may wait forever
+            for _, future in self._queue:
+                future.cancel()
+            self._queue.clear()
+            raise
+
+    async def _commit(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+        try:
+            results = await self._write([item for item, _ in batch])
+        except asyncio.CancelledError:
+            for _, future in batch:
+                future.cancel()
+            raise
+        except Exception as exc:
+            if len(batch) == 1:
+                if not batch[0][1].done():
+                    batch[0][1].set_exception(exc)
+                return
+            log.debug("a transaction shared by %d items failed; writing each alone", len(batch))
+            for entry in batch:
+                await self._commit([entry])
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():  # its caller was cancelled; the write stands regardless
+                future.set_result(result)

@@ -1,0 +1,234 @@
+"""Storing accepted deliveries: delivery row, entity change and inbox record, committed together.
+
+A delivery that passed its route's checks (:mod:`raw.coordinator.webhooks`) is
+handed to the app's :class:`DeliveryStore`, which answers only once the delivery
+is committed. Deliveries arriving together share one write transaction (group
+commit, :mod:`raw.coordinator.db.group_commit`), written in a fixed number of
+statements whatever their count:
+
+1. the delivery rows, one ``INSERT ... ON CONFLICT (route, delivery_key) DO
+   NOTHING RETURNING``: the unique key, not a look-up beforehand, decides which
+   copy of a delivery is the first, also against other processes;
+2. only for keys that were already stored (repeats): their first answers;
+3. each new delivery's ``handler`` (its entity change), in arrival order, with
+   the transaction's session and the stored delivery row;
+4. the entity keys the handlers returned, and the inbox records.
+
+Copies of one delivery inside a batch are answered with the first one's answer
+once it is committed. If the shared transaction fails (a handler raises), each
+delivery is written again in a transaction of its own, so only the failing one
+is refused and nothing of it remains.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from raw import clock
+from raw.coordinator.db.group_commit import GroupCommit
+from raw.coordinator.errors import database_available
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from raw.coordinator.db.database import Database
+    from raw.coordinator.db.models import KitBase
+    from raw.coordinator.webhooks import WebhookRoute
+
+__all__ = ["KEY_COLUMN", "Accepted", "Answer", "DeliveryStore"]
+
+KEY_COLUMN = 300  # raw_inbox.idempotency_key and raw_webhook_deliveries.delivery_key
+
+Answer = tuple[int, dict[str, Any], bool]
+"""(status, JSON body, whether the delivery was a repeat)."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A delivery that passed every check of its route, to be stored."""
+
+    route: WebhookRoute
+    key: str
+    validated: Any
+    """The body as the handler gets it: the route's model instance, or the plain data."""
+    payload: dict[str, Any]
+    """The body's JSON form, the inbox record's payload."""
+    body: str
+    """The raw body, as kept on the delivery."""
+    target: str | None
+    received_at: datetime
+
+
+class DeliveryStore:
+    """Stores the deliveries of one app's routes; one per app, used on one event loop."""
+
+    def __init__(self, db: Callable[[], Database]) -> None:
+        self._db = db
+        self._group: GroupCommit[Accepted, Answer] = GroupCommit(self._write, max_batch=100)
+
+    async def store(self, delivery: Accepted) -> Answer:
+        """Store ``delivery`` (or find its first answer); its answer once committed."""
+        async with database_available(self._db()):
+            return await self._group.submit(delivery)
+
+    async def _write(self, batch: Sequence[Accepted]) -> list[Answer]:
+        db = self._db()
+        firsts: dict[tuple[str, str], Accepted] = {}
+        for delivery in batch:
+            firsts.setdefault((delivery.route.name, delivery.key), delivery)
+        # The same order in every transaction: two processes inserting the same keys
+        # wait for each other instead of deadlocking.
+        keys = sorted(firsts)
+        answers: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+        async with db.write() as session:
+            rows = {key: _delivery_row(firsts[key]) for key in keys}
+            ids = await _insert_deliveries(session, db.dialect, [rows[key] for key in keys])
+            answers.update(await _first_answers(session, [key for key in keys if key not in ids]))
+            now = clock.now()
+            inbox: list[dict[str, Any]] = []
+            entities: list[dict[str, Any]] = []
+            for delivery in batch:
+                key = (delivery.route.name, delivery.key)
+                if key not in ids or key in answers:
+                    continue
+                row = rows[key]
+                answers[key] = (202, row["response"])
+                entity = await _run_handler(session, delivery, ids[key], row)
+                if entity is not None:
+                    entities.append({"b_id": ids[key], "b_entity": entity})
+                inbox.append(_inbox_row(delivery, ids[key], row, now))
+            await _finish(session, entities, inbox)
+        results: list[Answer] = []
+        answered: set[tuple[str, str]] = set()
+        for delivery in batch:
+            key = (delivery.route.name, delivery.key)
+            status, body = answers[key]
+            results.append((status, body, key not in ids or key in answered))
+            answered.add(key)
+        return results
+
+
+def _table(model: type[KitBase]) -> Table:
+    """The model's table, for Core statements (no ORM work per row)."""
+    return cast("Table", model.__table__)
+
+
+def _delivery_row(delivery: Accepted) -> dict[str, Any]:
+    route = delivery.route
+    correlation_id = uuid.uuid4().hex
+    answer = route.answer(delivery.key, correlation_id, delivery.target)
+    return {
+        "route": route.name,
+        "delivery_key": delivery.key,
+        "correlation_id": correlation_id,
+        "received_at": delivery.received_at,
+        "scheme": route.config.scheme,
+        "status_code": 202,
+        "response": answer,
+        "body": delivery.body,
+    }
+
+
+def _inbox_row(
+    delivery: Accepted, delivery_id: int, row: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    route = delivery.route
+    return {
+        "delivery_id": delivery_id,
+        "route": route.name,
+        "action": route.action_json,
+        "payload": delivery.payload,
+        "idempotency_key": f"{route.name}:{delivery.key}",
+        "correlation_id": row["correlation_id"],
+        "target_process_id": delivery.target if route.process_type is not None else None,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def _insert_deliveries(
+    session: AsyncSession, dialect: str, rows: list[dict[str, Any]]
+) -> dict[tuple[str, str], int]:
+    """Insert the rows whose key is new; the ids of those inserted, by key."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from raw.coordinator.db.models import Delivery
+
+    table = _table(Delivery)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["route", "delivery_key"])
+        .returning(table.c.id, table.c.route, table.c.delivery_key)
+    )
+    result = await session.execute(statement, rows)
+    return {(route, key): int(rid) for rid, route, key in result.all()}
+
+
+async def _first_answers(
+    session: AsyncSession, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+    """The stored answers of deliveries already committed (repeats)."""
+    if not keys:
+        return {}
+    from sqlalchemy import select
+
+    from raw.coordinator.db.models import Delivery
+
+    found: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
+    for route in sorted({route for route, _ in keys}):
+        rows = await session.execute(
+            select(Delivery.delivery_key, Delivery.status_code, Delivery.response).where(
+                Delivery.route == route,
+                Delivery.delivery_key.in_([key for name, key in keys if name == route]),
+            )
+        )
+        for key, status, response in rows:
+            found[(route, key)] = (int(status), dict(response))
+    missing = [key for key in keys if key not in found]
+    if missing:  # it conflicted, so it was there: only an erasure at that instant explains it
+        raise RuntimeError(f"deliveries {missing} were stored, then vanished; send them again")
+    return found
+
+
+async def _run_handler(
+    session: AsyncSession, delivery: Accepted, delivery_id: int, row: dict[str, Any]
+) -> str | None:
+    """The route's entity change; the entity key it returns, cut to fit its column."""
+    handler = delivery.route.handler
+    if handler is None:
+        return None
+    from raw.coordinator.db.models import Delivery
+
+    entity = handler(session, delivery.validated, Delivery(id=delivery_id, **row))
+    if inspect.isawaitable(entity):
+        entity = await entity
+    return None if entity is None else str(entity)[:KEY_COLUMN]
+
+
+async def _finish(
+    session: AsyncSession, entities: list[dict[str, Any]], inbox: list[dict[str, Any]]
+) -> None:
+    from sqlalchemy import bindparam, insert, update
+
+    from raw.coordinator.db.models import Delivery, InboxRecord
+
+    if entities:
+        table = _table(Delivery)
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(entity_key=bindparam("b_entity")),
+            entities,
+        )
+    if inbox:
+        await session.execute(insert(_table(InboxRecord)), inbox)
