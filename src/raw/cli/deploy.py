@@ -62,6 +62,8 @@ def cmd_render(args: argparse.Namespace) -> int:
                 "files": result.files,
                 "removed": result.removed,
                 "secret_keys": [s.name for s in plan.secret_keys()],
+                "optional_secret_keys": [s.name for s in plan.secret_keys() if not s.required],
+                "local_integrations": plan.local_integrations(),
             }
         )
         return output.OK
@@ -70,8 +72,19 @@ def cmd_render(args: argparse.Namespace) -> int:
         print(f"  {name}")
     for name in result.removed:
         print(f"  removed {name} (no longer rendered)")
-    keys = ", ".join(s.name for s in plan.secret_keys())
-    print(f"\nThe Secret {plan.secret_name} must hold: {keys}.")
+    keys = plan.secret_keys()
+    needed = ", ".join(s.name for s in keys if s.required)
+    optional = ", ".join(s.name for s in keys if not s.required)
+    print(
+        f"\nThe Secret {plan.secret_name} must hold: {needed}"
+        + (f"; it may hold: {optional}." if optional else ".")
+    )
+    local = plan.local_integrations()
+    if local:
+        print(
+            f"Note: {', '.join(local)} use local adapters (a catcher, a simulator, a folder): "
+            "switch them to their production adapters before deploying."
+        )
     print(f"Next: raw deploy check {_shown(result.out)}")
     return output.OK
 

@@ -133,6 +133,16 @@ class Plan:
                 keys.append(setting)
         return keys
 
+    def local_integrations(self) -> list[str]:
+        """Integrations left on their local adapter (a catcher, a simulator, a folder)."""
+        integrations = getattr(self.system, "integrations", None)
+        sections = ("email", "telephony", "storage", "chat")
+        return [
+            name
+            for name in sections
+            if getattr(getattr(integrations, name, None), "adapter", None) == "local"
+        ]
+
     def plain_settings(self) -> dict[str, str]:
         """The shared ConfigMap: plain settings known at render time."""
         return {s.name: s.value for s in self.settings if s.value is not None and not s.inline}
