@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from raw.errors import RawError
+from raw.errors import RawError, UsageError
 
 __all__ = [
     "SCENARIO_KINDS",
@@ -61,8 +61,8 @@ _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _EXPRESSION = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 
 
-class ScenarioError(RawError):
-    """A scenario file that cannot be read or does not fit the format."""
+class ScenarioError(UsageError):
+    """A scenario file that cannot be read or does not fit the format (exit code 2)."""
 
     def __init__(self, path: Path | str, problem: str, *, step: int | None = None) -> None:
         self.path = str(path)
