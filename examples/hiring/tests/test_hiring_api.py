@@ -1,0 +1,118 @@
+"""The hiring app: what each webhook stores and answers, and the candidates' status API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hiring.models import candidate_id_for
+from hiring_support import cv, run, running
+
+pytestmark = pytest.mark.usefixtures("settings")
+
+
+def booking(candidate_id: str, **payload: Any) -> dict[str, Any]:
+    return {
+        "triggerEvent": "BOOKING_CREATED",
+        "createdAt": "2026-03-02T09:00:00Z",
+        "payload": {
+            "uid": "b-1",
+            "startTime": "2026-03-03T10:00:00Z",
+            "endTime": "2026-03-03T10:20:00Z",
+            "metadata": {"candidate_id": candidate_id},
+            **payload,
+        },
+    }
+
+
+def test_cv_submission_creates_the_candidate_and_starts_its_process() -> None:
+    async def scenario() -> None:
+        async with running() as hiring:
+            answer = await hiring.deliver("cv-submission", cv())
+            assert answer.status_code == 202, answer.text
+            candidate = candidate_id_for("ada@example.com")
+            assert answer.json()["target"] == f"hiring-process/{candidate}"
+            listed = (await hiring.get("/api/candidates")).json()
+            assert listed["counts"] == {"received": 1}
+            detail = await hiring.get(f"/api/candidates/{candidate}")
+            assert detail.status_code == 200
+            body = detail.json()
+            assert body["status"] == "received"
+            assert body["correlation_id"] == answer.json()["correlation_id"]
+            assert body["process"] is None and body["process_error"]  # no Temporal here
+
+    run(scenario())
+
+
+def test_a_second_form_from_the_same_person_keeps_one_candidate() -> None:
+    async def scenario() -> None:
+        async with running() as hiring:
+            first = await hiring.deliver("cv-submission", cv())
+            second = await hiring.deliver("cv-submission", cv(submission_id="form-2"))
+            assert first.status_code == second.status_code == 202
+            assert first.json()["target"] == second.json()["target"]
+            assert (await hiring.get("/api/candidates")).json()["counts"] == {"received": 1}
+
+    run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("email", "not-an-email"), ("phone", "0207 183 8750"), ("cv_text", "")]
+)
+def test_a_bad_form_is_refused_with_the_field(field: str, value: str) -> None:
+    async def scenario() -> None:
+        async with running() as hiring:
+            answer = await hiring.deliver("cv-submission", cv(**{field: value}))
+            assert answer.status_code == 422
+            assert answer.json()["error"]["fields"][0]["field"] == field
+
+    run(scenario())
+
+
+def test_calendar_bookings_need_cal_com_signature() -> None:
+    async def scenario() -> None:
+        async with running() as hiring:
+            good = await hiring.deliver("calendar-booking", booking("c-1"))
+            assert good.status_code == 202, good.text
+            assert good.json()["target"] == "hiring-process/c-1"
+            bad = await hiring.deliver("calendar-booking", booking("c-1"), secret="wrong")
+            assert bad.status_code == 401
+            assert "X-Cal-Signature-256" in bad.json()["error"]["message"]
+            repeat = await hiring.deliver("calendar-booking", booking("c-1"))
+            assert repeat.json() == good.json()  # the same booking is stored once
+
+    run(scenario())
+
+
+def test_call_status_takes_the_candidate_from_the_signed_url() -> None:
+    status = {"CallSid": "CA1", "CallStatus": "completed", "CallDuration": "60"}
+
+    async def scenario() -> None:
+        async with running() as hiring:
+            good = await hiring.deliver("call-status", status, query={"candidate_id": "c-7"})
+            assert good.status_code == 202, good.text
+            assert good.json()["target"] == "hiring-process/c-7"
+            missing = await hiring.deliver("call-status", {**status, "CallSid": "CA2"})
+            assert missing.status_code == 422
+            assert missing.json()["error"]["fields"][0]["field"] == "candidate_id"
+            tampered = await hiring.deliver(
+                "call-status",
+                {**status, "CallSid": "CA3"},
+                query={"candidate_id": "c-7"},
+                tamper_query={"candidate_id": "c-8"},
+            )
+            assert tampered.status_code == 401  # Twilio signs the query: it cannot be changed
+
+    run(scenario())
+
+
+def test_the_candidates_api_needs_the_token() -> None:
+    async def scenario() -> None:
+        async with running() as hiring:
+            answer = await hiring.client.get("/api/candidates")
+            assert answer.status_code == 401
+            missing = await hiring.get("/api/candidates/c-none")
+            assert missing.status_code == 404
+            assert "No candidate 'c-none'" in missing.json()["error"]["message"]
+
+    run(scenario())
