@@ -552,6 +552,32 @@ def test_stop_releases_an_action_that_outlives_the_grace_period(dispatch_sqlite_
     assert record.last_error is not None and "stopped during the action" in record.last_error
 
 
+def test_stop_while_busy_leaves_no_record_held(dispatch_db_url: str) -> None:
+    performed: list[tuple[str, int]] = []
+
+    async def scenario() -> list[InboxRecord]:
+        async with inbox(dispatch_db_url) as db:
+            ids = [await add(db, {"kind": "none"}) for _ in range(120)]
+            actions = Recording(performed, "a", seconds=0.002)
+            dispatcher = Dispatcher(db, fast(concurrency=8), actions=actions)
+            await dispatcher.start()
+            while len(performed) < 30:  # busy: ends and the next claims share transactions
+                await asyncio.sleep(0.002)
+            await dispatcher.stop(grace_seconds=5)
+            stopped_at = len(performed)
+            await asyncio.sleep(0.05)
+            assert len(performed) == stopped_at  # nothing runs after stop() returns
+            return [await get(db, rid) for rid in ids]
+
+    records = asyncio.run(scenario())
+    done = [r for r in records if r.status == "done"]
+    assert 30 <= len(done) < 120
+    assert sorted(rid for _, rid in performed) == sorted(r.id for r in done)  # each once
+    assert {r.status for r in records if r not in done} == {"pending"}
+    assert {(r.attempts, r.last_error) for r in records if r not in done} == {(0, None)}
+    assert {r.lease_owner for r in records} == {None}
+
+
 # --- dead letters and backoff -----------------------------------------------------------
 
 

@@ -18,10 +18,12 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.engine import Engine
 
 from coordinator.webhook_fixtures import (
     API_TOKEN,
@@ -420,6 +422,55 @@ def test_fifty_concurrent_copies_have_one_effect_and_fifty_identical_answers(
             assert status == 202 and json.loads(text)["delivery"] == "msg_storm"
             assert await app.counts() == (1, 1)
             assert await app.candidates() == ["ada@example.com"]
+
+    asyncio.run(scenario())
+
+
+def test_deliveries_arriving_together_share_commits_and_a_failing_handler_fails_alone(
+    hook_project: Project, hook_db_url: str
+) -> None:
+    commits: list[object] = []
+
+    def count(conn: object) -> None:
+        commits.append(conn)
+
+    def post(app: Running, path: str, email: str, msg_id: str) -> Any:
+        body = dumps(cv_body(email=email))
+        return app.client.post(path, content=body, headers=standard_headers(body, msg_id=msg_id))
+
+    async def scenario() -> None:
+        async with running_app(hook_project, db_url=hook_db_url) as app:
+            event.listen(Engine, "commit", count)
+            try:
+                together = await asyncio.gather(
+                    *(post(app, "/webhooks/cv", f"c{i}@example.com", f"m{i}") for i in range(20))
+                )
+                shared = len(commits)
+                mixed = await asyncio.gather(
+                    *(post(app, "/webhooks/cv", f"d{i}@example.com", f"n{i}") for i in range(5)),
+                    post(app, "/webhooks/broken", "crm@example.com", "n-broken"),
+                    *(post(app, "/webhooks/cv", f"e{i}@example.com", f"o{i}") for i in range(5)),
+                )
+            finally:
+                event.remove(Engine, "commit", count)
+            assert {r.status_code for r in together} == {202}
+            assert shared < 20  # one commit served several deliveries
+            assert [r.status_code for r in mixed] == [202] * 5 + [500] + [202] * 5
+            answers = [r.json() for r in [*together, *mixed] if r.status_code == 202]
+            assert len({a["correlation_id"] for a in answers}) == 30
+            assert await app.counts() == (30, 30)
+            assert "crm@example.com" not in await app.candidates()
+            async with app.db.read() as session:
+                rows = (
+                    await session.execute(select(Delivery.delivery_key, Delivery.entity_key))
+                ).all()
+                records = (await session.execute(select(InboxRecord.correlation_id))).all()
+            # Each delivery keeps its own entity key and correlation id, as if stored alone.
+            expected = {f"m{i}": f"c{i}@example.com" for i in range(20)}
+            expected.update({f"n{i}": f"d{i}@example.com" for i in range(5)})
+            expected.update({f"o{i}": f"e{i}@example.com" for i in range(5)})
+            assert dict(rows) == expected
+            assert {c for (c,) in records} == {a["correlation_id"] for a in answers}
 
     asyncio.run(scenario())
 

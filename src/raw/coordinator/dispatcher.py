@@ -159,6 +159,9 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         self._slot_free = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._leases: set[int] = set()
+        """The records whose actions are running here, whose leases the heartbeat renews."""
+        self._heartbeat: asyncio.Task[None] | None = None
         self._sql = InboxStatements(db.dialect)
         # Records that end together share one transaction (the single SQLite writer is
         # shared with the webhook routes); one whose end fails does not sink the others.
@@ -208,19 +211,29 @@ class Dispatcher:
         if self._loop_task is not None:
             await self._loop_task
             self._loop_task = None
-        if self._in_flight:
-            _, late = await asyncio.wait(set(self._in_flight), timeout=grace_seconds)
+        deadline = asyncio.get_running_loop().time() + grace_seconds
+        while self._in_flight:  # records claimed as others ended join the set meanwhile
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            await asyncio.wait(set(self._in_flight), timeout=remaining)
+        late = set(self._in_flight)
+        if late:
             for task in late:
                 task.cancel()
-            if late:
-                log.warning(
-                    "dispatcher %s: %d action(s) outlived the %.1f s grace period and were "
-                    "released to be retried",
-                    self.owner,
-                    len(late),
-                    grace_seconds,
-                )
-                await asyncio.gather(*late, return_exceptions=True)
+            log.warning(
+                "dispatcher %s: %d action(s) outlived the %.1f s grace period and were "
+                "released to be retried",
+                self.owner,
+                len(late),
+                grace_seconds,
+            )
+            await asyncio.gather(*late, return_exceptions=True)
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+            self._heartbeat = None
 
     async def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -292,7 +305,7 @@ class Dispatcher:
 
     async def _process(self, item: InboxItem) -> None:
         t0 = clock.monotonic()
-        heartbeat = asyncio.create_task(self._heartbeat(item.id))
+        self._hold(item.id)
         try:
             try:
                 outcome = await self.actions.perform(item)
@@ -302,40 +315,49 @@ class Dispatcher:
                 log.exception("dispatcher %s: inbox record %d's action raised", self.owner, item.id)
                 outcome = ActionOutcome.retry(f"{type(exc).__name__}: {exc}")
         except asyncio.CancelledError:
-            heartbeat.cancel()
+            self._leases.discard(item.id)
             await self._release(item)
             raise
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            self._leases.discard(item.id)
         final = await self._ends.submit((item, outcome))
         self._report(item.route, final, clock.monotonic() - t0)
 
-    async def _heartbeat(self, record_id: int) -> None:
+    def _hold(self, record_id: int) -> None:
+        """Keep renewing ``record_id``'s lease while its action runs."""
+        self._leases.add(record_id)
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.create_task(
+                self._renew_leases(), name=f"raw-dispatcher-heartbeat-{self.owner}"
+            )
+
+    async def _renew_leases(self) -> None:
+        """Renew the leases of every action running, in one statement, each lease_seconds / 3."""
         # Wall time, not raw.clock: the lease is read by other processes, which no test
         # clock moves, and a manual clock would make this loop spin.
         interval = self.config.lease_seconds / 3
-        while True:
+        while self._leases:
             await asyncio.sleep(interval)
+            ids = sorted(self._leases)
+            if not ids:
+                return
             now = clock.now()
             expires = now + timedelta(seconds=self.config.lease_seconds)
-            params = {"ids": [record_id], "owner": self.owner, "now": now, "expires": expires}
+            params = {"ids": ids, "owner": self.owner, "now": now, "expires": expires}
             try:
                 async with self.db.write() as session:
-                    renewed = (await session.execute(self._sql.renew, params)).all()
+                    renewed = {rid for (rid,) in await session.execute(self._sql.renew, params)}
             except Exception:
                 log.exception(
-                    "dispatcher %s: renewing the lease of inbox record %d failed",
+                    "dispatcher %s: renewing the leases of inbox records %s failed",
                     self.owner,
-                    record_id,
+                    ids,
                 )
                 continue
-            if not renewed:
-                log.warning(
-                    "dispatcher %s: lost the lease of inbox record %d", self.owner, record_id
-                )
-                return
+            for rid in ids:
+                if rid not in renewed and rid in self._leases:
+                    log.warning("dispatcher %s: lost the lease of inbox record %d", self.owner, rid)
+                    self._leases.discard(rid)
 
     def _final_values(self, item: InboxItem, outcome: ActionOutcome) -> tuple[str, dict[str, Any]]:
         """The record's end state for ``outcome``: (status, column values)."""
@@ -383,11 +405,7 @@ class Dispatcher:
                     )
                     await self._on_result(session, item, final)
             claimed = await self._take(session, refill) if refill else []
-        if claimed and self._stopping.is_set():  # stopped meanwhile: give them back at once
-            for item in claimed:
-                await self._release(item)
-        else:
-            self._spawn(claimed)
+        self._spawn(claimed)  # before this batch's tasks end: stop() waits for these too
         statuses = []
         for item, _, status, values in ends:
             if item.id not in held:
