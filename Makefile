@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format clean bench
+.PHONY: install up demo test lint format clean bench
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "RAW Systems needs Python 3.11 or newer: make PYTHON=python3.11 ...")'
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 QUICKSTART := $(BIN)/raw --project-dir examples/quickstart
+
+# The main job: the hiring example system on embedded defaults (README: "The hiring system").
+up: $(STAMP)
+	cd examples/hiring && ../../$(BIN)/raw up
 
 demo: $(STAMP)
 	@echo "== A workflow that runs for real: flags come from its Params =="
