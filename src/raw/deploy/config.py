@@ -129,9 +129,12 @@ class PythonConfig(_Strict):
     version: str | None = Field(
         default=None, description="Pinned version; default: the version of the kit rendering."
     )
-    extras: list[str] = Field(
-        default_factory=lambda: ["coordinator", "orchestrator"],
-        description="Extras to install: the api needs coordinator, the worker orchestrator.",
+    extras: list[str] | None = Field(
+        default=None,
+        description=(
+            "Extras to install; default: coordinator and orchestrator (the api and the "
+            "worker), plus integrations when the system configures any."
+        ),
     )
     requirements: str | None = Field(
         default=None,

@@ -27,7 +27,14 @@ RUNTIME_ENV = {
 
 def _requirement(plan: Plan) -> str:
     python = plan.deploy.python
-    extras = f"[{','.join(python.extras)}]" if python.extras else ""
+    chosen = python.extras
+    if chosen is None:
+        integrations = plan.system.integrations
+        used = any(
+            getattr(integrations, name) is not None for name in type(integrations).model_fields
+        )
+        chosen = ["coordinator", "orchestrator"] + (["integrations"] if used else [])
+    extras = f"[{','.join(chosen)}]" if chosen else ""
     return f"{python.package}{extras}=={plan.python_version}"
 
 
