@@ -154,6 +154,18 @@ def test_raw_up_runs_the_hiring_system_and_resumes_after_a_crash(tmp_path: Path)
     try:
         up.wait_for("Ready in")
         assert "recorded responses" in up.log()  # no LLM provider here: it says so
+        # Pattern 3 on the dev server (the time-skipping server has no Schedules).
+        schedules = subprocess.run(  # finds the running engine by itself
+            [RAW, "schedules", "list", "--json"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        listed = {s["id"]: s for s in json.loads(schedules.stdout)["schedules"]}
+        assert listed["daily-report"]["workflow"] == "generate-report"
+        assert listed["daily-report"]["cron"] == "0 18 * * *"
         token = next(
             line.split("=", 1)[1]
             for line in (root / ".raw" / "local.env").read_text().splitlines()
