@@ -39,25 +39,47 @@ class _Strict(BaseModel):
 
 
 class GateCommand(_Strict):
-    command: str
-    timeout_seconds: float = Field(default=60, gt=0)
+    """A gate that runs a command from the project's root, within its time limit."""
+
+    command: str | None = Field(
+        default=None,
+        description=(
+            "Shell command run from the project root; {workflow_dir} and {project_dir} are "
+            "replaced by those folders. May be left out only for a built-in gate's name."
+        ),
+    )
+    timeout_seconds: float = Field(default=60, gt=0, description="Past this, it timed out.")
 
 
-BUILTIN_GATES = ("validate", "dry")
+BUILTIN_GATES = ("validate", "dry", "temporal-validate", "docker-validate", "system-check")
+"""Gates the kit runs itself (raw.gates); any other name needs a command."""
 
 
 class GatesConfig(_Strict):
-    default: list[str] = Field(default_factory=lambda: list(BUILTIN_GATES))
-    optional: dict[str, GateCommand] = Field(default_factory=dict)
+    default: list[str] = Field(
+        default_factory=lambda: ["validate", "dry"],
+        description="Gates `raw gates` runs, in order: built-in names or names under optional.",
+    )
+    optional: dict[str, GateCommand] = Field(
+        default_factory=dict,
+        description="Command gates by name, also run by `raw gates` (after the default ones).",
+    )
 
     @model_validator(mode="after")
     def _known_gates(self) -> GatesConfig:
-        allowed = [*BUILTIN_GATES, *self.optional]
+        allowed = [*BUILTIN_GATES, *(n for n in self.optional if n not in BUILTIN_GATES)]
         unknown = [name for name in self.default if name not in allowed]
         if unknown:
             raise ValueError(
                 f"unknown gate {', '.join(repr(u) for u in unknown)} in builder.gates.default "
                 f"(allowed: {', '.join(allowed)}; define others under builder.gates.optional)"
+            )
+        commandless = [n for n, g in self.optional.items() if g.command is None]
+        missing = [n for n in commandless if n not in BUILTIN_GATES]
+        if missing:
+            raise ValueError(
+                f"builder.gates.optional.{missing[0]}.command is required (only the built-in "
+                f"gates {', '.join(BUILTIN_GATES)} may leave it out)"
             )
         return self
 

@@ -109,6 +109,7 @@ EXTENSIONS: tuple[tuple[str, str], ...] = (
     ("simulate", "Run a system's scenarios on simulated time (days in seconds)."),
     ("up", "Start the whole system here: Temporal, worker, coordinator, local integrations."),
     ("integrations", "Run the local SMTP catcher and phone simulator; list what they caught."),
+    ("gates", "Run the quality gates (validate, dry, system-check, ...) with time limits."),
 )
 """Commands whose module ``raw.cli.<name>`` configures its own parser (keeping heavy
 imports in its handler)."""
