@@ -51,6 +51,7 @@ RAW_BIN = Path(sys.executable).with_name("raw")
 SECRET = "whsec_" + base64.b64encode(b"webhook-ingest-benchmark-secret").decode()
 TOKEN = "webhook-ingest-benchmark-token-0123456789"
 THREADS = 2  # wrk threads
+REQUESTS_PER_SECOND_MAX = 2500  # distinct deliveries prepared per second of load
 
 CONFIG = """\
 version: 1
@@ -292,12 +293,17 @@ def run_once(
     label, cmd, table = ROUTES[which]
     script = project / f"{which}.lua"
     # A new script each run: every request of every run is a new delivery.
-    write_script(script, max(2000, 3000 * args.seconds), signed=which == "ours")
+    count = REQUESTS_PER_SECOND_MAX * args.seconds
+    write_script(script, count, signed=which == "ours")
     port = free_port()
     with server([c.replace("{port}", str(port)) for c in cmd], project, env, port) as pid:
         before = table_counts(url)
         cpu0, t0 = cpu_seconds(pid), time.monotonic()
         figures = run_wrk(wrk, script, port, args.seconds, args.connections)
+        if figures["requests"] > count:  # the script wrapped around: repeats, not new deliveries
+            raise SystemExit(
+                f"{label} took more than {count} requests: raise REQUESTS_PER_SECOND_MAX"
+            )
         figures["server_cpu_s"] = cpu_seconds(pid) - cpu0
         figures["wall_s"] = time.monotonic() - t0
         after = table_counts(url)

@@ -8,14 +8,23 @@
 - :func:`erase_entity` erases what the kit holds about one entity (the
   ``entity_key`` a route's handler stored with its deliveries): the deliveries'
   bodies, the payloads of their finished inbox records (``done`` or ``dead``;
-  pending work keeps its payload until it is done), and the manifests and log
-  tails of the runs those records caused (kept: identity, status and times).
-  ``raw db erase <entity-key>`` runs it. Erasing again finds nothing more.
+  pending work keeps its payload until it is done), the manifests and log tails
+  of the runs those records caused in the run index (kept: identity, status,
+  times and where the run's folder was), and those runs' folders on this
+  machine (``runs/<run-id>/``: manifest, log, results), found through the index
+  (runs are matched by the records' idempotency keys and the deliveries'
+  correlation ids). A folder is removed only if its own manifest names the run.
+  A run still running is left until it ends; a folder on another machine is
+  removed by erasing there too. ``raw db erase <entity-key>`` runs it. Erasing
+  again finds nothing more.
 """
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -24,15 +33,48 @@ from sqlalchemy import or_, select, update
 from raw import clock
 from raw.coordinator.db.database import Database
 from raw.coordinator.db.models import Delivery, InboxRecord, RunIndex
+from raw.errors import RawError
 from raw.system import CoordinatorConfig
+from raw.workflow.recorder import read_manifest
 
-__all__ = ["ERASED", "EraseReport", "PurgeReport", "RoutePurge", "erase_entity", "purge"]
+__all__ = [
+    "ERASED",
+    "EraseReport",
+    "PurgeReport",
+    "RoutePurge",
+    "RunFolderEraseError",
+    "erase_entity",
+    "purge",
+]
 
 ERASED: dict[str, Any] = {"erased": True}
 """What an erased payload or manifest holds instead."""
 
 _FINISHED = ("done", "dead")
-_RUN_FIELDS_KEPT = ("schema", "workflow", "run_id", "status", "dry", "timings", "environment")
+_RUN_FIELDS_KEPT = (
+    "schema",
+    "workflow",
+    "run_id",
+    "status",
+    "dry",
+    "timings",
+    "environment",
+    "run_dir",  # a path of ids only: erasing on the run's own machine finds its folder by it
+)
+
+
+class RunFolderEraseError(RawError):
+    """Run folders of an erased entity that could not be removed (the database part is done)."""
+
+    def __init__(self, entity_key: str, failures: list[tuple[Path, str]]) -> None:
+        self.entity_key = entity_key
+        self.failures = failures
+        listed = "; ".join(f"{path}: {reason}" for path, reason in failures)
+        super().__init__(
+            f"Entity '{entity_key}': its records in the database are erased, but "
+            f"{len(failures)} run folder(s) could not be removed ({listed}). Fix the cause "
+            "(permissions, a full disk) and run the erase again: it removes what is left."
+        )
 
 
 class RoutePurge(BaseModel):
@@ -95,10 +137,13 @@ class EraseReport(BaseModel):
     deliveries: int
     inbox_records: int
     runs: int
+    """Runs whose manifest and log tail were erased in the run index."""
+    run_folders: int = 0
+    """Run folders (manifest, log, results) removed from this machine's disk."""
 
     @property
     def total(self) -> int:
-        return self.deliveries + self.inbox_records + self.runs
+        return self.deliveries + self.inbox_records + self.runs + self.run_folders
 
 
 def _erased_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -154,6 +199,7 @@ async def erase_entity_report(
         keys = [r.idempotency_key for r in records]
         correlations = [d.correlation_id for d in deliveries]
         runs = 0
+        folders: list[tuple[str, Any]] = []
         if keys or correlations:
             found = (
                 (
@@ -171,13 +217,48 @@ async def erase_entity_report(
                 .all()
             )
             for run in found:
+                folders.append((run.run_id, run.manifest.get("run_dir")))
                 if run.manifest.get("erased") is not True or run.log_tail is not None:
                     run.manifest = _erased_manifest(run.manifest)
                     run.log_tail = None
                     runs += 1
+    # After the commit: a folder removed while the erase rolled back would be lost for
+    # nothing, and a folder left by a failure is found again by the next erase.
+    removed, failures = await asyncio.to_thread(_remove_run_folders, folders)
+    if failures:
+        raise RunFolderEraseError(entity_key, failures)
     return EraseReport(
-        entity_key=entity_key, deliveries=len(with_body), inbox_records=inbox, runs=runs
+        entity_key=entity_key,
+        deliveries=len(with_body),
+        inbox_records=inbox,
+        runs=runs,
+        run_folders=removed,
     )
+
+
+def _remove_run_folders(folders: list[tuple[str, Any]]) -> tuple[int, list[tuple[Path, str]]]:
+    """Remove each run's folder if it is here and its manifest names the run.
+
+    Returns how many were removed and the ones that could not be, with why.
+    """
+    removed = 0
+    failures: list[tuple[Path, str]] = []
+    for run_id, run_dir in folders:
+        if not isinstance(run_dir, str) or not run_dir:
+            continue
+        folder = Path(run_dir)
+        if folder.name != run_id or not folder.is_dir():
+            continue  # gone already, or on another machine
+        manifest = read_manifest(folder)
+        if manifest is None or manifest.get("run_id") != run_id:
+            continue  # not the run's folder: never remove what the run did not write
+        try:
+            shutil.rmtree(folder)
+        except OSError as exc:
+            failures.append((folder, exc.strerror or type(exc).__name__))
+        else:
+            removed += 1
+    return removed, failures
 
 
 async def erase_entity(db: Database, entity_key: str, *, now: datetime | None = None) -> int:
