@@ -6,7 +6,7 @@ the coordinator mounts its webhooks, inbox, health and status API on it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -50,10 +50,16 @@ class CandidateList(BaseModel):
     counts: dict[str, int]
 
 
+def _utc(value: Any) -> Any:
+    """SQLite hands datetimes back without their zone; they were written in UTC."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
 def _view(row: Candidate) -> dict[str, Any]:
-    fields = {
-        name: getattr(row, name) for name in CandidateView.model_fields if name != "cv_erased"
-    }
+    names = [name for name in CandidateView.model_fields if name != "cv_erased"]
+    fields = {name: _utc(getattr(row, name)) for name in names}
     return {**fields, "cv_erased": row.cv_erased_at is not None}
 
 

@@ -38,6 +38,7 @@ def test_cv_submission_creates_the_candidate_and_starts_its_process() -> None:
             assert detail.status_code == 200
             body = detail.json()
             assert body["status"] == "received"
+            assert body["submitted_at"].endswith(("Z", "+00:00"))  # times carry their zone
             assert body["correlation_id"] == answer.json()["correlation_id"]
             assert body["process"] is None and body["process_error"]  # no Temporal here
 
