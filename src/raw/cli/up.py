@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from raw.cli import output
-from raw.errors import RawError
+from raw.errors import RawError, UsageError
 
 EXAMPLES = """\
 examples:
@@ -48,6 +48,21 @@ def _raw_command() -> list[str]:
     return [sys.executable, "-m", "raw.cli.main"]
 
 
+def _check_port(host: str, port: int) -> None:
+    """Refuse at once, before anything starts, when the coordinator's port is taken."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UsageError(
+                f"Port {port} on {host} is not free ({exc.strerror}): another raw up or server "
+                "holds it. Stop it, or pass --port with a free one."
+            ) from None
+
+
 def _llm_line() -> str:
     from raw.workflow.llm import llm_source
 
@@ -70,6 +85,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         project = find_project(args.project_dir)
         system = project.config.system
+        _check_port(args.host, args.port)
         written = ensure_local_env(project)
         os.environ.setdefault("RAW_LLM_MODE", "auto")
         os.environ.setdefault("RAW_ENV", "development")
