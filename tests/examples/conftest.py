@@ -9,8 +9,18 @@ from pathlib import Path
 import pytest
 
 HIRING = Path(__file__).resolve().parents[2] / "examples" / "hiring"
-_STATE = {"local.env", "temporal", "integrations", "mail", "calls", "storage", "chat",
-          "simulate", "runs", "cache"}
+_STATE = {
+    "local.env",
+    "temporal",
+    "integrations",
+    "mail",
+    "calls",
+    "storage",
+    "chat",
+    "simulate",
+    "runs",
+    "cache",
+}
 
 
 def copy_hiring(target: Path) -> Path:

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.examples.conftest import copy_hiring
 
 RAW = str(Path(sys.executable).with_name("raw"))
@@ -19,7 +18,11 @@ def simulate(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAW_")}
     env.pop("DATABASE_URL", None)
     return subprocess.run(
-        [RAW, "simulate", *args], cwd=project, env=env, capture_output=True, text=True,
+        [RAW, "simulate", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=180,
     )
 

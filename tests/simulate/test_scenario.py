@@ -91,9 +91,7 @@ def test_templates_read_time_and_saved_values() -> None:
     saved = {"cv": {"target": "hiring-process/c-1", "status": 202}}
     assert render("{{ now + 1d }}", now=NOW, saved=saved) == "2026-03-03T09:30:00+00:00"
     assert render("{{ today - 1d }}T10:00:00Z", now=NOW, saved=saved) == "2026-03-01T10:00:00Z"
-    assert render({"id": "{{ cv.target }}"}, now=NOW, saved=saved) == {
-        "id": "hiring-process/c-1"
-    }
+    assert render({"id": "{{ cv.target }}"}, now=NOW, saved=saved) == {"id": "hiring-process/c-1"}
     assert render("{{ cv.status }}", now=NOW, saved=saved) == 202  # one expression keeps its type
     with pytest.raises(TemplateError, match="'cv' has no field 'entity'"):
         render("{{ cv.entity }}", now=NOW, saved=saved)
