@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from raw.cli import output
@@ -25,6 +26,7 @@ EXAMPLES = """\
 examples:
   raw simulate scenarios/happy-path.yaml
   raw simulate scenarios/*.yaml --json
+  raw simulate scenarios/*.yaml --record     (histories for raw temporal replay)
   raw simulate --schema > scenario.schema.json"""
 
 
@@ -33,6 +35,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario files (YAML)")
     parser.add_argument(
         "--schema", action="store_true", help="print the scenario format's JSON Schema and exit"
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="save the history of every process a passing scenario reached into "
+        ".raw/histories (what `raw temporal replay`, the temporal-validate gate, replays)",
     )
     parser.add_argument(
         "--keep",
@@ -88,6 +96,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 workdir=workdir,
                 path=str(path),
                 on_step=None if args.json else _print_step,
+                record_histories=args.record,
             )
             results.append(result)
             if not args.json:
@@ -98,7 +107,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                     if result.passed
                     else output.style("FAILED", "1;31")
                 )
-                print(f"  {verdict} in {result.wall_seconds:.2f} s\n", flush=True)
+                print(f"  {verdict} in {result.wall_seconds:.2f} s", flush=True)
+                for saved in result.histories:
+                    print(f"  history saved: {Path(saved).relative_to(project.root)}", flush=True)
+                print(flush=True)
             if not args.keep and result.passed:
                 shutil.rmtree(workdir, ignore_errors=True)
 

@@ -46,13 +46,18 @@ def _file_for(project: Project, workflow_type: str, workflow_id: str) -> Path:
     )
 
 
-async def save_history(project: Project, handle: WorkflowHandle[Any, Any]) -> Path:
-    """Export one process's history into the project's recorded histories."""
+async def save_history(
+    project: Project, handle: WorkflowHandle[Any, Any], *, name: str | None = None
+) -> Path:
+    """Export one process's history into the project's recorded histories.
+
+    The file is named after the process id, or ``name`` when given (e.g. a scenario's).
+    """
     history = await handle.fetch_history()
     # The type from the history itself: describe() cannot decode an unset Datetime search
     # attribute on the time-skipping server.
     started = history.events[0].workflow_execution_started_event_attributes
-    path = _file_for(project, started.workflow_type.name, handle.id)
+    path = _file_for(project, started.workflow_type.name, name or handle.id)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(history.to_json(), encoding="utf-8")
     return path

@@ -338,8 +338,19 @@ class SimulatedSystem:
             task_queue=config.task_queue,
             result_type=dict,
         )
-        result: dict[str, Any] = await handle.result()
+        result: dict[str, Any] = await handle.result()  # the kit's own workflow: not recorded
         return result
+
+    async def record_histories(self, label: str) -> list[Path]:
+        """Save the history of every process the run reached, for the replay gate."""
+        from raw.orchestrator.replay import save_history
+
+        assert self.env is not None
+        saved = []
+        for pid in self.processes:
+            handle = self.env.client.get_workflow_handle(pid)
+            saved.append(await save_history(self.project, handle, name=f"{label}--{pid}"))
+        return saved
 
     # -- time
 

@@ -55,6 +55,9 @@ class ScenarioResult(BaseModel):
     wall_seconds: float
     workdir: str
     error: str | None = None
+    histories: list[str] = Field(
+        default_factory=list, description="Histories saved for the replay gate (--record)."
+    )
 
 
 class _StepFailed(Exception):
@@ -175,6 +178,7 @@ async def run_scenario(
     workdir: Path,
     path: str | None = None,
     on_step: Callable[[StepOutcome], None] | None = None,
+    record_histories: bool = False,
 ) -> ScenarioResult:
     """Run ``scenario`` against ``project`` in a fresh simulated system under ``workdir``."""
     loop = asyncio.get_running_loop()
@@ -182,6 +186,7 @@ async def run_scenario(
     outcomes: list[StepOutcome] = []
     started_at: datetime | None = None
     error: str | None = None
+    histories: list[str] = []
     try:
         async with SimulatedSystem(project, workdir=workdir, settings=scenario.settings) as system:
             started_at = clock.now()
@@ -216,6 +221,9 @@ async def run_scenario(
                 if not ok:
                     break
             ended_at = clock.now()
+            if record_histories and all(o.ok for o in outcomes):
+                label = Path(path).stem if path else scenario.name
+                histories = [str(p) for p in await system.record_histories(label)]
     except RawError as exc:
         error = str(exc)
         ended_at = None
@@ -231,4 +239,5 @@ async def run_scenario(
         wall_seconds=round(loop.time() - t0, 3),
         workdir=str(workdir),
         error=error,
+        histories=histories,
     )
