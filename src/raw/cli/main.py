@@ -110,6 +110,8 @@ EXTENSIONS: tuple[tuple[str, str], ...] = (
     ("up", "Start the whole system here: Temporal, worker, coordinator, local integrations."),
     ("integrations", "Run the local SMTP catcher and phone simulator; list what they caught."),
     ("gates", "Run the quality gates (validate, dry, system-check, ...) with time limits."),
+    ("plan", "The decision tree: which system to build, and the command that builds it."),
+    ("new", "Generate a working system for a pattern: raw new system NAME --pattern ..."),
 )
 """Commands whose module ``raw.cli.<name>`` configures its own parser (keeping heavy
 imports in its handler)."""
