@@ -271,6 +271,31 @@ class DispatcherConfig(_Strict):
     concurrency: int = Field(default=4, ge=1)
 
 
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_TABLE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]{0,62}\.)?[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+class EntityConfig(_Strict):
+    """A table of the system's entities, for the operator page's counts by status."""
+
+    name: str = Field(description="What the rows are, shown on the page, e.g. 'candidates'.")
+    table: str = Field(description="The table, e.g. 'hiring_candidates' or 'crm.contacts'.")
+    status: str = Field(default="status", description="The column holding each row's status.")
+    key: str | None = Field(
+        default=None,
+        description="The column holding the entity key the webhook handlers return.",
+    )
+
+    @model_validator(mode="after")
+    def _identifiers(self) -> EntityConfig:
+        if not _TABLE.match(self.table):
+            raise ValueError(f"'{self.table}' is not a table name such as 'hiring_candidates'")
+        for column in (self.status, self.key):
+            if column is not None and not _COLUMN.match(column):
+                raise ValueError(f"'{column}' is not a column name such as 'status'")
+        return self
+
+
 class CoordinatorConfig(_Strict):
     """The FastAPI coordinator: webhooks, the inbox, the database, the API."""
 
@@ -299,6 +324,10 @@ class CoordinatorConfig(_Strict):
     )
     dispatcher: DispatcherConfig = Field(default_factory=DispatcherConfig)
     webhooks: list[WebhookConfig] = Field(default_factory=list)
+    entities: list[EntityConfig] = Field(
+        default_factory=list,
+        description="The system's entity tables, counted by status on the operator page.",
+    )
 
     _app_ref = field_validator("app")(classmethod(lambda cls, v: _object_ref(v)))
 

@@ -11,8 +11,9 @@ On a system's own app::
 
 or, for a system without an app of its own, ``create_app(project)`` (what
 ``raw serve`` runs). Mounting adds a POST route per ``system.coordinator.webhooks``
-entry, ``/health``, ``/ready``, ``/metrics`` and ``/api/...``, makes every error
-answer the one JSON shape, and hooks the app's lifespan: the kit's migrations
+entry, ``/health``, ``/ready``, ``/metrics``, ``/api/...`` and the operator page
+(``/operator``, :mod:`raw.coordinator.operator`), makes every API error answer the
+one JSON shape, and hooks the app's lifespan: the kit's migrations
 run at start, then the built-in dispatcher starts unless
 ``system.coordinator.dispatcher.enabled`` is false or ``RAW_DISPATCHER=off``.
 """
@@ -229,6 +230,9 @@ def mount_coordinator(
     )
     app.include_router(build_health_router(coordinator))
     app.include_router(build_api_router(coordinator))
+    from raw.coordinator.operator import mount_operator
+
+    mount_operator(app, coordinator)
     _add_openapi_components(app, components)
     _hook_lifespan(app, coordinator)
     app.state.raw_coordinator = coordinator
