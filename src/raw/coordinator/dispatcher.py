@@ -162,6 +162,8 @@ class Dispatcher:
         self._leases: set[int] = set()
         """The records whose actions are running here, whose leases the heartbeat renews."""
         self._heartbeat: asyncio.Task[None] | None = None
+        self._swept_at = float("-inf")
+        """When claims last looked for records whose lease ran out (loop time)."""
         self._sql = InboxStatements(db.dialect)
         # Records that end together share one transaction (the single SQLite writer is
         # shared with the webhook routes); one whose end fails does not sink the others.
@@ -271,18 +273,26 @@ class Dispatcher:
             return await self._take(session, limit)
 
     async def _take(self, session: AsyncSession, limit: int) -> list[InboxItem]:
-        """Claim up to ``limit`` due records in ``session``'s transaction."""
+        """Claim up to ``limit`` due records in ``session``'s transaction.
+
+        Records whose dispatcher's lease ran out come first; they are looked for once
+        per poll interval (a busy dispatcher claims far more often than that).
+        """
         now = clock.now()
         sql = self._sql
-        picked = (await session.execute(sql.pick, {"now": now, "limit": limit})).all()
-        abandoned = [
-            rid
-            for rid, status, attempts in picked
-            if status == "in_progress" and attempts >= self.config.max_attempts
-        ]
+        params = {"now": now, "limit": limit}
+        picked = []
+        tick = asyncio.get_running_loop().time()  # pacing: wall time, not raw.clock
+        if tick - self._swept_at >= self.config.poll_interval_seconds:
+            self._swept_at = tick
+            picked = (await session.execute(sql.pick_expired, params)).all()
+        abandoned = [rid for rid, _, attempts in picked if attempts >= self.config.max_attempts]
         wanted = [rid for rid, *_ in picked if rid not in abandoned]
         if abandoned:
             await self._bury_abandoned(session, abandoned, now)
+        if len(picked) < limit:
+            params["limit"] = limit - len(picked)
+            wanted += [rid for rid, *_ in await session.execute(sql.pick_pending, params)]
         if not wanted:
             return []
         expires = now + timedelta(seconds=self.config.lease_seconds)
