@@ -90,8 +90,9 @@ def descendants(pid: int) -> list[int]:
 
 def kill_everything(up: Up, root: Path) -> None:
     """SIGKILL raw up, every part it started, and the Temporal engine: a machine crash."""
-    engine = json.loads((root / ".raw" / "temporal" / "engine.json").read_text())["pid"]
-    for pid in [up.process.pid, *descendants(up.process.pid), engine]:
+    engine_file = root / ".raw" / "temporal" / "engine.json"
+    engine = [json.loads(engine_file.read_text())["pid"]] if engine_file.exists() else []
+    for pid in [up.process.pid, *descendants(up.process.pid), *engine]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     up.process.wait(10)
@@ -215,10 +216,8 @@ def test_raw_up_runs_the_hiring_system_and_resumes_after_a_crash(tmp_path: Path)
             },
         )
         until_status(base, token, cid, "call-scheduled", up)
-    except BaseException:
-        os.killpg(up.process.pid, signal.SIGKILL)
-        raise
-    kill_everything(up, root)
+    finally:
+        kill_everything(up, root)
 
     again = Up(root, port, env)
     try:

@@ -141,12 +141,14 @@ class Coordinator:
         """A process's ``raw_state`` answer as JSON, or (None, why it could not be read)."""
         from temporalio.service import RPCError
 
-        from raw.orchestrator.client import ProcessQueryError, query
+        from raw.orchestrator.client import ProcessNotFoundError, ProcessQueryError, query
         from raw.orchestrator.connect import TemporalUnavailableError
 
         try:
             client = await self.temporal()
             state = await query(client, process_id, timeout_seconds=self.query_timeout_seconds)
+        except ProcessNotFoundError:
+            return None, "no such process (not started yet, or removed by retention)"
         except ProcessQueryError as exc:
             return None, exc.reason
         except (RPCError, TemporalUnavailableError) as exc:
