@@ -36,14 +36,12 @@ def needed_components(system: SystemConfig) -> list[Component]:
     processes = bool(orchestrator.workflows)
     webhooks = bool(coordinator.webhooks) or coordinator.app is not None
     if processes:
-        needed.append(Component("worker", "the worker (`raw worker`)", "system.orchestrator"))
+        needed.append(Component("worker", "worker (`raw worker`)", "system.orchestrator"))
     if webhooks:
-        needed.append(Component("api", "the api (`raw serve`)", "system.coordinator"))
-        needed.append(Component("migrate", "the migrations (`raw db upgrade`)", "the database"))
+        needed.append(Component("api", "api (`raw serve`)", "system.coordinator"))
+        needed.append(Component("migrate", "migrations (`raw db upgrade`)", "the database"))
     if any(w.action.kind != "none" for w in coordinator.webhooks):
-        needed.append(
-            Component("dispatcher", "the dispatcher (`raw dispatcher`)", "webhook actions")
-        )
+        needed.append(Component("dispatcher", "dispatcher (`raw dispatcher`)", "webhook actions"))
     if webhooks and deploy.database.mode == "in_cluster":
         needed.append(Component("image:postgres", "PostgreSQL", "system.deploy.database"))
     temporal_users = processes or any(
@@ -58,7 +56,7 @@ def needed_components(system: SystemConfig) -> list[Component]:
                 needed.append(
                     Component(
                         f"schedule:{schedule.id}",
-                        f"the CronJob of schedule '{schedule.id}'",
+                        f"CronJob for schedule '{schedule.id}' (`raw run {schedule.workflow}`)",
                         "system.orchestrator.schedules",
                     )
                 )
@@ -66,7 +64,7 @@ def needed_components(system: SystemConfig) -> list[Component]:
             needed.append(
                 Component(
                     "schedules-sync",
-                    "the schedules sync (`raw schedules sync`)",
+                    "schedules sync (`raw schedules sync`)",
                     "system.orchestrator.schedules",
                 )
             )
@@ -161,7 +159,7 @@ def deployment_findings(
                 findings.append(
                     (
                         where,
-                        f"has no {component.what}, which the system uses ({component.why}).",
+                        f"runs no {component.what}, which the system uses ({component.why}).",
                         RENDER_FIX,
                     )
                 )

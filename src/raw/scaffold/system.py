@@ -286,7 +286,10 @@ def _package(w: _Writer) -> None:
     w.render(f"package/contracts_{kind}.py.tmpl", f"{pkg}/contracts.py")
     w.render(f"package/activities_{kind}.py.tmpl", f"{pkg}/activities.py")
     w.render(f"tests/conftest_{kind}.py.tmpl", "tests/conftest.py", secret_lines=_secrets(plan))
-    follow_ups = "(" + "".join(f'"{f}", ' for f in plan.follow_ups).rstrip(" ") + ")"
+    follow_ups = "".join(f'\n    "{f}",' for f in plan.follow_ups)
+    if len(plan.follow_ups) < 2:  # ("one",) or (): what ruff format writes too
+        follow_ups = follow_ups.strip()
+    follow_ups = f"({follow_ups}\n)" if len(plan.follow_ups) > 1 else f"({follow_ups})"
     w.render(f"tests/test_process_{kind}.py.tmpl", "tests/test_process.py", follow_ups=follow_ups)
     w.render(f"tests/test_activities_{kind}.py.tmpl", "tests/test_activities.py")
     w.render("tests/test_deploy.py.tmpl", "tests/test_deploy.py")
@@ -294,14 +297,21 @@ def _package(w: _Writer) -> None:
         w.render("package/process_temporal.py.tmpl", f"{pkg}/process.py")
         return
     waits = "".join(
-        w.text("package/wait_block.py.tmpl", signal=s, variable=s.replace("-", "_"))
+        w.text("package/wait_block.py.tmpl", signal=s, variable=s.replace("-", "_") + "_signal")
         for s in plan.follow_ups
     )
     waits_doc = (
-        " -> ".join(f"up to 7 days for '{s}' (else expired)" for s in plan.follow_ups)
-        or "nothing more to wait for"
+        "\n".join(f"-> up to 7 days for '{s}' (else expired)" for s in plan.follow_ups)
+        or "-> nothing more to wait for"
     )
-    w.render("package/process_full.py.tmpl", f"{pkg}/process.py", waits=waits, waits_doc=waits_doc)
+    names = "FirstSignal, RawProcess, execute_raw" + (", first_signal" if plan.follow_ups else "")
+    w.render(
+        "package/process_full.py.tmpl",
+        f"{pkg}/process.py",
+        waits=waits,
+        waits_doc=waits_doc,
+        orchestrator_imports=names,
+    )
     for name in ("tables", "state", "api"):
         w.render(f"package/{name}.py.tmpl", f"{pkg}/{name}.py")
     w.write(f"{pkg}/models.py", _models(plan))
@@ -338,7 +348,7 @@ def _models(plan: SystemPlan) -> str:
     lines += [
         "",
         f"class {plan.model_of(start)}(BaseModel):",
-        f'    """The \'{start}\' webhook: a new request, which starts its process."""',
+        f'    """The \'{start}\' webhook: starts a request\'s process."""',
         "",
         "    request_id: str = Field(min_length=1, max_length=64, pattern=REQUEST_ID)",
         "    name: str = Field(min_length=1, max_length=200)",
@@ -349,7 +359,7 @@ def _models(plan: SystemPlan) -> str:
         lines += [
             "",
             f"class {plan.model_of(follow_up)}(BaseModel):",
-            f'    """The \'{follow_up}\' webhook: a signal to the request\'s running process."""',
+            f'    """The \'{follow_up}\' webhook: signals its running process."""',
             "",
             "    request_id: str = Field(min_length=1, max_length=64, pattern=REQUEST_ID)",
             '    note: str = Field(default="", max_length=2_000)',
@@ -369,16 +379,18 @@ entity key (what ``raw db erase <request-id>`` finds).
 
 from __future__ import annotations
 
+from raw import clock
+from raw.coordinator.db.models import Delivery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from {plan.package}.models import {models}
 from {plan.package}.tables import RequestRow
-from raw import clock
-from raw.coordinator.db.models import Delivery
 
 
 async def {plan.handler_of(start)}(
-    session: AsyncSession, body: {plan.model_of(start)}, delivery: Delivery
+    session: AsyncSession,
+    body: {plan.model_of(start)},
+    delivery: Delivery,
 ) -> str:
     """A new request is ``received``; the same request sent again changes nothing."""
     if await session.get(RequestRow, body.request_id) is None:
@@ -400,7 +412,9 @@ async def {plan.handler_of(start)}(
         text += f"""
 
 async def {plan.handler_of(follow_up)}(
-    session: AsyncSession, body: {plan.model_of(follow_up)}, delivery: Delivery
+    session: AsyncSession,
+    body: {plan.model_of(follow_up)},
+    delivery: Delivery,
 ) -> str:
     return body.request_id
 """

@@ -159,6 +159,9 @@ filterwarnings = [
 line-length = 100
 target-version = "py311"
 extend-exclude = ["deploy"]
+
+[tool.ruff.lint]
+select = ["E", "W", "F", "I", "B", "C4", "UP", "SIM"]
 """
 
 

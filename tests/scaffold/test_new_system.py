@@ -1,0 +1,180 @@
+"""`raw new system`: each pattern's project installs, passes its own tests and `raw gates`
+with no edits, and (full) runs under `raw up`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .systems import RAW, clean_env, copy_project, raw, raw_json
+
+EXPECTED_GATES = {
+    "single": ["validate", "dry", "tests"],
+    "temporal": [
+        "validate",
+        "dry",
+        "system-check",
+        "tests",
+        "temporal-validate",
+        "docker-validate",
+    ],
+}
+EXPECTED_GATES["full"] = EXPECTED_GATES["temporal"]
+
+
+@pytest.fixture(params=["single", "temporal", "full"])
+def system(request: pytest.FixtureRequest) -> tuple[str, Path]:
+    pattern = str(request.param)
+    return pattern, request.getfixturevalue(f"{pattern}_system")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_generated_system_installs_and_passes_its_tests_and_gates(
+    system: tuple[str, Path],
+) -> None:
+    pattern, root = system
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-index", "--dry-run", "-q"]
+        + ["-r", "requirements-dev.txt"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+
+    code, run = raw_json("gates", cwd=root, timeout=600)
+    statuses = {g["name"]: g["status"] for g in run["gates"]}
+    failed = {
+        g["name"]: Path(g["log"]).read_text() for g in run["gates"] if g["status"] != "passed"
+    }
+    assert code == 0 and run["ok"], failed
+    assert list(statuses) == EXPECTED_GATES[pattern]
+    tests_log = Path(next(g["log"] for g in run["gates"] if g["name"] == "tests")).read_text()
+    assert " passed" in tests_log and "failed" not in tests_log and "skipped" not in tests_log
+    folder = Path(run["directory"])
+    assert (folder / "summary.json").is_file()
+    events = [
+        json.loads(line)["event"] for line in (folder / "journal.jsonl").read_text().splitlines()
+    ]
+    assert events[0] == "run-started" and events[-1] == "run-finished"
+
+
+def test_each_project_has_its_config_readme_and_parts(
+    single_system: Path, temporal_system: Path, full_system: Path
+) -> None:
+    for root in (single_system, temporal_system, full_system):
+        config = yaml.safe_load((root / ".raw" / "config.yaml").read_text())
+        assert "system" in config and "gates" in config["builder"]
+        readme = (root / "README.md").read_text()
+        assert "```mermaid\nflowchart LR" in readme
+        assert "## Its two commands" in readme and "raw gates" in readme
+    assert (single_system / ".raw/workflows/summarize/run.py").is_file()
+    assert not (single_system / "deploy").exists()
+    for root, package in ((temporal_system, "onboarding"), (full_system, "approvals")):
+        assert sorted(p.name for p in (root / ".raw/histories").glob("*/*.json"))
+        assert (root / "deploy/docker-compose.yml").is_file()
+        assert (root / "deploy/k8s").is_dir() and list((root / "deploy/helm").glob("*/Chart.yaml"))
+        assert (root / package / "process.py").is_file()
+    schedules = yaml.safe_load((temporal_system / ".raw/config.yaml").read_text())["system"][
+        "orchestrator"
+    ]["schedules"]
+    assert schedules == [
+        {
+            "id": "daily-report",
+            "cron": "0 8 * * *",
+            "timezone": "UTC",
+            "workflow": "daily-report",
+            "args": ["--date", "today"],
+        }
+    ]
+    full = yaml.safe_load((full_system / ".raw/config.yaml").read_text())["system"]
+    routes = {w["name"]: w["action"] for w in full["coordinator"]["webhooks"]}
+    assert routes["request"]["kind"] == "start_process"
+    assert routes["approval"] == {
+        "kind": "signal",
+        "process": "ApprovalsProcess",
+        "business_key": "request_id",
+        "signal": "approval",
+    }
+    assert (full_system / "approvals/migrations/versions/0001_approvals_requests.py").is_file()
+    assert (full_system / "scenarios/happy-path.yaml").is_file()
+
+
+def test_the_generated_code_is_lint_clean(full_system: Path, temporal_system: Path) -> None:
+    ruff = Path(sys.executable).with_name("ruff")
+    if not ruff.is_file():
+        pytest.skip("ruff is not installed")
+    for root in (full_system, temporal_system):  # with the project's own ruff settings
+        for check in (["check", "."], ["format", "--check", "."]):
+            done = subprocess.run(
+                [str(ruff), *check], cwd=root, capture_output=True, text=True, timeout=60
+            )
+            assert done.returncode == 0, done.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_the_full_system_runs_under_raw_up(full_system: Path, tmp_path: Path) -> None:
+    root = copy_project(full_system, tmp_path / "approvals")
+    port = _free_port()
+    lines: list[str] = []
+    process = subprocess.Popen(
+        [RAW, "up", "--port", str(port)],
+        cwd=root,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+    def read() -> None:
+        assert process.stdout is not None
+        with process.stdout:
+            for line in process.stdout:
+                lines.append(line.rstrip())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not any("Ready in" in line for line in lines):
+            assert process.poll() is None, "raw up exited:\n" + "\n".join(lines)
+            assert time.monotonic() < deadline, "no 'Ready in':\n" + "\n".join(lines)
+            time.sleep(0.1)
+        body = {"request_id": "r-1", "name": "Ada", "text": "Laptops and accounts for Monday."}
+        sent = raw(
+            "webhook", "send", "request", "--url", f"http://127.0.0.1:{port}",
+            "--data", json.dumps(body), "--json",
+            cwd=root, timeout=60,
+        )  # fmt: skip
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert json.loads(sent.stdout)["response"]["target"] == "approvals-process/r-1"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+        reader.join(10)
+    assert code == 0, "\n".join(lines[-40:])
+    assert any("Stopped." in line for line in lines)
