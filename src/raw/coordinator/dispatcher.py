@@ -280,24 +280,23 @@ class Dispatcher:
         """
         now = clock.now()
         sql = self._sql
-        params = {"now": now, "limit": limit}
-        picked = []
+        expires = now + timedelta(seconds=self.config.lease_seconds)
+        params: dict[str, Any] = {"now": now, "owner": self.owner, "expires": expires}
+        rows: list[Any] = []
+        picked: Sequence[Any] = []
         tick = asyncio.get_running_loop().time()  # pacing: wall time, not raw.clock
         if tick - self._swept_at >= self.config.poll_interval_seconds:
             self._swept_at = tick
-            picked = (await session.execute(sql.pick_expired, params)).all()
+            picked = (await session.execute(sql.pick_expired, {**params, "limit": limit})).all()
         abandoned = [rid for rid, _, attempts in picked if attempts >= self.config.max_attempts]
-        wanted = [rid for rid, *_ in picked if rid not in abandoned]
         if abandoned:
             await self._bury_abandoned(session, abandoned, now)
+        wanted = [rid for rid, *_ in picked if rid not in abandoned]
+        if wanted:
+            rows += (await session.execute(sql.take, {**params, "ids": wanted})).all()
         if len(picked) < limit:
-            params["limit"] = limit - len(picked)
-            wanted += [rid for rid, *_ in await session.execute(sql.pick_pending, params)]
-        if not wanted:
-            return []
-        expires = now + timedelta(seconds=self.config.lease_seconds)
-        params = {"ids": wanted, "now": now, "owner": self.owner, "expires": expires}
-        rows = (await session.execute(sql.take, params)).all()
+            pending = {**params, "limit": limit - len(picked)}
+            rows += (await session.execute(sql.take_pending, pending)).all()
         items = [InboxItem(*row) for row in rows]
         items.sort(key=lambda item: item.id)
         return items
