@@ -1,0 +1,30 @@
+"""docs/config.md's reference of every key stays in sync with the models that validate them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from raw.config_reference import BEGIN, END, reference_rows, update_document
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "config.md"
+
+
+def test_the_reference_in_docs_config_md_is_up_to_date() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    assert BEGIN in text and END in text
+    assert update_document(text) == text, (
+        "docs/config.md's key reference is out of date with the config models: "
+        "run `python -m raw.config_reference --write docs/config.md`"
+    )
+
+
+def test_every_key_is_listed_down_to_nested_lists_and_maps() -> None:
+    keys = [row[0] for row in reference_rows()]
+    for key in (
+        "builder.gates.optional.<name>.timeout_seconds",
+        "system.orchestrator.schedules[].args",
+        "system.coordinator.webhooks[].action.signal",
+        "system.deploy.image.tag",
+    ):
+        assert key in keys
+    assert len(keys) == len(set(keys))
