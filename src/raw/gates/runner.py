@@ -20,10 +20,10 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from raw import clock
 from raw.gates.spec import GateSpec, expand_command
 from raw.project import Project
 
@@ -164,7 +164,7 @@ def run_gate(spec: GateSpec, project: Project, directory: Path) -> GateResult:
 
 
 def _journal(path: Path, event: str, **values: Any) -> None:
-    line = {"at": datetime.now(UTC).isoformat(), "event": event, **values}
+    line = {"at": clock.now().isoformat(), "event": event, **values}
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(line, default=str) + "\n")
 
@@ -179,7 +179,7 @@ def run_gates(
     """Run ``specs`` in order (every one, even after a failure) and record the run."""
     from raw.workflow.recorder import new_run_id, write_atomic
 
-    run_id = new_run_id(datetime.now(UTC))
+    run_id = new_run_id(clock.now())
     directory = project.raw_dir / GATES_DIR / run_id
     directory.mkdir(parents=True)
     journal = directory / "journal.jsonl"

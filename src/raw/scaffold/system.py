@@ -21,11 +21,11 @@ import keyword
 import re
 import sys
 from dataclasses import dataclass, field
-from datetime import date
 from importlib import resources
 from pathlib import Path
 from string import Template
 
+from raw import clock
 from raw.errors import UsageError
 from raw.scaffold.decision import DEFAULT_WEBHOOKS, PATTERNS, Pattern
 from raw.scaffold.workflow import ScaffoldExistsError, class_name, create_workflow, init_project
@@ -189,7 +189,7 @@ class SystemPlan:
             "base_class": class_name(self.name) + "Base",
             "start_webhook": self.start_webhook,
             "start_model": self.model_of(self.start_webhook) if self.webhooks else "",
-            "date": date.today().isoformat(),
+            "date": clock.today().isoformat(),
         }
 
 
