@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from chromium import INSTALL_HINT, chromium_executable
 
 from raw.project import Project
-
-INSTALL_HINT = "sudo apt-get install -y chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-"""The flags Debian's chromium runs headless with here (NOTES.md, Browsers)."""
 
 
 @pytest.fixture
@@ -54,13 +42,6 @@ def ops_project(ops_root: Path) -> Callable[..., Project]:
 @pytest.fixture
 def ops_db_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}"
-
-
-def chromium_executable() -> str | None:
-    found = shutil.which("chromium")
-    if found:
-        return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
 @pytest.fixture(scope="session")

@@ -62,8 +62,8 @@ def test_overview_counts_entities_inbox_dead_letters_and_failed_runs(
                 '<span class="badge badge-new">new</span></td><td data-label="Count" class="n">3'
                 in text
             )
-            assert '<span class="num">1</span> dead letters' in text
-            assert '<span class="num">1</span> failed runs' in text
+            assert '<span class="num">1</span> dead letter</a>' in text
+            assert '<span class="num">1</span> failed run</a>' in text
             assert '<span class="num">2</span> inbox records to dispatch' in text
             assert "Processes by state" not in text  # this system has no processes
 
@@ -205,6 +205,7 @@ def test_a_refresh_gets_only_the_live_block_and_every_answer_has_safe_headers(
 ) -> None:
     async def scenario() -> None:
         async with serve(ops_project(), ops_db_url) as ops:
+            await ops.signup("d-1", "ada@example.com")
             whole = await ops.client.get("/operator/deliveries", headers=ops.bearer())
             assert whole.text.startswith("<!doctype html>")
             assert '<div id="live" data-live="3"' in whole.text
@@ -214,6 +215,7 @@ def test_a_refresh_gets_only_the_live_block_and_every_answer_has_safe_headers(
             assert part.status_code == 200
             assert "<html" not in part.text and "<h1>" not in part.text
             assert "Refused since this server started" in part.text
+            assert '<span class="badge badge-verified">verified</span>' in part.text
             for answer in (whole, part):
                 policy = answer.headers["content-security-policy"]
                 assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy

@@ -47,7 +47,9 @@ SECURITY_HEADERS = {
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: under it Chrome sends "Origin: null" on the page's own form posts,
+    # which the same-origin check must refuse. Nothing goes to other sites either way.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
@@ -125,6 +127,12 @@ class Renderer:
             system=operator.system_name,
             refresh_seconds=REFRESH_SECONDS,
             temporal_url=operator.temporal_url,
+        )
+        # The macros are globals, not imports: a view's live block is rendered on its own
+        # for a refresh, and a template's top-level imports do not run then.
+        macros = self.env.get_template("macros.html").make_module()
+        self.env.globals.update(
+            {name: getattr(macros, name) for name in dir(macros) if not name.startswith("_")}
         )
 
     def page(
