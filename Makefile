@@ -34,8 +34,12 @@ demo: $(STAMP)
 	@echo
 	@echo "Next: $(QUICKSTART) show summarize-text    (or: . .venv/bin/activate; raw --help)"
 
+# Chromium for the operator page's browser tests: installed when missing under CI=true,
+# else a note (the tests skip); silent when present. loadgroup keeps each xdist_group
+# (the browser tests share one `raw up`) on one worker.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto
+	@./.ci/ensure-chromium
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
