@@ -366,3 +366,30 @@ def test_processes_come_from_one_visibility_query_and_the_timeline_from_raw_stat
             await client.get_workflow_handle(pid).terminate()
 
     asyncio.run(scenario())
+
+
+def test_scrub_hides_every_secret_the_coordinator_knows_and_secret_looking_settings() -> None:
+    from types import SimpleNamespace
+
+    from raw.coordinator.operator.context import Operator
+
+    coordinator = SimpleNamespace(
+        settings=SimpleNamespace(api_token_setting="RAW_API_TOKEN", token=lambda: API_TOKEN),
+        config=SimpleNamespace(webhooks=[SimpleNamespace(secrets=["OPS_HOOK_SECRET"])]),
+        db=SimpleNamespace(url="postgresql+psycopg://raw:db-pass-4242@db.internal/raw"),
+    )
+    operator = Operator(
+        coordinator,  # type: ignore[arg-type]
+        environ={
+            "OPS_HOOK_SECRET": HOOK_SECRET,
+            "STRIPE_API_KEY": "sk_live_0123456789",
+            "SHORT_TOKEN": "abc",  # too short to scrub without mangling ordinary words
+            "HOME": "/home/ops",
+        },
+    )
+    text = (
+        f"token {API_TOKEN}; hook {HOOK_SECRET}; db db-pass-4242; stripe sk_live_0123456789; "
+        "abc in /home/ops"
+    )
+    assert operator.scrub(text) == "token ***; hook ***; db ***; stripe ***; abc in /home/ops"
+    assert operator.scrub(None) is None

@@ -1,8 +1,8 @@
 """What the operator page knows about the system it shows: names, links, secrets to hide.
 
 One :class:`Operator` per mounted coordinator. It works out, once, the values that
-must never reach a page (the API token, every webhook secret, any setting whose
-name looks secret) so free text such as a run's log or a dead letter's error can
+must never reach a page (the API token, every webhook secret, the database's
+password, any setting whose name looks secret) so free text such as a run's log or a dead letter's error can
 be scrubbed of them, and it finds the Temporal UI to link processes into:
 ``RAW_TEMPORAL_UI_URL`` when set, else the UI of this project's embedded engine
 (``raw up``, ``raw engine start``) while it runs.
@@ -106,8 +106,19 @@ def _secret_values(coordinator: Coordinator, env: dict[str, str]) -> list[str]:
     token = coordinator.settings.token()
     if token:
         values.add(token)
+    values.add(_database_password(coordinator.db.url) or "")
     # Longest first, so a secret containing another is replaced whole.
     return sorted((v for v in values if len(v) >= _MIN_SECRET_LENGTH), key=len, reverse=True)
+
+
+def _database_password(url: str) -> str | None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).password
+    except (ArgumentError, ValueError):
+        return None
 
 
 def _engine_ui(coordinator: Coordinator) -> str | None:
