@@ -2,8 +2,9 @@
 
 One :class:`Operator` per mounted coordinator. It works out, once, the values that
 must never reach a page (the API token, every webhook secret, the database's
-password, any setting whose name looks secret) so free text such as a run's log or a dead letter's error can
-be scrubbed of them, and it finds the Temporal UI to link processes into:
+password, any setting whose name looks secret) so free text such as a run's log or
+a dead letter's error can be scrubbed of them, and it finds the Temporal UI to link
+processes into:
 ``RAW_TEMPORAL_UI_URL`` when set, else the UI of this project's embedded engine
 (``raw up``, ``raw engine start``) while it runs.
 """
