@@ -329,13 +329,26 @@ def test_overview_on_a_phone_and_by_keyboard(
     check_axe(page, "not-found", screenshots)
 
 
-def test_overview_on_a_laptop(laptop: BrowserContext, hiring: HiringUp, screenshots: Path) -> None:
+def test_overview_on_a_laptop_shows_a_schedules_last_result(
+    laptop: BrowserContext, hiring: HiringUp, screenshots: Path
+) -> None:
     from playwright.sync_api import expect
 
+    triggered = hiring.raw("schedules", "trigger", "daily-report")
+    assert triggered.returncode == 0, triggered.stdout + triggered.stderr
     page = laptop.new_page()
     page.goto(f"{hiring.base}/operator")
     expect(page.get_by_role("heading", name="Processes by state")).to_be_visible()
     expect(page.get_by_role("link", name="Open the Temporal UI")).to_be_visible()
+    schedules = page.get_by_role("table", name=re.compile("next run and last result"))
+    row = schedules.get_by_role("row").filter(has_text="daily-report")
+    expect(row).to_contain_text("completed", timeout=LIVE_WAIT_MS)  # its last result
+    last = row.get_by_role("link", name="Timeline of the last run of daily-report")
     check_axe(page, "overview", screenshots)
     shoot(page, "overview-laptop", screenshots)
     no_secrets(page, hiring)
+
+    last.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("raw-schedule-daily-report")
+    expect(page.locator("ol.timeline")).to_contain_text("RAW run generate-report")
+    expect(page.locator("ol.timeline")).to_contain_text("Ended: completed")
