@@ -147,7 +147,6 @@ class Renderer:
         """The whole page, or only its ``live`` block for the refresh script."""
         template = self.env.get_template(name)
         values = {
-            "request_path": request.url.path,
             "view": view,
             "csrf": "",
             "signed_in": False,

@@ -15,6 +15,7 @@ when Temporal is down, and says why the rest is missing.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 from pydantic import BaseModel, Field
 
 from raw.coordinator.api import ProcessView
+from raw.errors import RawError
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -64,6 +66,8 @@ _EXECUTION_STATUS = {
 }
 _STATE_OF = {v: k for k, v in _EXECUTION_STATUS.items()}
 SCHEDULES_CACHE_SECONDS = 10.0
+ANSWER_SECONDS = 10.0
+"""How long a page waits for Temporal's answer to one read."""
 
 T = TypeVar("T")
 
@@ -121,14 +125,15 @@ async def _ask(
     """``call(client)``, or (None, why Temporal could not answer)."""
     try:
         from temporalio.service import RPCError
-
-        from raw.orchestrator.connect import TemporalUnavailableError
     except ImportError:
         return None, "temporalio is not installed (pip install 'raw-systems[orchestrator]')."
     try:
         client = await operator.coordinator.temporal()
-        return await call(client), None
-    except TemporalUnavailableError as exc:
+        async with asyncio.timeout(ANSWER_SECONDS):
+            return await call(client), None
+    except TimeoutError:
+        return None, f"Temporal did not answer within {ANSWER_SECONDS:g} seconds."
+    except RawError as exc:  # unavailable, a refused list filter, a vanished schedule
         return None, str(exc)
     except RPCError as exc:
         return None, f"Temporal refused the request: {exc.message or exc}"
