@@ -13,7 +13,7 @@ Put together from what the kit already records, for one process at a time:
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import BaseModel, Field, ValidationError
@@ -116,6 +116,8 @@ def _webhook_entry(operator: Operator, hook: ProcessWebhook) -> TimelineEntry:
         "in_progress": "is being dispatched",
     }.get(record.status, record.status)
     detail = f"{what} {outcome} after {record.attempts} attempt(s)"
+    if record.status == "done" and record.done_at is not None:
+        detail += f", at {record.done_at.astimezone(UTC):%H:%M:%S} UTC"
     if record.last_error and record.status != "done":
         detail += f": {operator.scrub(record.last_error)}"
     return TimelineEntry(
