@@ -1,7 +1,7 @@
 """A small system for the operator page's HTTP tests: a signup webhook, a people table.
 
 The coordinator imports the body model and the handler by name
-(``ops_system:Signup``), as it would a user's.
+(``operator_page.ops_system:Signup``), as it would a user's.
 """
 
 from __future__ import annotations
@@ -76,11 +76,11 @@ system:
 {declared}    webhooks:
       - name: signup
         path: /webhooks/signup
-        body: ops_system:Signup
+        body: operator_page.ops_system:Signup
         scheme: bearer
         secrets: [OPS_HOOK_SECRET]
         delivery_key: id
-        handler: ops_system:save_signup
+        handler: operator_page.ops_system:save_signup
         action: {action}
 """
 

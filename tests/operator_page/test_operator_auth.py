@@ -11,10 +11,11 @@ from collections.abc import Callable
 from http.cookies import SimpleCookie
 
 import pytest
-from ops_system import API_TOKEN, serve
 
 from raw.coordinator.operator import auth
 from raw.project import Project
+
+from .ops_system import API_TOKEN, serve
 
 OTHER_ORIGIN = {"Origin": "https://evil.example"}
 

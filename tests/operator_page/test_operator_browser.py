@@ -22,8 +22,9 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from chromium import CHROMIUM_ARGS
-from hiring_up import HiringUp, booking, candidate_id, cv
+
+from .chromium import CHROMIUM_ARGS
+from .hiring_up import HiringUp, booking, candidate_id, cv
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import pytest
-from ops_system import API_TOKEN, HOOK_SECRET, Ops, eventually, serve
 
 from raw.coordinator.db.models import RunIndex
 from raw.project import Project
+
+from .ops_system import API_TOKEN, HOOK_SECRET, Ops, eventually, serve
 
 if TYPE_CHECKING:
     from temporalio.testing import WorkflowEnvironment

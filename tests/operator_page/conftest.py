@@ -7,15 +7,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from chromium import INSTALL_HINT, chromium_executable
 
 from raw.project import Project
+
+from .chromium import INSTALL_HINT, chromium_executable
 
 
 @pytest.fixture
 def ops_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty project folder with the ops system's secrets set and no host settings."""
-    from ops_system import ENV
+    from .ops_system import ENV
 
     for name in list(os.environ):
         if name.startswith("RAW_") or name in ("DATABASE_URL", "TEMPORAL_ADDRESS"):
@@ -30,7 +31,7 @@ def ops_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def ops_project(ops_root: Path) -> Callable[..., Project]:
     """``ops_project(processes=False, entities=True)``: the ops system with that config."""
-    from ops_system import config
+    from .ops_system import config
 
     def make(**options: bool) -> Project:
         (ops_root / ".raw" / "config.yaml").write_text(config(**options), encoding="utf-8")
