@@ -90,6 +90,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         os.environ.setdefault("RAW_LLM_MODE", "auto")
         os.environ.setdefault("RAW_ENV", "development")
         os.environ.setdefault("RAW_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+        # Every part on the one database (the default SQLite file unless set), so the worker's
+        # RAW runs land in the run index the API and the operator page read.
+        from raw.coordinator.db.database import database_url
+
+        os.environ.setdefault("DATABASE_URL", database_url(project))
         notes = [_llm_line()]
         if written:
             notes.append(
@@ -199,6 +204,7 @@ async def _run(
             raise PartFailedError("schedules sync", "it failed (its log is above)")
         supervisor.say(f"Ready in {time.monotonic() - t0:.1f} s.")
         supervisor.say(f"  API docs:       {base}/docs")
+        supervisor.say(f"  Operator page:  {base}/operator  (sign in with RAW_API_TOKEN)")
         supervisor.say(f"  Status:         {base}/ready  ·  {base}/api/runs (bearer token)")
         if engine_info is not None:
             supervisor.say(f"  Temporal UI:    {engine_info.ui_url}")
