@@ -228,6 +228,14 @@ def test_raw_up_runs_the_hiring_system_and_resumes_after_a_crash(tmp_path: Path)
         assert done["process"]["step"] == "completed"
         stored = json.loads((root / ".raw" / "storage" / "summaries" / f"{cid}.json").read_text())
         assert stored == done["summary"]
+        # The worker's RAW runs are in the run index the API reads (one database for all parts).
+        runs = httpx.get(
+            f"{base}/api/runs",
+            params={"workflow": "generate-call-summary"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()["runs"]
+        assert [r["status"] for r in runs] == ["succeeded"]
     finally:
         again.process.send_signal(signal.SIGTERM)
         code = again.process.wait(60)
