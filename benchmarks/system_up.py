@@ -48,8 +48,18 @@ def clean_env() -> dict[str, str]:
 
 
 def copy_hiring(target: Path) -> Path:
-    state = {"local.env", "temporal", "integrations", "mail", "calls", "storage", "chat",
-             "simulate", "runs", "cache"}
+    state = {
+        "local.env",
+        "temporal",
+        "integrations",
+        "mail",
+        "calls",
+        "storage",
+        "chat",
+        "simulate",
+        "runs",
+        "cache",
+    }
 
     def ignore(folder: str, names: list[str]) -> set[str]:
         skip = {n for n in names if n == "__pycache__"}
@@ -67,8 +77,13 @@ def time_up(root: Path, *, keep_engine: bool) -> float:
     args = [RAW, "up", "--port", str(port)] + (["--keep-engine"] if keep_engine else [])
     t0 = time.monotonic()
     process = subprocess.Popen(
-        args, cwd=root, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
+        args,
+        cwd=root,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     assert process.stdout is not None
     elapsed = None
@@ -96,8 +111,12 @@ def time_serve(root: Path) -> float:
             env.setdefault(name, value)
     t0 = time.monotonic()
     process = subprocess.Popen(
-        [RAW, "serve", "--port", str(port)], cwd=root, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [RAW, "serve", "--port", str(port)],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         while True:
@@ -146,20 +165,28 @@ def main() -> None:
         cold_engine = time_up(root, keep_engine=False)
     print("(a) raw up -> Ready (examples/hiring)")
     print(f"    first start (new engine db, migrations): {first:.2f} s")
-    print(f"    warm, engine running, median of {len(warm)}: {statistics.median(warm):.2f} s"
-          f"  (min {min(warm):.2f}, max {max(warm):.2f})")
+    print(
+        f"    warm, engine running, median of {len(warm)}: {statistics.median(warm):.2f} s"
+        f"  (min {min(warm):.2f}, max {max(warm):.2f})"
+    )
     print(f"    warm, engine stopped (raw up starts it):  {cold_engine:.2f} s")
     print(f"    baseline raw serve alone -> /health, median: {statistics.median(serve):.2f} s")
-    print(f"    ratio warm raw up / raw serve alone: "
-          f"{statistics.median(warm) / statistics.median(serve):.2f}   (target: under 5 s warm)")
+    print(
+        f"    ratio warm raw up / raw serve alone: "
+        f"{statistics.median(warm) / statistics.median(serve):.2f}   (target: under 5 s warm)"
+    )
 
     bare = [asyncio.run(time_scenario(steps=False)) for _ in range(args.runs)]
     full = [asyncio.run(time_scenario(steps=True)) for _ in range(args.runs)]
     print("(b) raw simulate scenarios/happy-path.yaml (9 simulated days), in-process")
-    print(f"    full scenario, median of {len(full)}: {statistics.median(full):.2f} s"
-          f"  (min {min(full):.2f}, max {max(full):.2f})   (target: under 3 s)")
-    print(f"    baseline: the simulated system started and stopped, no steps: "
-          f"{statistics.median(bare):.2f} s")
+    print(
+        f"    full scenario, median of {len(full)}: {statistics.median(full):.2f} s"
+        f"  (min {min(full):.2f}, max {max(full):.2f})   (target: under 3 s)"
+    )
+    print(
+        f"    baseline: the simulated system started and stopped, no steps: "
+        f"{statistics.median(bare):.2f} s"
+    )
     print(f"    ratio full / bare start: {statistics.median(full) / statistics.median(bare):.2f}")
 
 
