@@ -215,6 +215,21 @@ def test_configured_database_url_in_the_config_is_used(
     assert [r.run_id for r in _runs(url)] == [result.run_id]
 
 
+def test_the_systems_default_database_is_used_once_it_exists(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    project.add_workflow("hello", HELLO)
+    before = raw.run_workflow("hello", project_dir=project.root)  # no database yet: not indexed
+    default = project.root / ".raw" / "coordinator.db"
+    assert not default.exists()
+    url = f"sqlite:///{default}"
+    asyncio.run(upgrade(url))  # what the coordinator does when it first starts
+    after = raw.run_workflow("hello", project_dir=project.root)
+    assert [r.run_id for r in _runs(url)] == [after.run_id]
+    assert before.run_id != after.run_id
+
+
 def _manifest(run_id: str, **fields: Any) -> dict[str, Any]:
     started = fields.pop("started_at", datetime(2026, 5, 1, tzinfo=UTC))
     doc: dict[str, Any] = {

@@ -22,9 +22,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from tests.examples.conftest import copy_hiring
+from tests.examples.hiring_up import HiringUp, booking, candidate_id, cv
 
 from .chromium import CHROMIUM_ARGS
-from .hiring_up import HiringUp, booking, candidate_id, cv
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -38,12 +39,7 @@ LIVE_WAIT_MS = 45_000
 
 @pytest.fixture(scope="module")
 def hiring(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[HiringUp]:
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from examples.conftest import copy_hiring
-
-    up = HiringUp(copy_hiring(tmp_path_factory.mktemp("operator") / "hiring"))
+    up = HiringUp(copy_hiring(tmp_path_factory.mktemp("operator") / "hiring"), fast_dispatcher=True)
     try:
         up.start()
         yield up

@@ -192,9 +192,11 @@ def register_mirror_factory(factory: MirrorFactory) -> None:
 
 
 def _run_index(project: Project | None) -> ManifestSink | None:
-    """The coordinator's run index when a database is configured, else None.
+    """The coordinator's run index when the project has a database, else None.
 
-    The check reads a variable and the loaded config only: a ``raw run`` without a
+    A database is ``DATABASE_URL``, ``system.coordinator.database_url``, or the
+    coordinator's default SQLite file once it exists. The check reads a variable, the
+    loaded config and one file's existence: a ``raw run`` in a project without a
     database never imports the coordinator or a database driver. ``RAW_RUN_INDEX=0``
     turns the index off.
     """
@@ -203,6 +205,12 @@ def _run_index(project: Project | None) -> ManifestSink | None:
     url = os.environ.get("DATABASE_URL") or (
         _configured_database_url(project.config.system_data) if project is not None else None
     )
+    if not url and project is not None:
+        # The system's own default database, once its coordinator has created it: runs
+        # from a terminal then reach the same index as the worker's and the app's.
+        default = project.raw_dir / DEFAULT_DATABASE_FILE
+        if default.is_file():
+            url = f"sqlite+aiosqlite:///{default}"
     if not url:
         return None
     try:
@@ -219,6 +227,10 @@ def _run_index(project: Project | None) -> ManifestSink | None:
     except RawError as exc:  # a URL the index cannot use: the run goes on without it
         _log.warning("The run index is off: %s", exc)
         return None
+
+
+DEFAULT_DATABASE_FILE = "coordinator.db"
+"""The coordinator's SQLite file under ``.raw/`` when no database is configured."""
 
 
 def _configured_database_url(system: dict[str, Any]) -> str | None:

@@ -49,6 +49,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from raw.errors import RawError
+from raw.workflow.recorder import DEFAULT_DATABASE_FILE as DEFAULT_FILE
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -72,7 +73,6 @@ __all__ = [
 VERSION_TABLE = "raw_alembic_version"
 """The kit's Alembic version table; a system's own migrations keep ``alembic_version``."""
 
-DEFAULT_FILE = "coordinator.db"
 _MIGRATION_LOCK = 0x7261775F6462  # "raw_db": one migrating process at a time on PostgreSQL
 
 _POSTGRES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}

@@ -1,14 +1,14 @@
-"""The hiring example running for real under `raw up`, for the operator page's browser tests.
+"""The hiring example running for real under `raw up`, as a user runs it.
 
-A copy of ``examples/hiring`` (no local state) with a dispatcher that gives up after
-two quick attempts, so a signal to a process that does not exist becomes a dead
-letter in about a second. ``raw up`` starts the embedded Temporal dev server, the
-worker, the local integrations and the coordinator as subprocesses; webhooks go
-in through ``raw webhook send``, signed as their senders sign them.
+A copy of ``examples/hiring`` (no local state) in a folder of the test's.
+``raw up`` starts the embedded Temporal dev server, the worker, the local
+integrations and the coordinator as subprocesses, on the embedded defaults (the
+environment holds no RAW_*, DATABASE_URL or TEMPORAL_ADDRESS); webhooks go in
+through ``raw webhook send``, signed as their senders sign them. Used by the live
+test (tests/examples/test_hiring_up.py) and the operator page's browser tests.
 
-``DATABASE_URL`` names the copy's own SQLite file for every part: without it,
-``raw up`` leaves the run index off for the worker's RAW runs (the index is on
-only when a database is configured), and the page's timelines would show no runs.
+``fast_dispatcher=True`` makes the dispatcher give up after two quick attempts, so
+a signal to a process that does not exist becomes a dead letter in about a second.
 """
 
 from __future__ import annotations
@@ -50,13 +50,24 @@ def candidate_id(email: str) -> str:
 class HiringUp:
     """`raw up` in a copied hiring folder, with its output collected line by line."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        fast_dispatcher: bool = False,
+        config_changes: dict[str, str] | None = None,
+    ) -> None:
         self.root = root
         config = root / ".raw" / "config.yaml"
         text = config.read_text(encoding="utf-8")
-        marker = "    migrations: hiring/migrations\n"
-        assert marker in text, "the hiring config changed: update the operator tests"
-        config.write_text(text.replace(marker, marker + FAST_DISPATCHER), encoding="utf-8")
+        changes = dict(config_changes or {})
+        if fast_dispatcher:
+            marker = "    migrations: hiring/migrations\n"
+            changes[marker] = marker + FAST_DISPATCHER
+        for old, new in changes.items():
+            assert old in text, f"the hiring config has no {old!r}: update the test"
+            text = text.replace(old, new)
+        config.write_text(text, encoding="utf-8")
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -64,11 +75,12 @@ class HiringUp:
             for k, v in os.environ.items()
             if not k.startswith("RAW_") and k not in ("TEMPORAL_ADDRESS", "DATABASE_URL")
         }
-        self.env["DATABASE_URL"] = f"sqlite+aiosqlite:///{root / '.raw' / 'coordinator.db'}"
         self.lines: list[str] = []
         self.process: subprocess.Popen[str] | None = None
 
     def start(self, timeout_seconds: float = 120) -> None:
+        """Start `raw up` (again, after a stop or a kill) and wait for its "Ready" line."""
+        self.lines = []
         self.process = subprocess.Popen(
             [RAW, "up", "--port", str(self.port)],
             cwd=self.root,
@@ -130,6 +142,16 @@ class HiringUp:
         assert answer["status_code"] == 202, answer
         return answer
 
+    def kill(self) -> None:
+        """SIGKILL raw up, every part it started and the Temporal engine: a machine crash."""
+        assert self.process is not None
+        engine_file = self.root / ".raw" / "temporal" / "engine.json"
+        engine = [json.loads(engine_file.read_text())["pid"]] if engine_file.exists() else []
+        for pid in [self.process.pid, *descendants(self.process.pid), *engine]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait(10)
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -140,6 +162,25 @@ class HiringUp:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (parts start sessions of their own: a group kill misses them)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
 
 
 def cv(email: str, name: str) -> dict[str, str]:
