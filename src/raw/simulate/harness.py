@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from raw import clock
 from raw.errors import RawError
 from raw.project import Project
+from raw.up.local_env import new_secret, secret_settings
 
 if TYPE_CHECKING:
     import httpx
@@ -108,15 +109,6 @@ class _Environment:
                 os.environ[name] = value
 
 
-def _dev_secret(scheme: str) -> str:
-    token = secrets.token_bytes(24)
-    if scheme == "standard-webhooks":
-        import base64
-
-        return "whsec_" + base64.b64encode(token).decode()
-    return token.hex()
-
-
 class SimulatedSystem:
     """Start with ``async with SimulatedSystem(project, workdir=...) as system:``."""
 
@@ -144,7 +136,6 @@ class SimulatedSystem:
     # -- start and stop
 
     def _environment(self) -> dict[str, str]:
-        coordinator = self.project.config.system.coordinator
         values = {
             "DATABASE_URL": self.database_url
             or f"sqlite+aiosqlite:///{self.workdir / 'system.db'}",
@@ -155,17 +146,9 @@ class SimulatedSystem:
             "RAW_ENV": "development",
             "RAW_LLM_MODE": os.environ.get("RAW_LLM_MODE") or "auto",
         }
-        for name in (coordinator.api_token_setting,):
-            if not os.environ.get(name):
-                values[name] = secrets.token_urlsafe(32)
-        for hook in coordinator.webhooks:
-            for name in hook.secrets:
-                if not os.environ.get(name):
-                    values.setdefault(name, _dev_secret(hook.scheme))
-        telephony = getattr(self.project.config.system.integrations, "telephony", None)
-        token = getattr(telephony, "auth_token_setting", None)
-        if token and not os.environ.get(token) and token not in values:
-            values[token] = _dev_secret("twilio")
+        for name, scheme in secret_settings(self.project).items():
+            if not os.environ.get(name):  # fresh development secrets for this run only
+                values[name] = new_secret(scheme)
         values.update(self.settings)
         return values
 

@@ -19,7 +19,14 @@ from pathlib import Path
 
 from raw.project import Project
 
-__all__ = ["LOCAL_ENV", "development", "ensure_local_env", "load_local_env", "secret_settings"]
+__all__ = [
+    "LOCAL_ENV",
+    "development",
+    "ensure_local_env",
+    "load_local_env",
+    "new_secret",
+    "secret_settings",
+]
 
 LOCAL_ENV = "local.env"
 
@@ -42,7 +49,8 @@ def secret_settings(project: Project) -> dict[str, str]:
     return wanted
 
 
-def _new_secret(scheme: str) -> str:
+def new_secret(scheme: str) -> str:
+    """A strong development value for a setting used with ``scheme`` (its format)."""
     if scheme == "standard-webhooks":  # the scheme's secrets are base64 with a prefix
         return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
     return secrets.token_hex(24)
@@ -87,7 +95,7 @@ def ensure_local_env(project: Project) -> list[str]:
     if missing:
         path.parent.mkdir(parents=True, exist_ok=True)
         lines = [f"{name}={value}" for name, value in known.items()]
-        lines += [f"{name}={_new_secret(scheme)}" for name, scheme in missing.items()]
+        lines += [f"{name}={new_secret(scheme)}" for name, scheme in missing.items()]
         header = "# Development secrets written by `raw up`; never use them in production.\n"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
