@@ -42,13 +42,14 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples/hiring
 	$(BIN)/mypy
+	cd examples/hiring && ../../$(BIN)/mypy --strict --ignore-missing-imports hiring
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks examples
+	$(BIN)/ruff format src tests benchmarks examples/hiring
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/workflow_overhead.py

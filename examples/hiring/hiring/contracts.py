@@ -49,10 +49,13 @@ class SummaryRecord(BaseModel):
     summary: dict[str, Any]
 
 
+Outcome = Literal["rejected", "no-booking", "withdrawn", "unreachable", "completed"]
+
+
 class HiringOutcome(BaseModel):
     """What the process ended with."""
 
     candidate_id: str
-    outcome: Literal["rejected", "no-booking", "withdrawn", "unreachable", "completed"]
+    outcome: Outcome
     cv_erased: bool = False
     call_attempts: int = 0

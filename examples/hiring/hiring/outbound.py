@@ -11,20 +11,17 @@ import os
 from typing import Any
 
 from hiring.state import project
+from raw.integrations import EmailMessage, Integrations, for_project
 
 CALLER_ID_SETTING = "HIRING_CALLER_ID"
 DEFAULT_CALLER_ID = "+15005550006"
 
 
-def _integrations() -> Any:
-    from raw.integrations import for_project
-
+def _integrations() -> Integrations:
     return for_project(project().root)
 
 
 async def email(to: str, subject: str, text: str, *, idempotency_key: str) -> str:
-    from raw.integrations import EmailMessage
-
     sent = await _integrations().email.send(
         EmailMessage(to=[to], subject=subject, text=text, idempotency_key=idempotency_key)
     )

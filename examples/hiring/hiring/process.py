@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         EmailKind,
         EmailRequest,
         HiringOutcome,
+        Outcome,
         PlacedCall,
         SummaryRecord,
     )
@@ -33,10 +34,18 @@ with workflow.unsafe.imports_passed_through():
     from raw.orchestrator import FirstSignal, RawProcess, execute_raw, first_signal, sleep_until
 
 FINAL_CALL_STATES = {"completed", "busy", "failed", "no-answer", "canceled"}
-_ACTIVITY = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=10),
-}
+_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=10)
+
+
+async def _activity(name: str, arg: Any, *, result_type: type | None = None) -> Any:
+    """One of hiring.activities, by name (this module imports no I/O code)."""
+    return await workflow.execute_activity(
+        name,
+        arg,
+        result_type=result_type,
+        start_to_close_timeout=timedelta(seconds=30),
+        retry_policy=_RETRY,
+    )
 
 
 class Withdrawn(Exception):
@@ -126,10 +135,8 @@ class HiringProcess(RawProcess):
                 "call_duration_seconds": duration,
             },
         )
-        await workflow.execute_activity(
-            "store_summary",
-            SummaryRecord(candidate_id=self.candidate_id, summary=summary.output),
-            **_ACTIVITY,
+        await _activity(
+            "store_summary", SummaryRecord(candidate_id=self.candidate_id, summary=summary.output)
         )
         await self._update(status="completed")
         return HiringOutcome(
@@ -165,11 +172,10 @@ class HiringProcess(RawProcess):
         for attempt in range(1, self.MAX_CALL_ATTEMPTS + 1):
             self.call_attempts = attempt
             await self._update(status="calling", call_attempts=attempt)
-            placed: PlacedCall = await workflow.execute_activity(
+            placed: PlacedCall = await _activity(
                 "place_call",
                 CallRequest(candidate_id=self.candidate_id, attempt=attempt),
                 result_type=PlacedCall,
-                **_ACTIVITY,
             )
             await self._update(call_sid=placed.call_sid)
             final = await self._final_status(placed.call_sid)
@@ -201,13 +207,13 @@ class HiringProcess(RawProcess):
             if status.get("CallSid") == call_sid and status.get("CallStatus") in FINAL_CALL_STATES:
                 return status
 
-    async def _retain_then_erase(self, outcome: str) -> HiringOutcome:
+    async def _retain_then_erase(self, outcome: Outcome) -> HiringOutcome:
         """Keep the CV for the retention period, then erase it."""
         await sleep_until(workflow.now() + self.CV_RETENTION, waiting_for="cv-retention")
-        await workflow.execute_activity("erase_cv", self.candidate_id, **_ACTIVITY)
+        await _activity("erase_cv", self.candidate_id)
         return HiringOutcome(
             candidate_id=self.candidate_id,
-            outcome=outcome,  # type: ignore[arg-type]
+            outcome=outcome,
             cv_erased=True,
             call_attempts=self.call_attempts,
         )
@@ -218,12 +224,10 @@ class HiringProcess(RawProcess):
         if fields.get("status"):
             self.set_step(fields["status"])  # the RawStep search attribute follows the status
         update = CandidateUpdate(candidate_id=self.candidate_id, **fields)
-        await workflow.execute_activity("update_candidate", update, **_ACTIVITY)
+        await _activity("update_candidate", update)
 
     async def _email(self, kind: EmailKind) -> None:
-        await workflow.execute_activity(
-            "send_email", EmailRequest(candidate_id=self.candidate_id, kind=kind), **_ACTIVITY
-        )
+        await _activity("send_email", EmailRequest(candidate_id=self.candidate_id, kind=kind))
 
 
 def _start_time(booking: FirstSignal) -> datetime:
