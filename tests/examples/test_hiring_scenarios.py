@@ -21,9 +21,15 @@ from .conftest import HIRING
 SCENARIOS = sorted((HIRING / "scenarios").glob("*.yaml"))
 
 
-def run(path: Path, workdir: Path) -> ScenarioResult:
+def run(path: Path, workdir: Path, database_url: str | None = None) -> ScenarioResult:
     return asyncio.run(
-        run_scenario(Project(HIRING), load_scenario(path), workdir=workdir, path=str(path))
+        run_scenario(
+            Project(HIRING),
+            load_scenario(path),
+            workdir=workdir,
+            path=str(path),
+            database_url=database_url,
+        )
     )
 
 
@@ -41,6 +47,15 @@ def test_hiring_scenario_passes(path: Path, tmp_path: Path) -> None:
     result = run(path, tmp_path / "run")
     assert result.passed, timeline(result)
     assert len(result.steps) == len(load_scenario(path).steps)
+
+
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize("name", ["happy-path", "duplicate-cv"])
+def test_hiring_scenario_passes_on_postgresql(
+    name: str, tmp_path: Path, raw_postgres_url: str
+) -> None:
+    result = run(HIRING / "scenarios" / f"{name}.yaml", tmp_path / "run", raw_postgres_url)
+    assert result.passed, timeline(result)
 
 
 @pytest.mark.usefixtures("clean_env")

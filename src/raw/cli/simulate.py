@@ -43,6 +43,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         ".raw/histories (what `raw temporal replay`, the temporal-validate gate, replays)",
     )
     parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="the system's database, e.g. an empty PostgreSQL database (default: a new SQLite "
+        "file per scenario); every scenario runs on it, so give one scenario or an empty "
+        "database each time",
+    )
+    parser.add_argument(
         "--keep",
         action="store_true",
         help="keep each run's folder (database, emails, runs) under .raw/simulate/",
@@ -97,6 +104,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 path=str(path),
                 on_step=None if args.json else _print_step,
                 record_histories=args.record,
+                database_url=args.database_url,
             )
             results.append(result)
             if not args.json:

@@ -179,8 +179,13 @@ async def run_scenario(
     path: str | None = None,
     on_step: Callable[[StepOutcome], None] | None = None,
     record_histories: bool = False,
+    database_url: str | None = None,
 ) -> ScenarioResult:
-    """Run ``scenario`` against ``project`` in a fresh simulated system under ``workdir``."""
+    """Run ``scenario`` against ``project`` in a fresh simulated system under ``workdir``.
+
+    ``database_url`` is the system's database (default: a new SQLite file in ``workdir``);
+    give an empty one, the scenario expects a system that starts with no data.
+    """
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     outcomes: list[StepOutcome] = []
@@ -188,7 +193,9 @@ async def run_scenario(
     error: str | None = None
     histories: list[str] = []
     try:
-        async with SimulatedSystem(project, workdir=workdir, settings=scenario.settings) as system:
+        async with SimulatedSystem(
+            project, workdir=workdir, settings=scenario.settings, database_url=database_url
+        ) as system:
             started_at = clock.now()
             run = _Run(system, scenario)
             for index, step in enumerate(scenario.steps, start=1):
