@@ -233,3 +233,42 @@ def test_the_bearer_token_opens_the_pages_and_their_forms_without_a_cookie(
             assert wrong.status_code == 303
 
     asyncio.run(scenario())
+
+
+def test_failed_sign_ins_are_throttled_per_address(
+    ops_project: Callable[..., Project], ops_db_url: str
+) -> None:
+    origin = {"Origin": "http://testserver"}
+
+    async def scenario() -> None:
+        async with serve(ops_project(), ops_db_url) as ops:
+            for _ in range(5):
+                wrong = await ops.client.post(
+                    "/operator/sign-in", data={"token": "guess"}, headers=origin
+                )
+                assert wrong.status_code == 401
+            refused = await ops.client.post(
+                "/operator/sign-in", data={"token": API_TOKEN}, headers=origin
+            )
+            assert refused.status_code == 429  # even the right token waits now
+            assert "Too many failed sign-ins" in refused.text
+            assert 1 <= int(refused.headers["Retry-After"]) <= 300
+
+    asyncio.run(scenario())
+
+
+def test_the_throttle_forgets_failures_after_its_window() -> None:
+    from raw import clock
+
+    with clock.use(clock.ManualClock()) as now:
+        throttle = auth.SignInThrottle(limit=2, window_seconds=60)
+        throttle.failed("10.0.0.1")
+        throttle.failed("10.0.0.1")
+        assert throttle.retry_after("10.0.0.1") > 0
+        assert throttle.retry_after("10.0.0.2") == 0  # per address
+        now.advance(61)
+        assert throttle.retry_after("10.0.0.1") == 0
+        throttle.failed("10.0.0.1")
+        throttle.succeeded("10.0.0.1")
+        throttle.failed("10.0.0.1")
+        assert throttle.retry_after("10.0.0.1") == 0  # a success clears the count

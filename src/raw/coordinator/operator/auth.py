@@ -29,12 +29,13 @@ import hashlib
 import hmac
 import json
 import secrets
-import time
+from collections import deque
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
+from raw import clock
 from raw.errors import RawError
 
 __all__ = [
@@ -108,7 +109,7 @@ def token_matches(given: str, token: str | None) -> bool:
 
 def issue_session(token: str, *, now: float | None = None) -> tuple[str, Session]:
     """A new session: (the cookie's value, the session)."""
-    issued = int(time.time() if now is None else now)
+    issued = int(clock.now().timestamp() if now is None else now)
     sid = secrets.token_hex(16)
     payload = _b64(json.dumps({"iat": issued, "sid": sid}, separators=(",", ":")).encode())
     key = _key(token)
@@ -130,7 +131,7 @@ def read_session(
         issued, sid = int(data["iat"]), str(data["sid"])
     except (ValueError, KeyError, TypeError):
         return None
-    age = (time.time() if now is None else now) - issued
+    age = (clock.now().timestamp() if now is None else now) - issued
     if age > SESSION_SECONDS or age < -60:  # expired, or issued in the future
         return None
     return Session(sid, issued, _csrf(key, sid))
@@ -153,3 +154,40 @@ def same_origin(request: Request) -> bool:
     parts = urlsplit(origin)
     host = request.headers.get("host", "")
     return parts.netloc == host
+
+
+class SignInThrottle:
+    """At most ``limit`` failed sign-ins per client address in ``window_seconds``.
+
+    Guessing the API token through the form is then slow: past the limit, an address
+    is refused (HTTP 429) until its oldest failure leaves the window. Kept in memory,
+    per server process.
+    """
+
+    def __init__(self, *, limit: int = 5, window_seconds: float = 300.0) -> None:
+        self.limit = limit
+        self.window_seconds = window_seconds
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, client: str) -> deque[float]:
+        failures = self._failures.setdefault(client, deque())
+        cutoff = clock.monotonic() - self.window_seconds
+        while failures and failures[0] <= cutoff:
+            failures.popleft()
+        return failures
+
+    def retry_after(self, client: str) -> int:
+        """Seconds until ``client`` may try again; 0 when it may now."""
+        failures = self._recent(client)
+        if len(failures) < self.limit:
+            return 0
+        return max(1, int(failures[0] + self.window_seconds - clock.monotonic()) + 1)
+
+    def failed(self, client: str) -> None:
+        self._recent(client).append(clock.monotonic())
+        if len(self._failures) > 10_000:  # many addresses: forget the quiet ones
+            for quiet in [c for c, f in self._failures.items() if not f]:
+                del self._failures[quiet]
+
+    def succeeded(self, client: str) -> None:
+        self._failures.pop(client, None)

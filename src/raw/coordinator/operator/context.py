@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+from raw import clock
 
 if TYPE_CHECKING:
     from raw.coordinator.app import Coordinator
@@ -82,7 +83,7 @@ class Operator:
         """The Temporal UI's base URL, or None when it is not known."""
         if self._ui_setting is not None:
             return self._ui_setting
-        now = time.monotonic()
+        now = clock.monotonic()
         if now - self._engine_checked > _ENGINE_RECHECK_SECONDS:
             self._engine_checked = now
             self._engine_ui = _engine_ui(self.coordinator)

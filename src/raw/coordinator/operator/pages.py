@@ -18,12 +18,12 @@ the bearer token.
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from raw import clock
 from raw.coordinator.errors import ResourceNotFoundError, database_available
 from raw.coordinator.operator import auth
 from raw.coordinator.operator.overview import build_overview
@@ -58,7 +58,7 @@ async def current_session(request: Request) -> auth.Session:
     token = coordinator.settings.token()
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer " and auth.token_matches(header[7:].strip(), token):
-        return auth.Session(None, int(time.time()), "")
+        return auth.Session(None, int(clock.now().timestamp()), "")
     found = auth.read_session(request.cookies.get(auth.COOKIE), token)
     if found is None:
         raise SignInRequired
@@ -140,6 +140,8 @@ def build_pages_router(operator: Operator, renderer: Renderer) -> APIRouter:
     ) -> Response:
         return sign_in_page(request, _safe_next(next, base), None)
 
+    throttle = auth.SignInThrottle()
+
     @router.post("/sign-in")
     async def sign_in(
         request: Request,
@@ -152,12 +154,25 @@ def build_pages_router(operator: Operator, renderer: Renderer) -> APIRouter:
             return sign_in_page(request, target, "Sign-in from another site is refused.", 403)
         if expected is None:
             return sign_in_page(request, target, None, 503)
+        client = request.client.host if request.client else "?"
+        wait = throttle.retry_after(client)
+        if wait:
+            log.warning("Operator sign-in refused from %s: too many failed attempts.", client)
+            response = sign_in_page(
+                request,
+                target,
+                f"Too many failed sign-ins from your address. Try again in {wait} s.",
+                429,
+            )
+            response.headers["Retry-After"] = str(wait)
+            return response
         if not auth.token_matches(token.strip(), expected):
-            client = request.client.host if request.client else "?"
+            throttle.failed(client)
             log.warning("Operator sign-in refused from %s: not the API token.", client)
             return sign_in_page(
                 request, target, "That is not the API token. Check it and try again.", 401
             )
+        throttle.succeeded(client)
         value, _ = auth.issue_session(expected)
         response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
         secure = request.url.scheme == "https" or (

@@ -16,13 +16,13 @@ when Temporal is down, and says why the rest is missing.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from raw import clock
 from raw.coordinator.api import ProcessView
 from raw.errors import RawError
 
@@ -178,7 +178,7 @@ async def schedules(operator: Operator) -> ScheduleList:
     if not operator.orchestrator.schedules:
         return ScheduleList()
     cached = operator.cache.get("schedules")
-    if cached is not None and time.monotonic() - cached[0] < SCHEDULES_CACHE_SECONDS:
+    if cached is not None and clock.monotonic() - cached[0] < SCHEDULES_CACHE_SECONDS:
         value: ScheduleList = cached[1]
         return value
     from raw.orchestrator.schedules import list_schedules
@@ -219,5 +219,5 @@ async def schedules(operator: Operator) -> ScheduleList:
             else None
         ),
     )
-    operator.cache["schedules"] = (time.monotonic(), answer)
+    operator.cache["schedules"] = (clock.monotonic(), answer)
     return answer
