@@ -1,10 +1,11 @@
 """The ``system:`` section of ``.raw/config.yaml``: the parts of a system and how they meet.
 
 Validated strictly like the rest of the config: an unknown key is an error naming
-it and listing what is allowed. The orchestrator's part is filled in here; the
-``coordinator``, ``integrations``, ``deploy`` and ``gates`` subsections are
-reserved names that later parts of the kit define. Environment variables win over
-the file: ``TEMPORAL_ADDRESS``, ``RAW_TEMPORAL_NAMESPACE``, ``RAW_TASK_QUEUE``.
+it and listing what is allowed. The orchestrator's and coordinator's parts and the
+system gates' are defined here; ``integrations`` (:mod:`raw.integrations.config`)
+and ``deploy`` (:mod:`raw.deploy.config`) in their own parts of the kit.
+Environment variables win over the file: ``TEMPORAL_ADDRESS``,
+``RAW_TEMPORAL_NAMESPACE``, ``RAW_TASK_QUEUE``.
 
     system:
       name: hiring
@@ -348,6 +349,19 @@ class CoordinatorConfig(_Strict):
         return self
 
 
+class SystemGatesConfig(_Strict):
+    """What the system-level gates need to know that the code does not say."""
+
+    external_signals: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description=(
+            "Signals a process waits for that something other than a webhook route sends "
+            "(an operator with `raw process signal`, another process), by process type: "
+            "system-check accepts them, e.g. {HiringProcess: [withdrawn]}."
+        ),
+    )
+
+
 class SystemConfig(_Strict):
     """Everything about the system beyond its RAW workflows."""
 
@@ -356,6 +370,6 @@ class SystemConfig(_Strict):
     coordinator: CoordinatorConfig = Field(default_factory=CoordinatorConfig)
     integrations: IntegrationsConfig = Field(default_factory=IntegrationsConfig)
     deploy: DeployConfig = Field(default_factory=DeployConfig)
-    gates: dict[str, Any] | None = Field(
-        default=None, description="Reserved: system-level gates such as the system check."
+    gates: SystemGatesConfig = Field(
+        default_factory=SystemGatesConfig, description="What system-check needs to know."
     )

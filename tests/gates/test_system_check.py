@@ -166,3 +166,26 @@ def test_each_break_is_reported_with_what_to_fix(
     assert matching, details["findings"]
     assert fix in matching[0]["fix"], matching[0]
     assert matching[0]["where"]
+
+
+def test_a_signal_sent_by_something_else_is_declared_and_accepted(
+    full_system: Path, tmp_path: Path
+) -> None:
+    root = copy_project(full_system, tmp_path / "approvals")
+    BREAKS["process-waits-for-a-signal-no-route-sends"][0](root)  # waits for 'approved'
+    config = root / CONFIG
+    data = yaml.safe_load(config.read_text())
+    data["system"]["gates"] = {"external_signals": {"ApprovalsProcess": ["approved"]}}
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, details = system_check(root)
+    signals = [f for f in details["findings"] if f["check"] == "signals"]
+    assert not any("'approved'" in f["problem"] for f in signals), signals
+
+
+def test_external_signals_are_suggested_in_the_fix(full_system: Path, tmp_path: Path) -> None:
+    root = copy_project(full_system, tmp_path / "approvals")
+    BREAKS["process-waits-for-a-signal-no-route-sends"][0](root)
+    code, details = system_check(root)
+    assert code == 1
+    fix = next(f["fix"] for f in details["findings"] if "'approved'" in f["problem"])
+    assert "system.gates.external_signals ({ApprovalsProcess: [approved]})" in fix

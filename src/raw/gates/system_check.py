@@ -356,6 +356,11 @@ class _Checker:
             if w.action.kind in ("signal", "signal_with_start")
         ]
         sent = {(w.action.process, w.action.signal) for w in routes}
+        sent |= {
+            (process, signal)
+            for process, signals in self.system.gates.external_signals.items()
+            for signal in signals
+        }
         for process, signals in waits.items():
             for signal, where in signals.items():
                 if (process, signal) not in sent:
@@ -365,8 +370,9 @@ class _Checker:
                         f"process {process} waits for the signal '{signal}', but no webhook "
                         "route sends it.",
                         "Add a route to system.coordinator.webhooks with action {kind: signal, "
-                        f"process: {process}, business_key: <body field>, signal: {signal}}}, "
-                        "or stop waiting for it.",
+                        f"process: {process}, business_key: <body field>, signal: {signal}}}; "
+                        "if something else sends it, list it in system.gates.external_signals "
+                        f"({{{process}: [{signal}]}}); or stop waiting for it.",
                     )
         unresolved_files = {u.split(":", 1)[0] for u in self.scan.unresolved}
         for route in routes:
