@@ -291,6 +291,15 @@ def test_deliveries_and_failed_runs_show_what_happened_and_hide_secrets(
     shoot(page, "deliveries-laptop", screenshots)
     no_secrets(page, hiring)
 
+    page.goto(f"{hiring.base}/operator/outbox")  # what the SMTP catcher caught
+    email = page.get_by_role("article").filter(has_text="linus@example.com").first
+    expect(email).to_contain_text("Book your screening call", timeout=LIVE_WAIT_MS)
+    email.get_by_text("Message").click()
+    expect(email.locator("pre")).to_contain_text("Please book a 20-minute call")
+    check_axe(page, "outbox", screenshots)
+    shoot(page, "outbox-laptop", screenshots)
+    no_secrets(page, hiring)
+
 
 def test_overview_on_a_phone_and_by_keyboard(
     phone: BrowserContext, hiring: HiringUp, screenshots: Path

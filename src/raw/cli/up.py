@@ -209,9 +209,7 @@ async def _run(
         if engine_info is not None:
             supervisor.say(f"  Temporal UI:    {engine_info.ui_url}")
         if integrations.email is not None:
-            supervisor.say(
-                "  Captured email: raw integrations mail  (calls: raw integrations calls)"
-            )
+            supervisor.say(f"  Captured email: {base}/operator/outbox  (or: raw integrations mail)")
         supervisor.say("Ctrl-C stops everything; waiting processes resume on the next raw up.")
         waiter = asyncio.create_task(stop.wait())
         exited = asyncio.create_task(supervisor.exited.wait())

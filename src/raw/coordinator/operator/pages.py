@@ -318,6 +318,13 @@ def build_pages_router(operator: Operator, renderer: Renderer) -> APIRouter:
             process_id=_process_of(found.idempotency_key),
         )
 
+    @router.get("/outbox")
+    async def outbox(request: Request, signed: Signed) -> Response:
+        from raw.coordinator.operator.outbox import read_outbox
+
+        found = read_outbox(coordinator.project, limit=LIST_LIMIT)
+        return page(request, "outbox.html", signed, "outbox", outbox=found)
+
     @router.get("/{rest:path}")
     async def not_found(request: Request, signed: Signed, rest: str) -> Response:
         raise ResourceNotFoundError("page", f"{base}/{rest}", f"The overview is at {base}.")
