@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import signal
 import socket
 import statistics
@@ -48,27 +47,9 @@ def clean_env() -> dict[str, str]:
 
 
 def copy_hiring(target: Path) -> Path:
-    state = {
-        "local.env",
-        "temporal",
-        "integrations",
-        "mail",
-        "calls",
-        "storage",
-        "chat",
-        "simulate",
-        "runs",
-        "cache",
-    }
+    from raw.testing.projects import copy_project
 
-    def ignore(folder: str, names: list[str]) -> set[str]:
-        skip = {n for n in names if n == "__pycache__"}
-        if Path(folder).name == ".raw":
-            skip |= {n for n in names if n in state or ".db" in n}
-        return skip
-
-    shutil.copytree(HIRING, target, ignore=ignore)
-    return target
+    return copy_project(HIRING, target)
 
 
 def time_up(root: Path, *, keep_engine: bool) -> float:

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 import yaml
 from tests.examples.conftest import copy_hiring
-from tests.scaffold.systems import copy_project, raw_json
+from tests.scaffold.systems import raw_json
+
+from raw.testing.projects import copy_project
 
 
 def system_check(root: Path) -> tuple[int, dict[str, Any]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -92,18 +91,4 @@ def generated(factory: pytest.TempPathFactory, pattern: str) -> Path:
             )
             assert code == 0, answer
             done.write_text(json.dumps(answer))
-    return target
-
-
-def copy_project(source: Path, target: Path) -> Path:
-    """A copy without local state (gate runs, the engine, databases, run records)."""
-
-    def ignore(folder: str, names: list[str]) -> set[str]:
-        skip = {n for n in names if n in ("__pycache__", "gates", "temporal", "local.env")}
-        skip |= {n for n in names if n.endswith((".db", ".db-wal", ".db-shm"))}
-        if Path(folder).parent.name == "workflows":
-            skip |= {n for n in names if n == "runs"}
-        return skip
-
-    shutil.copytree(source, target, ignore=ignore)
     return target

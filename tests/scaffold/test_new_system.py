@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .systems import RAW, clean_env, copy_project, raw, raw_json
+from raw.testing.projects import copy_project
+
+from .systems import RAW, clean_env, raw, raw_json
 
 EXPECTED_GATES = {
     "single": ["validate", "dry", "tests"],
