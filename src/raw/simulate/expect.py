@@ -113,6 +113,8 @@ async def _process(system: SimulatedSystem, expect: ProcessExpect) -> list[str]:
         )
     if expect.result is not None:
         found += [f"{label} result: {d}" for d in differences(expect.result, snapshot.result)]
+    if found and snapshot.state_error and (expect.step or expect.waiting_for):
+        found.append(f"{label}: its state could not be read: {snapshot.state_error}")
     return found
 
 

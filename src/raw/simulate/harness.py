@@ -16,11 +16,11 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from raw import clock
 from raw.errors import RawError
@@ -37,10 +37,14 @@ if TYPE_CHECKING:
     from raw.integrations.services import LocalServices
     from raw.system import WebhookConfig
 
+log = logging.getLogger("raw.simulate")
+
 __all__ = ["BASE_URL", "Answer", "ProcessSnapshot", "SimulatedSystem", "SimulationError"]
 
 BASE_URL = "http://simulated.raw"
 """The coordinator's public URL inside a simulation (callbacks and signatures use it)."""
+
+T = TypeVar("T")
 
 _TERMINAL_INBOX = ("done", "dead")
 _STATUS = {
@@ -56,6 +60,44 @@ _STATUS = {
 
 class SimulationError(RawError):
     """The simulated system could not be started or driven."""
+
+
+RPC_TIMEOUT_SECONDS = 15.0
+"""The longest a simulation waits, in real seconds, for one call into the system to answer."""
+
+QUERY_TIMEOUT_SECONDS = 5.0
+"""A state query unanswered this long is given up; the expectation polling it asks again."""
+
+
+async def _bounded(call: Awaitable[T], what: str, seconds: float = RPC_TIMEOUT_SECONDS) -> T:
+    """``call``'s answer, or a :class:`SimulationError` naming ``what`` once ``seconds`` pass.
+
+    Simulated time moves only when told to, so nothing the harness waits for takes long
+    in real time; one that does is a system stuck, said so rather than waited on forever.
+    """
+    try:
+        return await asyncio.wait_for(call, seconds)
+    except TimeoutError:
+        log.warning(
+            "%s did not answer within %g s; the tasks now waiting:\n%s",
+            what,
+            seconds,
+            _waiting_tasks(),
+        )
+        raise SimulationError(f"{what} did not answer within {seconds:g} s.") from None
+
+
+def _waiting_tasks(frames: int = 6) -> str:
+    """Each pending task of the running loop and where it waits (for a stuck system's log)."""
+    lines = []
+    for task in asyncio.all_tasks():
+        stack = task.get_stack(limit=frames)
+        where = " <- ".join(
+            f"{f.f_code.co_name} ({Path(f.f_code.co_filename).name}:{f.f_lineno})"
+            for f in reversed(stack)
+        )
+        lines.append(f"  {task.get_name()}: {where or 'not started'}")
+    return "\n".join(sorted(lines))
 
 
 @dataclass
@@ -262,8 +304,9 @@ class SimulatedSystem:
         )
         answers: list[Answer] = []
         for _ in range(repeat):
-            response = await self.http.post(
-                delivery.url, content=delivery.body, headers=delivery.headers
+            response = await _bounded(
+                self.http.post(delivery.url, content=delivery.body, headers=delivery.headers),
+                f"The coordinator's route {route.path}",
             )
             try:
                 answer_body: Any = response.json()
@@ -321,7 +364,9 @@ class SimulatedSystem:
             task_queue=config.task_queue,
             result_type=dict,
         )
-        result: dict[str, Any] = await handle.result()  # the kit's own workflow: not recorded
+        result: dict[str, Any] = await _bounded(  # the kit's own workflow: not recorded
+            handle.result(), f"The scheduled run {handle.id}", seconds=60
+        )
         return result
 
     async def record_histories(self, label: str) -> list[Path]:
@@ -383,7 +428,8 @@ class SimulatedSystem:
             return await client.workflow_service.describe_workflow_execution(
                 DescribeWorkflowExecutionRequest(
                     namespace=client.namespace, execution=WorkflowExecution(workflow_id=pid)
-                )
+                ),
+                timeout=timedelta(seconds=RPC_TIMEOUT_SECONDS),
             )
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
@@ -394,15 +440,26 @@ class SimulatedSystem:
         """Settle, then move simulated time on by ``delta``; returns the new time."""
         assert self.env is not None
         await self.settle()
-        await self.env.sleep(delta)
-        self.clock.set(await self.env.get_current_time())
+        try:
+            await _bounded(self.env.sleep(delta), "Temporal's time-skipping server", seconds=60)
+        except SimulationError as exc:
+            busy = await self._busy()
+            raise SimulationError(
+                f"Time could not be moved on by {delta}: {exc}"
+                + (f" The system is busy: {busy}." if busy else "")
+            ) from None
+        self.clock.set(
+            await _bounded(self.env.get_current_time(), "Temporal's time-skipping server")
+        )
         return clock.now()
 
     # -- looking
 
     async def process(self, pid: str) -> ProcessSnapshot:
         from temporalio.client import WorkflowFailureError
+        from temporalio.service import RPCError
 
+        from raw.orchestrator.client import ProcessQueryError, query
         from raw.orchestrator.search_attributes import RAW_STATE_QUERY
 
         assert self.env is not None
@@ -412,13 +469,20 @@ class SimulatedSystem:
         status = _STATUS.get(description.workflow_execution_info.status, "unknown")
         snapshot = ProcessSnapshot(pid, status)
         handle = self.env.client.get_workflow_handle(pid, result_type=dict)
+        if status == "running" and description.HasField("pending_workflow_task"):
+            # Its state is changing: the caller looks again once the task is answered.
+            snapshot.state_error = "a workflow task is in flight"
+            return snapshot
         try:
-            state = await handle.query(RAW_STATE_QUERY, result_type=dict)
+            state = await query(
+                self.env.client, pid, RAW_STATE_QUERY, timeout_seconds=QUERY_TIMEOUT_SECONDS
+            )
             snapshot.step = state.get("step")
             snapshot.waiting_for = state.get("waiting_for")
-        except Exception as exc:  # a process that is not a RawProcess has no raw_state
+        except (ProcessQueryError, RPCError) as exc:  # not a RawProcess: no raw_state
             snapshot.state_error = str(exc)
         if status == "completed":
             with contextlib.suppress(WorkflowFailureError):
-                snapshot.result = json.loads(json.dumps(await handle.result(), default=str))
+                result = await _bounded(handle.result(), f"The result of process {pid}")
+                snapshot.result = json.loads(json.dumps(result, default=str))
         return snapshot
