@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from raw.orchestrator.activity import RawActivities
@@ -43,10 +44,20 @@ PROCESSES = [HiringProcess, SignalsProcess, DeadlineProcess]
 async def state_when(
     handle: WorkflowHandle[Any, Any], ready: Any, *, timeout_seconds: float = 10.0
 ) -> RawState:
-    """Query raw_state until ``ready(state)``; time does not skip while we poll."""
+    """Query raw_state until ``ready(state)``; time does not skip while we poll.
+
+    Each query is bounded and asked again: the time-skipping server ties a query that
+    arrives while a workflow task is scheduled or running to that task, and gives it no
+    deadline of its own (one the worker never answers waits forever).
+    """
     deadline = time.monotonic() + timeout_seconds
     while True:
-        state = await handle.query(HiringProcess.raw_state)
+        try:
+            state = await handle.query(HiringProcess.raw_state, rpc_timeout=timedelta(seconds=2))
+        except RPCError:
+            if time.monotonic() > deadline:
+                raise
+            continue
         if ready(state) or time.monotonic() > deadline:
             return state
         await asyncio.sleep(0.02)
