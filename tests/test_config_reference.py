@@ -28,3 +28,11 @@ def test_every_key_is_listed_down_to_nested_lists_and_maps() -> None:
     ):
         assert key in keys
     assert len(keys) == len(set(keys))
+
+
+def test_every_key_says_what_it_means() -> None:
+    unexplained = [key for key, _, _, meaning in reference_rows() if not meaning.strip()]
+    assert not unexplained, (
+        "these keys of docs/config.md's reference have no meaning: give each field a "
+        f"description= (or an attribute docstring): {', '.join(unexplained)}"
+    )

@@ -85,19 +85,25 @@ class GatesConfig(_Strict):
 
 
 class BuilderConfig(_Strict):
-    gates: GatesConfig = Field(default_factory=GatesConfig)
+    gates: GatesConfig = Field(
+        default_factory=GatesConfig,
+        description="The gates `raw gates` runs: the default ones, then the optional ones.",
+    )
 
 
 class ProjectConfig(_Strict):
     """The schema of ``.raw/config.yaml``. Unknown keys are errors."""
 
     version: int = 1
+    """The config file format's version; 1 is the only one (the value is not checked)."""
     name: str | None = None
+    """The project's name, used where ``system.name`` is not given; default: its folder's name."""
     runs_dir: str | None = None
     """Where runs are recorded; default: each workflow's own ``runs/`` folder."""
     cache_dir: str | None = None
     """Where ``@cache`` keeps step results; default ``.raw/cache``."""
     builder: BuilderConfig = Field(default_factory=BuilderConfig)
+    """How the builder's tools check the project."""
     system_data: dict[str, Any] = Field(default_factory=dict, alias="system")
     """The ``system:`` section as written; :attr:`system` is it validated."""
 

@@ -51,8 +51,14 @@ class ScheduleConfig(_Strict):
         default_factory=list, description="CLI-style args, e.g. ['--date', 'today']."
     )
     params: dict[str, Any] | None = Field(default=None, description="Params, instead of args.")
-    paused: bool = False
-    note: str | None = None
+    paused: bool = Field(
+        default=False,
+        description="Paused or not: the Temporal Schedule's state, or the CronJob's suspend.",
+    )
+    note: str | None = Field(
+        default=None,
+        description="The Temporal Schedule's note; default: one saying `raw` manages it.",
+    )
 
     @field_validator("id", "workflow")
     @classmethod
@@ -94,7 +100,13 @@ class OrchestratorConfig(_Strict):
     address: str | None = Field(
         default=None, description="host:port of a Temporal server; none means the embedded engine."
     )
-    namespace: str = "default"
+    namespace: str = Field(
+        default="default",
+        description=(
+            "The Temporal namespace; RAW_TEMPORAL_NAMESPACE wins. The embedded engine and a "
+            "rendered deployment's own Temporal create it."
+        ),
+    )
     task_queue: str = Field(default="raw", description="The task queue the worker polls.")
     workflows: list[str] = Field(
         default_factory=list, description="Modules holding @workflow.defn classes."
@@ -105,7 +117,13 @@ class OrchestratorConfig(_Strict):
     activity_mode: Literal["in_process", "subprocess"] = Field(
         default="in_process", description="How run_raw_workflow runs RAW workflows."
     )
-    schedules: list[ScheduleConfig] = Field(default_factory=list)
+    schedules: list[ScheduleConfig] = Field(
+        default_factory=list,
+        description=(
+            "RAW workflows run on a cron, as Temporal Schedules (`raw schedules sync`) or "
+            "CronJobs (see system.deploy.schedules); a run never overlaps the one before."
+        ),
+    )
 
     @field_validator("workflows", "activities")
     @classmethod
@@ -150,7 +168,13 @@ def _object_ref(value: str | None) -> str | None:
 class ActionConfig(_Strict):
     """What an accepted delivery makes happen, through the inbox and the dispatcher."""
 
-    kind: Literal["run_workflow", "start_process", "signal", "signal_with_start", "none"]
+    kind: Literal["run_workflow", "start_process", "signal", "signal_with_start", "none"] = Field(
+        description=(
+            "run_workflow: run a RAW workflow; start_process: start the business key's "
+            "process; signal: signal it; signal_with_start: signal it, starting it if it "
+            "is not running; none: nothing (the inbox record is done at once)."
+        )
+    )
     workflow: str | None = Field(default=None, description="run_workflow: the RAW workflow id.")
     params: dict[str, str] | None = Field(
         default=None,
@@ -198,7 +222,13 @@ class WebhookConfig(_Strict):
     body: str | None = Field(
         default=None, description="Pydantic model of the body, e.g. 'hiring.models:CVSubmission'."
     )
-    content_type: Literal["json", "form"] = "json"
+    content_type: Literal["json", "form"] = Field(
+        default="json",
+        description=(
+            "The body's encoding: json (application/json or application/*+json) or form "
+            "(application/x-www-form-urlencoded); any other Content-Type is answered 415."
+        ),
+    )
     scheme: str = Field(
         description="standard-webhooks, github, twilio, bearer, or a registered scheme."
     )
@@ -210,9 +240,30 @@ class WebhookConfig(_Strict):
         default=None,
         description="Body field that identifies a delivery; default: the scheme's delivery id.",
     )
-    tolerance_seconds: int = Field(default=300, gt=0)
-    max_body_bytes: int | None = Field(default=None, gt=0)
-    retention_days: int | None = Field(default=None, gt=0)
+    tolerance_seconds: int = Field(
+        default=300,
+        gt=0,
+        description=(
+            "How far, in seconds, a signed timestamp may be from now, for schemes that sign "
+            "one (standard-webhooks); further off, the delivery is refused with 401."
+        ),
+    )
+    max_body_bytes: int | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "The largest body this route takes, in bytes (larger: 413); default: "
+            "system.coordinator.max_body_bytes."
+        ),
+    )
+    retention_days: int | None = Field(
+        default=None,
+        gt=0,
+        description=(
+            "Days a delivery's raw body is kept; `raw db purge` clears older ones (the row "
+            "stays, so repeats are still recognised). None: kept forever."
+        ),
+    )
     query_params: bool = Field(
         default=False,
         description=(
@@ -224,7 +275,13 @@ class WebhookConfig(_Strict):
         default=None,
         description="Optional 'module:function' doing the entity change in the same transaction.",
     )
-    action: ActionConfig = Field(default_factory=lambda: ActionConfig(kind="none"))
+    action: ActionConfig = Field(
+        default_factory=lambda: ActionConfig(kind="none"),
+        description=(
+            "What an accepted delivery makes happen, through the inbox and the dispatcher; "
+            "default: nothing (kind none)."
+        ),
+    )
 
     @field_validator("name")
     @classmethod
@@ -264,12 +321,44 @@ class WebhookConfig(_Strict):
 
 class DispatcherConfig(_Strict):
     enabled: bool = Field(default=True, description="Run the dispatcher inside the app.")
-    max_attempts: int = Field(default=8, ge=1)
-    base_delay_seconds: float = Field(default=1.0, gt=0)
-    max_delay_seconds: float = Field(default=300.0, gt=0)
-    lease_seconds: float = Field(default=60.0, gt=0)
-    poll_interval_seconds: float = Field(default=0.5, gt=0)
-    concurrency: int = Field(default=4, ge=1)
+    max_attempts: int = Field(
+        default=8,
+        ge=1,
+        description=(
+            "Attempts an inbox record's action gets; after the last failed one the record "
+            "is dead (a dead letter, retried by hand)."
+        ),
+    )
+    base_delay_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description=(
+            "Backoff before a retry: a random wait of up to this many seconds times "
+            "2**(attempts - 1) (full jitter)."
+        ),
+    )
+    max_delay_seconds: float = Field(
+        default=300.0, gt=0, description="The cap on the backoff before a retry, in seconds."
+    )
+    lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "Seconds a claimed record stays with its dispatcher; renewed every third of it "
+            "while the action runs, and taken up by another dispatcher once it runs out."
+        ),
+    )
+    poll_interval_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description=(
+            "Seconds between looks for due records while no slot frees up; records whose "
+            "lease ran out are looked for once per interval."
+        ),
+    )
+    concurrency: int = Field(
+        default=4, ge=1, description="Actions one dispatcher performs at once."
+    )
 
 
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -310,8 +399,21 @@ class CoordinatorConfig(_Strict):
     public_base_url: str | None = Field(
         default=None, description="The URL callers use (Twilio signs it); RAW_PUBLIC_BASE_URL wins."
     )
-    max_body_bytes: int = Field(default=1_048_576, gt=0)
-    api_token_setting: str = Field(default="RAW_API_TOKEN")
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        gt=0,
+        description=(
+            "The largest webhook body taken, in bytes, for routes without their own "
+            "max_body_bytes; larger: 413."
+        ),
+    )
+    api_token_setting: str = Field(
+        default="RAW_API_TOKEN",
+        description=(
+            "The setting holding the bearer token of the REST API and the operator page; "
+            "outside development a missing or weak one stops start-up."
+        ),
+    )
     schemes: list[str] = Field(
         default_factory=list,
         description="The system's own webhook schemes, 'module:object', registered by name.",
@@ -323,8 +425,20 @@ class CoordinatorConfig(_Strict):
             "by `raw db upgrade` and at start-up after the kit's."
         ),
     )
-    dispatcher: DispatcherConfig = Field(default_factory=DispatcherConfig)
-    webhooks: list[WebhookConfig] = Field(default_factory=list)
+    dispatcher: DispatcherConfig = Field(
+        default_factory=DispatcherConfig,
+        description=(
+            "How the inbox's actions are performed, in the app or by `raw dispatcher`: "
+            "attempts, backoff, leases, pace."
+        ),
+    )
+    webhooks: list[WebhookConfig] = Field(
+        default_factory=list,
+        description=(
+            "Webhook routes: each checks the sender's signature, then stores the delivery "
+            "and its inbox record in one transaction."
+        ),
+    )
     entities: list[EntityConfig] = Field(
         default_factory=list,
         description="The system's entity tables, counted by status on the operator page.",
@@ -365,11 +479,29 @@ class SystemGatesConfig(_Strict):
 class SystemConfig(_Strict):
     """Everything about the system beyond its RAW workflows."""
 
-    name: str | None = None
-    orchestrator: OrchestratorConfig = Field(default_factory=OrchestratorConfig)
-    coordinator: CoordinatorConfig = Field(default_factory=CoordinatorConfig)
-    integrations: IntegrationsConfig = Field(default_factory=IntegrationsConfig)
-    deploy: DeployConfig = Field(default_factory=DeployConfig)
+    name: str | None = Field(
+        default=None,
+        description=(
+            "Names the deployment's objects and default image, marks the schedules it owns, "
+            "titles the operator page; default: the project's name, else its folder's."
+        ),
+    )
+    orchestrator: OrchestratorConfig = Field(
+        default_factory=OrchestratorConfig,
+        description="Temporal: where it is, which code the worker serves, and the schedules.",
+    )
+    coordinator: CoordinatorConfig = Field(
+        default_factory=CoordinatorConfig,
+        description="The FastAPI coordinator: webhooks, the inbox, the dispatcher, the API.",
+    )
+    integrations: IntegrationsConfig = Field(
+        default_factory=IntegrationsConfig,
+        description="The adapter of each integration; a section left out is not available.",
+    )
+    deploy: DeployConfig = Field(
+        default_factory=DeployConfig,
+        description="How `raw deploy render` packages and runs the system: image, Compose, Helm.",
+    )
     gates: SystemGatesConfig = Field(
         default_factory=SystemGatesConfig, description="What system-check needs to know."
     )

@@ -68,15 +68,23 @@ class Quantities(_Strict):
 class Resources(_Strict):
     """Kubernetes requests and limits of one container."""
 
-    requests: Quantities = Field(default_factory=lambda: Quantities(cpu="100m", memory="256Mi"))
-    limits: Quantities = Field(default_factory=lambda: Quantities(memory="512Mi"))
+    requests: Quantities = Field(
+        default_factory=lambda: Quantities(cpu="100m", memory="256Mi"),
+        description="What the container is guaranteed; default cpu 100m, memory 256Mi.",
+    )
+    limits: Quantities = Field(
+        default_factory=lambda: Quantities(memory="512Mi"),
+        description="The most the container may use; default memory 512Mi, no CPU limit.",
+    )
 
 
 class RoleConfig(_Strict):
     """How many copies of one role run, and what each may use."""
 
     replicas: int = Field(default=1, ge=0, le=1000, description="Pods of this role.")
-    resources: Resources = Field(default_factory=Resources)
+    resources: Resources = Field(
+        default_factory=Resources, description="Requests and limits of each of its containers."
+    )
 
 
 def _role(replicas: int) -> RoleConfig:
@@ -95,7 +103,13 @@ class ImageConfig(_Strict):
         default="python:3.11.11-slim-bookworm",
         description="The pinned Python base image of both build stages.",
     )
-    pull_policy: Literal["IfNotPresent", "Always", "Never"] = "IfNotPresent"
+    pull_policy: Literal["IfNotPresent", "Always", "Never"] = Field(
+        default="IfNotPresent",
+        description=(
+            "imagePullPolicy of every container of this image in k8s/ and the Helm chart "
+            "(value image.pullPolicy); Compose builds the image instead."
+        ),
+    )
 
     @field_validator("name")
     @classmethod
@@ -154,7 +168,9 @@ class DatabaseConfig(_Strict):
     storage_class: str | None = Field(
         default=None, description="StorageClass of the claim; default: the cluster's."
     )
-    resources: Resources = Field(default_factory=Resources)
+    resources: Resources = Field(
+        default_factory=Resources, description="Requests and limits of the in-cluster PostgreSQL."
+    )
 
     @field_validator("storage")
     @classmethod
@@ -176,13 +192,22 @@ class TemporalConfig(_Strict):
     )
     version: str = Field(default="1.31.0", description="temporalio/server and admin-tools tag.")
     ui_version: str = Field(default="2.49.1", description="temporalio/ui tag.")
-    resources: Resources = Field(default_factory=Resources)
+    resources: Resources = Field(
+        default_factory=Resources,
+        description="Requests and limits of the in-cluster Temporal server and of its UI.",
+    )
 
 
 class IngressConfig(_Strict):
     """How the api is reached from outside the cluster."""
 
-    enabled: bool = True
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "Render an Ingress to the api's Service; false: none, and RAW_PUBLIC_BASE_URL "
+            "is not derived from host."
+        ),
+    )
     host: str | None = Field(
         default=None, description="e.g. 'hiring.example.com'; none: every host."
     )
@@ -202,8 +227,14 @@ class IngressConfig(_Strict):
 class DeployConfig(_Strict):
     """Deployment: the image, Compose, Kubernetes and Helm (``raw deploy render``)."""
 
-    image: ImageConfig = Field(default_factory=ImageConfig)
-    python: PythonConfig = Field(default_factory=PythonConfig)
+    image: ImageConfig = Field(
+        default_factory=ImageConfig,
+        description="The one image of the api, the worker, the dispatcher and the jobs.",
+    )
+    python: PythonConfig = Field(
+        default_factory=PythonConfig,
+        description="What the image installs, in a layer of its own before the project's files.",
+    )
     kubernetes_version: str = Field(
         default="1.37.0", description="The Kubernetes API version objects are checked against."
     )
@@ -215,9 +246,24 @@ class DeployConfig(_Strict):
         ),
     )
     port: int = Field(default=8000, ge=1, le=65535, description="The api's port.")
-    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
-    temporal: TemporalConfig = Field(default_factory=TemporalConfig)
-    ingress: IngressConfig = Field(default_factory=IngressConfig)
+    database: DatabaseConfig = Field(
+        default_factory=DatabaseConfig,
+        description=(
+            "Kubernetes' PostgreSQL: a StatefulSet in the cluster or an external server "
+            "(Compose always runs its own)."
+        ),
+    )
+    temporal: TemporalConfig = Field(
+        default_factory=TemporalConfig,
+        description=(
+            "Kubernetes' Temporal: the official images in the cluster or an external address "
+            "(Compose always runs its own)."
+        ),
+    )
+    ingress: IngressConfig = Field(
+        default_factory=IngressConfig,
+        description="How the api is reached from outside the cluster.",
+    )
     secret_name: str | None = Field(
         default=None,
         description="The Kubernetes Secret holding the secret settings; default '<name>-secrets'.",
@@ -230,9 +276,18 @@ class DeployConfig(_Strict):
         default_factory=list,
         description="More settings your own code reads from the Secret, e.g. OPENAI_API_KEY.",
     )
-    api: RoleConfig = Field(default_factory=lambda: _role(2))
-    worker: RoleConfig = Field(default_factory=lambda: _role(2))
-    dispatcher: RoleConfig = Field(default_factory=lambda: _role(1))
+    api: RoleConfig = Field(
+        default_factory=lambda: _role(2),
+        description="The Deployment running `raw serve` (its dispatcher off); default 2 replicas.",
+    )
+    worker: RoleConfig = Field(
+        default_factory=lambda: _role(2),
+        description="The Deployment running `raw worker`; default 2 replicas.",
+    )
+    dispatcher: RoleConfig = Field(
+        default_factory=lambda: _role(1),
+        description="The Deployment running `raw dispatcher`; default 1 replica.",
+    )
 
     @field_validator("kubernetes_version")
     @classmethod
