@@ -36,3 +36,12 @@ def test_every_key_says_what_it_means() -> None:
         "these keys of docs/config.md's reference have no meaning: give each field a "
         f"description= (or an attribute docstring): {', '.join(unexplained)}"
     )
+
+
+def test_a_default_set_by_the_parent_is_the_one_shown() -> None:
+    defaults = {key: default for key, _, default, _ in reference_rows()}
+    assert defaults["system.deploy.api.replicas"] == "`2`"  # the role's own default is 1
+    assert defaults["system.deploy.dispatcher.replicas"] == "`1`"
+    assert defaults["system.deploy.api.resources.requests.cpu"] == '`"100m"`'
+    assert defaults["system.deploy.api.resources.limits.memory"] == '`"512Mi"`'
+    assert defaults["system.coordinator.webhooks[].action.kind"] == "required"

@@ -62,13 +62,19 @@ def _model(annotation: Any) -> tuple[type[BaseModel] | None, str]:
     return None, ""
 
 
-def _default(info: FieldInfo) -> str:
-    if info.is_required():
-        return "required"
+def _default_value(info: FieldInfo) -> Any:
     try:
-        value = info.get_default(call_default_factory=True, validated_data={})
+        return info.get_default(call_default_factory=True, validated_data={})
     except Exception:
-        return ""
+        return PydanticUndefined
+
+
+def _default(info: FieldInfo, value: Any = PydanticUndefined) -> str:
+    """``value`` is what the field's parent sets it to by default, when the parent does."""
+    if info.is_required():  # whoever writes the parent writes this
+        return "required"
+    if value is PydanticUndefined:
+        value = _default_value(info)
     if value is PydanticUndefined or isinstance(value, BaseModel):
         return ""
     if value is None:
@@ -97,7 +103,12 @@ def _describe(info: FieldInfo, docstring: str | None) -> str:
     return text.replace("|", "\\|")
 
 
-def _rows(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, str, str, str]]:
+def _rows(
+    model: type[BaseModel], prefix: str, defaults: BaseModel | None = None
+) -> Iterator[tuple[str, str, str, str]]:
+    """Rows for ``model``'s fields; ``defaults`` is the instance its parent makes by default
+    (a parent may set a child's default, e.g. two api replicas where the model says one).
+    """
     from raw.system import SystemConfig
 
     docstrings = _docstrings(model)
@@ -108,14 +119,16 @@ def _rows(model: type[BaseModel], prefix: str) -> Iterator[tuple[str, str, str, 
             yield from _rows(SystemConfig, "system.")
             continue
         inner, suffix = _model(info.annotation)
+        value = getattr(defaults, name) if defaults is not None else _default_value(info)
         yield (
             key + suffix,
             _label(info.annotation),
-            _default(info),
+            _default(info, value if defaults is not None else PydanticUndefined),
             _describe(info, docstrings.get(name)),
         )
         if inner is not None:
-            yield from _rows(inner, key + suffix + ".")
+            nested = value if not suffix and isinstance(value, inner) else None
+            yield from _rows(inner, key + suffix + ".", nested)
 
 
 def reference_rows() -> list[tuple[str, str, str, str]]:
