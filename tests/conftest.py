@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,27 @@ class Project:
     def runs(self, workflow_id: str) -> list[Path]:
         folder = self.root / ".raw" / "workflows" / workflow_id / "runs"
         return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
+
+
+@pytest.fixture(autouse=True)
+def _settings_do_not_leak() -> Iterator[None]:
+    """A test leaves os.environ as it found it (monkeypatch does this; direct writes don't).
+
+    A setting left behind changes every later test in the same worker process, which
+    makes failures depend on test order: the leak is undone and the leaking test fails.
+    """
+    before = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    yield
+    after = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    if after == before:
+        return
+    changed = sorted(k for k in {*before, *after} if before.get(k) != after.get(k))
+    for name in changed:
+        if name in before:
+            os.environ[name] = before[name]
+        else:
+            del os.environ[name]
+    pytest.fail(f"the test left environment settings changed: {', '.join(changed)}")
 
 
 @pytest.fixture

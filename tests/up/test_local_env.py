@@ -25,7 +25,11 @@ NAMES = [
 @pytest.fixture
 def hiring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     for name in [*NAMES, "RAW_ENV"]:
-        monkeypatch.delenv(name, raising=False)
+        # setenv first, so monkeypatch records the setting's state before the test and
+        # puts it back: ensure_local_env writes os.environ itself, which must not outlive
+        # the test (a TWILIO_AUTH_TOKEN left set changes later tests in this process).
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     return Project(copy_hiring(tmp_path / "hiring"))
 
 
