@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,8 @@ from typing import Any
 from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
+
+from raw.ports import free_port
 
 with workflow.unsafe.imports_passed_through():  # else every workflow run re-imports them
     from raw.orchestrator.engine import TUNING, find_binary, tuning_flags
@@ -84,15 +85,8 @@ class Variant:
         return (time.perf_counter() - start) * 1000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def _start(variant: Variant, folder: Path) -> None:
-    port = _free_port()
+    port = free_port()
     log_path = folder / f"{id(variant)}.log"
     with open(log_path, "wb") as log:
         variant.process = subprocess.Popen(

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,15 +27,11 @@ from pathlib import Path
 
 import httpx
 
+from raw.ports import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 HIRING = REPO / "examples" / "hiring"
 RAW = str(Path(sys.executable).with_name("raw"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def clean_env() -> dict[str, str]:

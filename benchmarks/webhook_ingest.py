@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,6 +44,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from raw.ports import free_port
 
 HERE = Path(__file__).resolve().parent
 RAW_BIN = Path(sys.executable).with_name("raw")
@@ -80,12 +81,6 @@ def ensure_wrk() -> str:
     if not found:
         raise SystemExit("wrk is not installed and apt-get could not install it.")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def lua_string(text: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import socket
 import textwrap
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -33,6 +32,7 @@ from raw.coordinator.dispatcher import (
     backoff_seconds,
     retry_dead_letter,
 )
+from raw.ports import free_port
 from raw.system import DispatcherConfig
 
 from .dispatch_fixtures import ECHO, FLAKY, SLOW, DispatchProbe
@@ -799,9 +799,7 @@ def test_a_signal_for_a_process_not_yet_started_is_retried(
 def test_temporal_down_is_a_retryable_failure(
     project: Project, dispatch_sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens on it
     monkeypatch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{port}")
 
     async def scenario() -> InboxRecord:

@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+
+from raw.ports import free_port
 
 if TYPE_CHECKING:
     from conftest import Project
@@ -63,12 +64,6 @@ system:
         delivery_key: order_id
         action: {{kind: run_workflow, workflow: ship}}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve(root: Path, port: int, *, dispatcher: bool, name: str) -> subprocess.Popen[bytes]:

@@ -40,6 +40,7 @@ from coordinator.webhook_fixtures import (
     twilio_headers,
 )
 from raw.coordinator.db.models import Delivery, InboxRecord
+from raw.ports import free_port
 from raw.project import Project
 
 RAW_BIN = Path(sys.executable).with_name("raw")
@@ -511,13 +512,6 @@ def test_unknown_path_and_method_answer_the_one_error_shape(
 # --- a real server --------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _raw_http(port: int, request: bytes, *, timeout: float = 10.0) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(request)
@@ -539,7 +533,7 @@ def _complete(data: bytes) -> bool:
 
 
 def test_raw_serve_answers_webhooks_over_real_http(hook_project: Project, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAW_")} | ENV
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'served.db'}"
     engine = create_engine(env["DATABASE_URL"])  # the system's own table, its own migration

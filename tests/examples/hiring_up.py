@@ -18,13 +18,14 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from raw.ports import free_port
 
 RAW = str(Path(sys.executable).with_name("raw"))
 FAST_DISPATCHER = """\
@@ -34,12 +35,6 @@ FAST_DISPATCHER = """\
       max_delay_seconds: 0.5
       poll_interval_seconds: 0.1
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def candidate_id(email: str) -> str:

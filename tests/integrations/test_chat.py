@@ -16,6 +16,7 @@ from raw.integrations import (
     SlackChat,
     for_project,
 )
+from raw.ports import free_port
 
 
 def test_notifications_land_in_the_outbox_once_per_key(integ_project: Path) -> None:
@@ -96,11 +97,7 @@ def test_a_refusal_names_the_status_and_slack_s_answer_never_the_url(
 def test_an_unreachable_webhook_is_an_error_without_the_url(
     monkeypatch: pytest.MonkeyPatch, integ_logs: pytest.LogCaptureFixture
 ) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     secret_path = "/services/T0/B0/unreachable-secret"
     monkeypatch.setenv("INTEG_SLACK_URL", f"http://127.0.0.1:{port}{secret_path}")
     chat = SlackChat.from_config(ChatConfig(adapter="slack", webhook_url_setting="INTEG_SLACK_URL"))

@@ -24,6 +24,7 @@ from raw.integrations import (
     for_project,
 )
 from raw.integrations.mail_catcher import start_mail_catcher
+from raw.ports import free_port
 
 
 def message(**changes: object) -> EmailMessage:
@@ -216,11 +217,7 @@ def test_an_unset_password_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_an_unreachable_server_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    import socket
-
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nobody listens on it
     config = EmailConfig(
         adapter="smtp", host="127.0.0.1", port=port, security="none", timeout_seconds=2
     )

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from raw.coordinator.db.models import RunIndex
+from raw.ports import free_port
 from raw.project import Project
 
 from .ops_system import API_TOKEN, HOOK_SECRET, Ops, eventually, serve
@@ -252,11 +253,7 @@ def test_page_errors_are_html_and_api_errors_stay_json(
 def test_without_temporal_the_timeline_shows_the_database_part_and_says_why(
     ops_project: Callable[..., Project], ops_db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{port}")  # nothing listens there
 
     async def scenario() -> None:

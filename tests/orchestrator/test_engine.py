@@ -34,6 +34,7 @@ from raw.orchestrator.engine import (
     find_binary,
     running_address,
 )
+from raw.ports import free_port
 from raw.project import Project as RawProject
 
 if TYPE_CHECKING:
@@ -111,9 +112,7 @@ def engine_no_external(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def engine_bare_server(tmp_path: Path) -> Iterator[str]:
     """A plain dev server without the kit's search attributes (an "external" server)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     log = tmp_path / "bare.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(

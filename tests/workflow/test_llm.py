@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import subprocess
 import sys
 import uuid
@@ -25,6 +24,7 @@ from raw.errors import (
     RunCancelledError,
     RunTimedOutError,
 )
+from raw.ports import free_port
 from raw.settings import StructuredOutput
 from raw.testing.openai_server import OpenAIServer, Reply, ScriptedReply
 from raw.workflow.context import RunContext, _current_run
@@ -92,12 +92,6 @@ def active_run(*, timeout_seconds: float | None = None) -> Iterator[RunContext]:
         yield run
     finally:
         _current_run.reset(token)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- complete -------------------------------------------------------------------------

@@ -7,7 +7,6 @@ and 0.0.0.0, which the OS routes to this host.
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from raw import RunResult, run_workflow
+from raw.ports import free_port
 from raw.workflow.netguard import is_loopback
 
 if TYPE_CHECKING:
@@ -190,6 +190,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from raw import BaseWorkflow, step
+from raw.ports import free_port
 
 class Params(BaseModel):
     sync_dir: str
@@ -230,18 +231,11 @@ class Probe(BaseWorkflow[Params]):
 """
 
 
-def closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def test_non_dry_run_in_another_thread_is_not_guarded(project: Project, tmp_path: Path) -> None:
     project.add_workflow("probe", PROBE)
     sync = tmp_path / "sync"
     sync.mkdir()
-    port = closed_port()
+    port = free_port()
 
     def probe(me: str, other: str, dry: bool) -> RunResult:
         params = {"sync_dir": str(sync), "me": me, "other": other, "closed_port": port}

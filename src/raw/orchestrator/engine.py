@@ -60,7 +60,6 @@ import asyncio
 import contextlib
 import json
 import os
-import random
 import shutil
 import signal
 import socket
@@ -77,6 +76,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from raw import clock
 from raw.errors import RawError
 from raw.orchestrator.search_attributes import ALL as SEARCH_ATTRIBUTES
+from raw.ports import pick_free_ports
 from raw.project import Project
 
 if TYPE_CHECKING:
@@ -446,7 +446,7 @@ class Engine:
                     f"{self.ports_path} is not a valid ports file ({exc.error_count()} "
                     "problems). Delete it to pick new ports at the next start."
                 ) from None
-        grpc, ui, http, metrics = _pick_free_ports(len(PORT_ROLES))
+        grpc, ui, http, metrics = pick_free_ports(len(PORT_ROLES))
         ports = EnginePorts(grpc=grpc, ui=ui, http=http, metrics=metrics)
         from raw.workflow.recorder import write_atomic
 
@@ -542,39 +542,6 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
         return True
-
-
-def _pick_free_ports(count: int) -> list[int]:
-    """``count`` distinct free ports, below the ephemeral range where possible.
-
-    Ports the kernel hands out for outgoing connections could be taken by one at the
-    next start; ports below that range are only ever taken by a listener.
-    """
-    low = 32768
-    with contextlib.suppress(OSError, ValueError):
-        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    rng = random.SystemRandom()
-    held: list[socket.socket] = []
-    try:
-        for _ in range(count * 50):
-            if len(held) == count:
-                break
-            port = rng.randrange(10000, low) if low > 10000 + count else 0
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            try:
-                sock.bind((HOST, port))
-            except OSError:
-                sock.close()
-                continue
-            held.append(sock)
-        while len(held) < count:  # crowded range: let the kernel choose
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind((HOST, 0))
-            held.append(sock)
-        return [s.getsockname()[1] for s in held]
-    finally:
-        for sock in held:
-            sock.close()
 
 
 def _exit_code(pid: int) -> int | None:
