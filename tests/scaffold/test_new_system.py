@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from raw.ports import free_port
 from raw.testing.projects import copy_project
 
 from .systems import RAW, clean_env, raw, raw_json
@@ -114,29 +114,68 @@ def test_each_project_has_its_config_readme_and_parts(
     assert (full_system / "scenarios/happy-path.yaml").is_file()
 
 
-def test_the_generated_code_is_lint_clean(full_system: Path, temporal_system: Path) -> None:
+def assert_lint_clean(root: Path) -> None:
+    """ruff check and ruff format --check pass, with the project's own ruff settings."""
     ruff = Path(sys.executable).with_name("ruff")
-    if not ruff.is_file():
-        pytest.skip("ruff is not installed")
-    for root in (full_system, temporal_system):  # with the project's own ruff settings
-        for check in (["check", "."], ["format", "--check", "."]):
-            done = subprocess.run(
-                [str(ruff), *check], cwd=root, capture_output=True, text=True, timeout=60
-            )
-            assert done.returncode == 0, done.stdout
+    for check in (["check", "."], ["format", "--check", "."]):
+        done = subprocess.run(
+            [str(ruff), *check], cwd=root, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def test_the_generated_code_is_lint_clean(full_system: Path, temporal_system: Path) -> None:
+    for root in (full_system, temporal_system):
+        assert_lint_clean(root)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_full_system_whose_process_waits_for_nothing_tests_all_it_has(tmp_path: Path) -> None:
+    """One webhook, no follow-up: no expiry test to skip, and its tests all run and pass."""
+    root = tmp_path / "shop"
+    done = raw(
+        "new",
+        "system",
+        "shop",
+        "--pattern",
+        "full",
+        "--webhook",
+        "order-paid",
+        "--dir",
+        str(root),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    tests = (root / "tests/test_process.py").read_text()
+    assert "skipif" not in tests and "expires_after_the_window" not in tests
+    assert_lint_clean(root)
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs"],
+        cwd=root,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert " passed" in ran.stdout and "skipped" not in ran.stdout, ran.stdout
+
+
+def test_the_dev_requirements_name_what_the_tests_need_not_the_kits_own_suite(
+    full_system: Path, temporal_system: Path
+) -> None:
+    for root in (full_system, temporal_system):
+        dev = (root / "requirements-dev.txt").read_text()
+        assert "[coordinator,orchestrator,deploy,system-testing]" in dev
+        assert "testing]" not in dev.replace("system-testing]", "")
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_the_full_system_runs_under_raw_up(full_system: Path, tmp_path: Path) -> None:
     root = copy_project(full_system, tmp_path / "approvals")
-    port = _free_port()
+    port = free_port()
     lines: list[str] = []
     process = subprocess.Popen(
         [RAW, "up", "--port", str(port)],

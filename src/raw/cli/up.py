@@ -177,7 +177,7 @@ async def _run(
 
     integrations = system.integrations
     parts = []
-    if any(getattr(integrations, name) is not None for name in type(integrations).model_fields):
+    if integrations.configured():
         parts.append(
             Part(
                 "integrations",

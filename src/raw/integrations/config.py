@@ -290,6 +290,10 @@ class IntegrationsConfig(_Strict):
             return {k: ({} if k in SECTIONS and v is None else v) for k, v in data.items()}
         return data
 
+    def configured(self) -> bool:
+        """Whether any section is configured (else nothing local needs to run)."""
+        return any(s is not None for s in (self.email, self.telephony, self.storage, self.chat))
+
     def setting_names(self) -> list[str]:
         """Every environment setting the configured adapters read, sorted, each once."""
         names: set[str] = set()

@@ -125,7 +125,9 @@ def _requirements(plan: SystemPlan) -> tuple[str, str]:
         "# What the system needs to run (the Dockerfile installs it too).\n"
         f"raw-systems{extras}>={version}\n"
     )
-    dev_extras = "" if plan.pattern == "single" else "[coordinator,orchestrator,deploy,testing]"
+    dev_extras = (
+        "" if plan.pattern == "single" else "[coordinator,orchestrator,deploy,system-testing]"
+    )
     dev = (
         "# What its tests and gates need: pip install -r requirements-dev.txt\n"
         "-r requirements.txt\n"

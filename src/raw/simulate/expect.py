@@ -217,12 +217,19 @@ async def check(system: SimulatedSystem, expectations: Expectations) -> list[str
         found += await _process(system, process)
     for database in _each(expectations.database):
         found += await _database(system, database)
-    for emails in _each(expectations.emails):
-        found += _emails(system, emails)
-    for calls in _each(expectations.calls):
-        found += _calls(system, calls)
-    for chat in _each(expectations.chat):
-        found += _chat(system, chat)
+    captured = [n for n in ("emails", "calls", "chat") if getattr(expectations, n)]
+    if captured and system.services is None:
+        found.append(
+            f"{', '.join(captured)}: the system configures no integrations "
+            "(system.integrations), so nothing is captured to check"
+        )
+    elif captured:
+        for emails in _each(expectations.emails):
+            found += _emails(system, emails)
+        for calls in _each(expectations.calls):
+            found += _calls(system, calls)
+        for chat in _each(expectations.chat):
+            found += _chat(system, chat)
     for storage in _each(expectations.storage):
         found += await _storage(system, storage)
     for runs in _each(expectations.runs):

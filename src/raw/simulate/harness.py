@@ -249,11 +249,12 @@ class SimulatedSystem:
         self.http = await self._stack.enter_async_context(
             httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=30)
         )
-        self.services = await self._stack.enter_async_context(
-            LocalServices.start(
-                self.project.root, config.integrations, callback_transport=transport
+        if config.integrations.configured():  # the SMTP catcher and phone simulator
+            self.services = await self._stack.enter_async_context(
+                LocalServices.start(
+                    self.project.root, config.integrations, callback_transport=transport
+                )
             )
-        )
 
     @property
     def db(self) -> Database:
