@@ -238,23 +238,24 @@ class SimulatedSystem:
         config.coordinator.dispatcher.base_delay_seconds = 0.05
         config.coordinator.dispatcher.max_delay_seconds = 0.5
 
-        plan = plan_worker(self.project, orchestrator_config(self.project))
-        worker = build_worker(env.client, plan)
-        await self._stack.enter_async_context(worker)
-
+        # Started in this order, stopped in reverse: the coordinator stops dispatching
+        # first, then the worker (its activities still reach the local integrations),
+        # then the integrations.
         app = load_app(self.project)
         self.app = app
-        await self._stack.enter_async_context(app.router.lifespan_context(app))
         transport = httpx.ASGITransport(app=app)
-        self.http = await self._stack.enter_async_context(
-            httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=30)
-        )
         if config.integrations.configured():  # the SMTP catcher and phone simulator
             self.services = await self._stack.enter_async_context(
                 LocalServices.start(
                     self.project.root, config.integrations, callback_transport=transport
                 )
             )
+        plan = plan_worker(self.project, orchestrator_config(self.project))
+        await self._stack.enter_async_context(build_worker(env.client, plan))
+        await self._stack.enter_async_context(app.router.lifespan_context(app))
+        self.http = await self._stack.enter_async_context(
+            httpx.AsyncClient(transport=transport, base_url=BASE_URL, timeout=30)
+        )
 
     @property
     def db(self) -> Database:
