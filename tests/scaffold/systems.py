@@ -47,11 +47,13 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def raw(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def raw(
+    *args: str, cwd: Path, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [RAW, *args],
         cwd=cwd,
-        env=clean_env(),
+        env=clean_env(**(env or {})),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -59,8 +61,10 @@ def raw(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProc
     )
 
 
-def raw_json(*args: str, cwd: Path, timeout: float = 300) -> tuple[int, dict[str, Any]]:
-    done = raw(*args, "--json", cwd=cwd, timeout=timeout)
+def raw_json(
+    *args: str, cwd: Path, timeout: float = 300, env: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    done = raw(*args, "--json", cwd=cwd, timeout=timeout, env=env)
     try:
         return done.returncode, json.loads(done.stdout)
     except ValueError:
