@@ -26,6 +26,8 @@ from raw.integrations import (
 from raw.integrations.mail_catcher import start_mail_catcher
 from raw.ports import free_port
 
+from .tls import Certificate, localhost_certificate
+
 
 def message(**changes: object) -> EmailMessage:
     fields: dict[str, object] = {
@@ -127,8 +129,14 @@ def test_a_message_without_a_sender_names_the_setting(tmp_path: Path) -> None:
 
 
 @asynccontextmanager
-async def smtp_server_with_login(folder: Path) -> AsyncIterator[tuple[MailStore, int]]:
-    """A real SMTP server (aiosmtpd) that wants a login, keeping what it accepts in ``folder``."""
+async def smtp_server_with_login(
+    folder: Path, *, security: str = "none", certificate: Certificate | None = None
+) -> AsyncIterator[tuple[MailStore, int]]:
+    """A real SMTP server (aiosmtpd) that wants a login, keeping what it accepts in ``folder``.
+
+    ``security``: "starttls" (the login and the mail only after STARTTLS), "tls" (TLS
+    from the first byte), or "none".
+    """
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
     store = MailStore(folder)
@@ -142,13 +150,17 @@ async def smtp_server_with_login(folder: Path) -> AsyncIterator[tuple[MailStore,
         )
         return AuthResult(success=ok, handled=False)
 
+    context = certificate.server_context() if certificate else None
     server = await start_mail_catcher(
         store,
         host="127.0.0.1",
         port=0,
         hostname="smtp.test",
         authenticator=authenticator,
-        auth_require_tls=False,
+        auth_require_tls=security == "starttls",
+        require_starttls=security == "starttls",
+        tls_context=context if security == "starttls" else None,
+        ssl=context if security == "tls" else None,
     )
     try:
         yield store, server.sockets[0].getsockname()[1]
@@ -157,12 +169,12 @@ async def smtp_server_with_login(folder: Path) -> AsyncIterator[tuple[MailStore,
         await server.wait_closed()
 
 
-def smtp_config(port: int) -> EmailConfig:
+def smtp_config(port: int, security: str = "none") -> EmailConfig:
     return EmailConfig(
         adapter="smtp",
         host="127.0.0.1",
         port=port,
-        security="none",
+        security=security,
         username_setting="INTEG_SMTP_USER",
         password_setting="INTEG_SMTP_PASSWORD",
         from_address="hiring@example.com",
@@ -182,6 +194,53 @@ def test_smtp_adapter_logs_in_with_the_settings_it_names(
             assert [m.message_id for m in store.list()] == [sent.message_id]
 
     asyncio.run(scenario())
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    return localhost_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_smtp_adapter_logs_in_and_sends_over_tls(
+    security: str, certificate: Certificate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server refuses the login and the mail before TLS; the client checks its certificate
+    against the trust store (here the test's own certificate, through SSL_CERT_FILE)."""
+    monkeypatch.setenv("INTEG_SMTP_USER", "hiring")
+    monkeypatch.setenv("INTEG_SMTP_PASSWORD", SMTP_PASSWORD)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate.cert))
+
+    async def scenario() -> None:
+        async with smtp_server_with_login(
+            tmp_path / "mail", security=security, certificate=certificate
+        ) as (store, port):
+            sent = await SmtpEmail.from_config(smtp_config(port, security)).send(message())
+            assert [m.message_id for m in store.list()] == [sent.message_id]
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_a_certificate_the_client_does_not_trust_is_refused_before_the_login(
+    security: str, certificate: Certificate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTEG_SMTP_USER", "hiring")
+    monkeypatch.setenv("INTEG_SMTP_PASSWORD", SMTP_PASSWORD)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)  # the system's CAs: not ours
+
+    async def scenario() -> EmailError:
+        async with smtp_server_with_login(
+            tmp_path / "mail", security=security, certificate=certificate
+        ) as (store, port):
+            with pytest.raises(EmailError) as caught:
+                await SmtpEmail.from_config(smtp_config(port, security)).send(message())
+            assert store.list() == []
+            return caught.value
+
+    error = asyncio.run(scenario())
+    assert "CERTIFICATE_VERIFY_FAILED" in str(error) or "certificate verify failed" in str(error)
+    assert SMTP_PASSWORD not in str(error)
 
 
 def test_a_refused_login_names_the_server_never_the_password(

@@ -13,6 +13,7 @@ import builtins
 import email.policy
 import email.utils
 import json
+import ssl as ssl_module
 import threading
 from collections.abc import Sequence
 from datetime import datetime
@@ -151,13 +152,19 @@ class _Handler:
 
 
 async def start_mail_catcher(
-    store: MailStore, *, host: str, port: int, **smtp_options: Any
+    store: MailStore,
+    *,
+    host: str,
+    port: int,
+    ssl: ssl_module.SSLContext | None = None,
+    **smtp_options: Any,
 ) -> asyncio.Server:
     """Serve SMTP on ``host:port`` (0: a free port) on the running loop, into ``store``.
 
     ``smtp_options`` go to ``aiosmtpd.smtp.SMTP`` (``authenticator``,
-    ``auth_require_tls``, ``tls_context``...): a catcher that plays a production
-    server, with a login, in tests.
+    ``auth_require_tls``, ``tls_context`` for STARTTLS...), and ``ssl`` makes the
+    whole connection TLS (SMTPS): a catcher that plays a production server, with a
+    login and encryption, in tests.
     """
     from aiosmtpd.smtp import SMTP
 
@@ -165,5 +172,5 @@ async def start_mail_catcher(
     handler = _Handler(store)
     options = {"hostname": "raw-mail-catcher", "ident": "RAW mail catcher", **smtp_options}
     return await loop.create_server(
-        lambda: SMTP(handler, loop=loop, **options), host=host, port=port
+        lambda: SMTP(handler, loop=loop, **options), host=host, port=port, ssl=ssl
     )
