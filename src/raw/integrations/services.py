@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from raw import clock
+from raw import clock, pids
 from raw.integrations.config import ChatConfig, IntegrationsConfig, PhoneSimulatorConfig
 from raw.integrations.errors import IntegrationError, LocalServicesNotRunningError
 from raw.integrations.mail_catcher import MailStore, start_mail_catcher
@@ -39,6 +39,8 @@ class ServicesState(BaseModel):
     """What ``services.json`` holds while the local services run."""
 
     pid: int
+    pid_started: int | None = None
+    """The process's start time in clock ticks since boot (Linux), so a reused pid is told apart."""
     started_at: datetime
     host: str
     smtp_port: int
@@ -47,16 +49,6 @@ class ServicesState(BaseModel):
     @property
     def smtp_url(self) -> str:
         return f"smtp://{self.host}:{self.smtp_port}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _read(project_dir: Path) -> ServicesState | None:
@@ -69,7 +61,7 @@ def _read(project_dir: Path) -> ServicesState | None:
 def read_state(project_dir: Path) -> ServicesState | None:
     """The running services of the project, or None (no file, or its process is gone)."""
     state = _read(Path(project_dir))
-    return state if state is not None and _alive(state.pid) else None
+    return state if state is not None and pids.alive(state.pid, state.pid_started) else None
 
 
 def running_services(project_dir: Path, service: str) -> ServicesState:
@@ -114,6 +106,7 @@ class LocalServices:
     def state(self) -> ServicesState:
         return ServicesState(
             pid=os.getpid(),
+            pid_started=pids.start_ticks(os.getpid()),
             started_at=clock.now(),
             host=self.host,
             smtp_port=self.smtp_port,
@@ -147,7 +140,7 @@ class LocalServices:
             write_state
             and previous is not None
             and previous.pid != os.getpid()
-            and _alive(previous.pid)
+            and pids.alive(previous.pid, previous.pid_started)
         ):
             raise IntegrationError(
                 f"The local integrations of {root} already run (pid {previous.pid}, "

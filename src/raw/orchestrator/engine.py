@@ -73,7 +73,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from raw import clock
+from raw import clock, pids
 from raw.errors import RawError
 from raw.orchestrator.search_attributes import ALL as SEARCH_ATTRIBUTES
 from raw.ports import pick_free_ports
@@ -549,24 +549,10 @@ def _exit_code(pid: int) -> int | None:
     try:
         done, status = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:  # not our child: it was reaped, or belongs to another process
-        return None if _pid_alive(pid) else -1
+        return None if pids.alive(pid) else -1
     if done == 0:
         return None
     return os.waitstatus_to_exitcode(status)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie has ended: it only waits for its parent to read its status
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _is_engine_process(pid: int, db_filename: str) -> bool:
@@ -576,7 +562,7 @@ def _is_engine_process(pid: int, db_filename: str) -> bool:
     try:
         args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
-        return _pid_alive(pid)  # no /proc: trust the pid
+        return pids.alive(pid)  # no /proc: trust the pid
     return b"start-dev" in args and os.fsencode(db_filename) in args
 
 
