@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,42 +29,37 @@ def _state(pid: int, started: int | None) -> str:
     ).model_dump_json()
 
 
-def test_a_killed_and_unreaped_predecessor_does_not_block_a_start(integ_project: Path) -> None:
+@pytest.fixture
+def predecessor(integ_project: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A process the state file names as the running services."""
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        path = integ_project / STATE_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_state(child.pid, pids.start_ticks(child.pid)))
-        assert read_state(integ_project) is not None  # it runs: it would block a start
-        child.kill()  # as `raw up` and its parts killed at once: nobody reaps it yet
-        deadline = time.monotonic() + 10
-        while read_state(integ_project) is not None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert read_state(integ_project) is None
-
-        async def start() -> int:
-            async with LocalServices.start(integ_project) as services:
-                return services.smtp_port
-
-        assert asyncio.run(start()) > 0
-    finally:
-        child.kill()
-        child.wait()
+    path = integ_project / STATE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_state(child.pid, pids.start_ticks(child.pid)))
+    yield child
+    child.kill()
+    child.wait()
 
 
-def test_a_living_predecessor_blocks_a_start(integ_project: Path) -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        path = integ_project / STATE_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_state(child.pid, pids.start_ticks(child.pid)))
+async def _start(root: Path) -> int:
+    async with LocalServices.start(root) as services:
+        return services.smtp_port
 
-        async def start() -> None:
-            async with LocalServices.start(integ_project):
-                pass
 
-        with pytest.raises(IntegrationError, match=f"already run \\(pid {child.pid}"):
-            asyncio.run(start())
-    finally:
-        child.kill()
-        child.wait()
+def test_a_killed_and_unreaped_predecessor_does_not_block_a_start(
+    integ_project: Path, predecessor: subprocess.Popen[bytes]
+) -> None:
+    assert read_state(integ_project) is not None  # it runs: it would block a start
+    predecessor.kill()  # as `raw up` and its parts killed at once: nobody reaps it yet
+    deadline = time.monotonic() + 10
+    while read_state(integ_project) is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert read_state(integ_project) is None
+    assert asyncio.run(_start(integ_project)) > 0
+
+
+def test_a_living_predecessor_blocks_a_start(
+    integ_project: Path, predecessor: subprocess.Popen[bytes]
+) -> None:
+    with pytest.raises(IntegrationError, match=f"already run \\(pid {predecessor.pid}"):
+        asyncio.run(_start(integ_project))
