@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from raw import pids
 from raw.ports import free_port
 
 RAW = str(Path(sys.executable).with_name("raw"))
@@ -142,10 +143,14 @@ class HiringUp:
         assert self.process is not None
         engine_file = self.root / ".raw" / "temporal" / "engine.json"
         engine = [json.loads(engine_file.read_text())["pid"]] if engine_file.exists() else []
-        for pid in [self.process.pid, *descendants(self.process.pid), *engine]:
+        killed = [self.process.pid, *descendants(self.process.pid), *engine]
+        for pid in killed:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self.process.wait(10)
+        deadline = time.monotonic() + 10  # as after a crash: every one of them gone
+        while any(pids.alive(pid) for pid in killed) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
