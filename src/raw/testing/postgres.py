@@ -128,12 +128,67 @@ def _database_of(url: str) -> str:
     return make_url(url).database or "postgres"
 
 
+FOLDER_PREFIX = "raw-postgres-"
+OWNER_FILE = "owner.json"
+"""In a session's folder: the pid (and its start time) of the test process it serves."""
+
+
+def sweep_orphans(parent: Path | None = None) -> list[Path]:
+    """Stop the servers of sessions that died without stopping them; returns their folders.
+
+    A test run killed hard (its xdist workers killed with it) never runs the fixture's
+    end, and its PostgreSQL keeps running. Each session's folder names its owner; a
+    folder whose owner is gone gets its server shut down (SIGINT: PostgreSQL's fast
+    shutdown) and is removed. Folders of living owners, and folders without an owner
+    file, are left alone.
+    """
+    import json
+    import signal
+    import time
+
+    from raw import pids
+
+    swept = []
+    for folder in Path(parent or tempfile.gettempdir()).glob(FOLDER_PREFIX + "*"):
+        try:
+            owner = json.loads((folder / OWNER_FILE).read_text())
+            if pids.alive(int(owner["pid"]), owner.get("started")):
+                continue
+            server_pid = int((folder / "data" / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, KeyError, IndexError):
+            server_pid = 0
+            if not (folder / OWNER_FILE).exists():
+                continue
+        if server_pid and pids.alive(server_pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(server_pid, signal.SIGINT)
+            deadline = time.monotonic() + 10
+            while pids.alive(server_pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        shutil.rmtree(folder, ignore_errors=True)
+        swept.append(folder)
+    return swept
+
+
+def _session_folder() -> Path:
+    import json
+
+    from raw import pids
+
+    sweep_orphans()
+    # Not under pytest's basetemp: a later pytest session prunes old basetemps, and
+    # must not delete a data folder under a server that is still running.
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
+    owner = {"pid": os.getpid(), "started": pids.start_ticks(os.getpid())}
+    (folder / "owner.tmp").write_text(json.dumps(owner))
+    (folder / "owner.tmp").replace(folder / OWNER_FILE)  # a sweep never reads it half-written
+    return folder
+
+
 @pytest.fixture(scope="session")
 def raw_postgres_server() -> Iterator[PostgresServer]:
     """A PostgreSQL server for the session (per xdist worker), stopped at its end."""
-    # Not under pytest's basetemp: a later pytest session prunes old basetemps, and
-    # must not delete a data folder under a server that is still running.
-    folder = Path(tempfile.mkdtemp(prefix="raw-postgres-"))
+    folder = _session_folder()
     try:
         with postgres_server(folder / "data") as server:
             yield server
