@@ -146,7 +146,7 @@ def sweep_orphans(parent: Path | None = None) -> list[Path]:
     import signal
     import time
 
-    from raw import pids
+    from raw import clock, pids
 
     swept = []
     for folder in Path(parent or tempfile.gettempdir()).glob(FOLDER_PREFIX + "*"):
@@ -164,7 +164,7 @@ def sweep_orphans(parent: Path | None = None) -> list[Path]:
                 os.kill(server_pid, signal.SIGINT)
             deadline = time.monotonic() + 10
             while pids.alive(server_pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
+                clock.wall_sleep(0.05)
         shutil.rmtree(folder, ignore_errors=True)
         swept.append(folder)
     return swept
