@@ -24,13 +24,17 @@ def _stat_fields(pid: int) -> list[str] | None:
     return stat.rsplit(")", 1)[1].split()
 
 
+def _ticks(fields: list[str]) -> int | None:
+    try:
+        return int(fields[19])  # field 22 of stat; the 3rd (the state) is fields[0]
+    except (IndexError, ValueError):
+        return None
+
+
 def start_ticks(pid: int) -> int | None:
     """When ``pid`` started, in clock ticks since boot (Linux), else None."""
     fields = _stat_fields(pid)
-    try:
-        return int(fields[19]) if fields else None  # field 22 of stat; the 3rd is fields[0]
-    except (IndexError, ValueError):
-        return None
+    return _ticks(fields) if fields else None
 
 
 def alive(pid: int, started: int | None = None) -> bool:
@@ -48,4 +52,4 @@ def alive(pid: int, started: int | None = None) -> bool:
         return True  # no /proc: trust the pid
     if fields[:1] == ["Z"]:
         return False
-    return started is None or start_ticks(pid) == started
+    return started is None or _ticks(fields) == started

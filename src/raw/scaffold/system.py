@@ -290,11 +290,14 @@ def _package(w: _Writer) -> None:
     if len(plan.follow_ups) < 2:  # ("one",) or (): what ruff format writes too
         follow_ups = follow_ups.strip()
     follow_ups = f"({follow_ups}\n)" if len(plan.follow_ups) > 1 else f"({follow_ups})"
-    extra = {"follow_ups": follow_ups}
-    if kind == "full":  # a process that waits for nothing cannot expire: no test for it
-        expiry = w.text("tests/test_process_expiry.py.tmpl") if plan.follow_ups else ""
-        extra["expiry_test"] = expiry
-    w.render(f"tests/test_process_{kind}.py.tmpl", "tests/test_process.py", **extra)
+    # A process that waits for nothing cannot expire: no test for it (full pattern only).
+    expiry = w.text("tests/test_process_expiry.py.tmpl") if plan.follow_ups else ""
+    w.render(
+        f"tests/test_process_{kind}.py.tmpl",
+        "tests/test_process.py",
+        follow_ups=follow_ups,
+        expiry_test=expiry,
+    )
     w.render(f"tests/test_activities_{kind}.py.tmpl", "tests/test_activities.py")
     w.render("tests/test_deploy.py.tmpl", "tests/test_deploy.py")
     if plan.pattern == "temporal":

@@ -17,9 +17,12 @@ Outside pytest, :func:`embedded_postgres` is a context manager around the server
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
+import signal
 import tempfile
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -28,6 +31,8 @@ from pathlib import Path
 from typing import Any, LiteralString
 
 import pytest
+
+from raw import clock, pids
 
 __all__ = [
     "PostgresServer",
@@ -133,6 +138,21 @@ OWNER_FILE = "owner.json"
 """In a session's folder: the pid (and its start time) of the test process it serves."""
 
 
+def _stop_server(data_dir: Path) -> None:
+    """Fast-shut-down the PostgreSQL whose ``postmaster.pid`` is in ``data_dir``, if it runs."""
+    try:
+        server_pid = int((data_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    if not pids.alive(server_pid):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(server_pid, signal.SIGINT)
+    deadline = time.monotonic() + 10
+    while pids.alive(server_pid) and time.monotonic() < deadline:
+        clock.wall_sleep(0.05)
+
+
 def sweep_orphans(parent: Path | None = None) -> list[Path]:
     """Stop the servers of sessions that died without stopping them; returns their folders.
 
@@ -142,39 +162,24 @@ def sweep_orphans(parent: Path | None = None) -> list[Path]:
     shutdown) and is removed. Folders of living owners, and folders without an owner
     file, are left alone.
     """
-    import json
-    import signal
-    import time
-
-    from raw import clock, pids
-
     swept = []
     for folder in Path(parent or tempfile.gettempdir()).glob(FOLDER_PREFIX + "*"):
+        owner_file = folder / OWNER_FILE
+        if not owner_file.exists():
+            continue
         try:
-            owner = json.loads((folder / OWNER_FILE).read_text())
+            owner = json.loads(owner_file.read_text())
             if pids.alive(int(owner["pid"]), owner.get("started")):
                 continue
-            server_pid = int((folder / "data" / "postmaster.pid").read_text().split()[0])
-        except (OSError, ValueError, KeyError, IndexError):
-            server_pid = 0
-            if not (folder / OWNER_FILE).exists():
-                continue
-        if server_pid and pids.alive(server_pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(server_pid, signal.SIGINT)
-            deadline = time.monotonic() + 10
-            while pids.alive(server_pid) and time.monotonic() < deadline:
-                clock.wall_sleep(0.05)
+        except (OSError, ValueError, KeyError):
+            pass  # an owner file nobody can read names no running session
+        _stop_server(folder / "data")
         shutil.rmtree(folder, ignore_errors=True)
         swept.append(folder)
     return swept
 
 
 def _session_folder() -> Path:
-    import json
-
-    from raw import pids
-
     sweep_orphans()
     # Not under pytest's basetemp: a later pytest session prunes old basetemps, and
     # must not delete a data folder under a server that is still running.
