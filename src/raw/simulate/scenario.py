@@ -330,7 +330,9 @@ def _step(raw: Any, index: int, path: Path) -> Step:
     except ValidationError as exc:
         allowed = ", ".join(model.model_fields)
         raise ScenarioError(
-            path, f"{kinds[0]}: {_problems(exc)} (a {kinds[0]} step takes: {allowed})", step=index
+            path,
+            f"{kinds[0]}: {_problems(exc)} (a step of kind {kinds[0]} takes: {allowed})",
+            step=index,
         ) from None
     return step
 
