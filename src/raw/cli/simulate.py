@@ -58,7 +58,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _time(outcome: StepOutcome) -> str:
-    return f"{outcome.at:%a %d %b %Y %H:%M}"
+    from raw.simulate.runner import stamp
+
+    return stamp(outcome.at)
 
 
 def _print_step(outcome: StepOutcome) -> None:
@@ -73,6 +75,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     import shutil
 
     from raw.project import find_project
+    from raw.simulate.preflight import check_against_system
     from raw.simulate.runner import run_scenario
     from raw.simulate.scenario import load_scenario, scenario_json_schema
 
@@ -84,6 +87,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             raise UsageError("Name at least one scenario file, e.g. raw simulate scenarios/*.yaml")
         project = find_project(args.project_dir)
         scenarios = [(path, load_scenario(path)) for path in args.scenarios]
+        for path, scenario in scenarios:  # before anything starts: exit 2, not 1
+            check_against_system(scenario, project, path)
     except RawError as exc:
         output.fail(exc, as_json=args.json)
 

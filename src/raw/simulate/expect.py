@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from raw.errors import RawError
 from raw.simulate.scenario import (
     CallsExpect,
     ChatExpect,
@@ -26,7 +27,12 @@ from raw.simulate.scenario import (
 if TYPE_CHECKING:
     from raw.simulate.harness import SimulatedSystem
 
-__all__ = ["check", "differences"]
+__all__ = ["ExpectationError", "check", "differences"]
+
+
+class ExpectationError(RawError):
+    """An expectation that cannot hold however long it waits: it names a table, a column
+    or a kind of record the system does not have."""
 
 
 def _plain(value: Any) -> Any:
@@ -97,7 +103,7 @@ async def _process(system: SimulatedSystem, expect: ProcessExpect) -> list[str]:
     elif expect.type and expect.key:
         pid = process_id(process_type(expect.type), expect.key)
     else:
-        return ["process: give its id, or its type and key"]
+        raise ExpectationError("process: give its id, or its type and key.")
     snapshot = await system.process(pid)
     label = f"process {pid}"
     if snapshot.status is None:
@@ -119,7 +125,7 @@ async def _process(system: SimulatedSystem, expect: ProcessExpect) -> list[str]:
 
 
 async def _database(system: SimulatedSystem, expect: DatabaseExpect) -> list[str]:
-    from sqlalchemy import MetaData, Table, select
+    from sqlalchemy import MetaData, Table, inspect, select
     from sqlalchemy.exc import NoSuchTableError
 
     def rows(connection: Any) -> list[dict[str, Any]]:
@@ -138,9 +144,13 @@ async def _database(system: SimulatedSystem, expect: DatabaseExpect) -> list[str
         async with system.db.engine.connect() as connection:
             found_rows = await connection.run_sync(rows)
     except NoSuchTableError:
-        return [f"table {expect.table}: does not exist"]
+        async with system.db.engine.connect() as connection:
+            names = await connection.run_sync(lambda c: sorted(inspect(c).get_table_names()))
+        raise ExpectationError(
+            f"The database has no table '{expect.table}' (it has: {', '.join(names) or 'none'})."
+        ) from None
     except KeyError as exc:
-        return [str(exc.args[0])]
+        raise ExpectationError(str(exc.args[0]).capitalize() + ".") from None
     problems = _count(f"{label}: rows", len(found_rows), expect.count)
     for row in found_rows:
         problems += [f"{label}: {d}" for d in differences(expect.values, row)]
@@ -219,11 +229,11 @@ async def check(system: SimulatedSystem, expectations: Expectations) -> list[str
         found += await _database(system, database)
     captured = [n for n in ("emails", "calls", "chat") if getattr(expectations, n)]
     if captured and system.services is None:
-        found.append(
+        raise ExpectationError(
             f"{', '.join(captured)}: the system configures no integrations "
-            "(system.integrations), so nothing is captured to check"
+            "(system.integrations), so nothing is captured to check."
         )
-    elif captured:
+    if captured:
         for emails in _each(expectations.emails):
             found += _emails(system, emails)
         for calls in _each(expectations.calls):

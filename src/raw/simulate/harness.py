@@ -109,6 +109,7 @@ class Answer:
     delivery_id: str
 
     def saved(self, entity_key: str | None) -> dict[str, Any]:
+        """What ``save_as`` keeps (the fields named in ``scenario.DELIVER_SAVED_FIELDS``)."""
         body = self.body if isinstance(self.body, dict) else {}
         return {
             "status": self.status_code,
@@ -222,11 +223,16 @@ class SimulatedSystem:
         self._stack.enter_context(_Environment(self._environment()))
         env = await start_time_skipping_env()
         self._stack.push_async_callback(env.shutdown)
+        # Time moves only in advance(). The SDK would otherwise unlock time skipping
+        # while any handle's result() is awaited (a scheduled run's, a finished
+        # process's), and the server would skip to whatever timer is due next: an
+        # activity's timeout, a week-long wait, years ahead.
+        self._stack.enter_context(env.auto_time_skipping_disabled())
         self.env = env
         self._stack.enter_context(
             _Environment({"TEMPORAL_ADDRESS": env.client.service_client.config.target_host})
         )
-        self.clock.set(await env.get_current_time())
+        await self._server_time()
         previous = clock.set_clock(self.clock)
         self._stack.callback(clock.set_clock, previous)
 
@@ -371,6 +377,26 @@ class SimulatedSystem:
         )
         return result
 
+    async def signal(
+        self,
+        process_id: str,
+        name: str,
+        payload: Any = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> str:
+        """Send signal ``name`` to a process, as ``raw process signal`` does; returns its key."""
+        from raw.orchestrator.client import signal
+
+        assert self.env is not None
+        key = await _bounded(
+            signal(self.env.client, process_id, name, payload, idempotency_key=idempotency_key),
+            f"Signal '{name}' to process {process_id}",
+        )
+        if process_id not in self.processes:
+            self.processes.append(process_id)
+        return key
+
     async def record_histories(self, label: str) -> list[Path]:
         """Save the history of every process the run reached, for the replay gate."""
         from raw.orchestrator.replay import save_history
@@ -438,10 +464,16 @@ class SimulatedSystem:
                 return None
             raise
 
-    async def advance(self, delta: timedelta) -> datetime:
-        """Settle, then move simulated time on by ``delta``; returns the new time."""
+    async def advance(self, by: timedelta | datetime) -> tuple[datetime, datetime]:
+        """Settle, then move simulated time on by exactly ``by`` (or to the time ``by``).
+
+        Returns the server's time just before the jump and just after it (they differ by
+        the distance asked and the few real milliseconds of the call itself).
+        """
         assert self.env is not None
         await self.settle()
+        before = await self._server_time()
+        delta = by if isinstance(by, timedelta) else max(by - before, timedelta(0))
         try:
             await _bounded(self.env.sleep(delta), "Temporal's time-skipping server", seconds=60)
         except SimulationError as exc:
@@ -450,10 +482,14 @@ class SimulatedSystem:
                 f"Time could not be moved on by {delta}: {exc}"
                 + (f" The system is busy: {busy}." if busy else "")
             ) from None
-        self.clock.set(
-            await _bounded(self.env.get_current_time(), "Temporal's time-skipping server")
-        )
-        return clock.now()
+        return before, await self._server_time()
+
+    async def _server_time(self) -> datetime:
+        """The time-skipping server's clock, which ``raw.clock`` is set to follow."""
+        assert self.env is not None
+        now = await _bounded(self.env.get_current_time(), "Temporal's time-skipping server")
+        self.clock.set(now)
+        return now
 
     # -- looking
 

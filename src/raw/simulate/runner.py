@@ -18,21 +18,23 @@ from pydantic import BaseModel, Field
 from raw import clock
 from raw.errors import RawError
 from raw.project import Project
-from raw.simulate.expect import check, describe
+from raw.simulate.expect import ExpectationError, check, describe
 from raw.simulate.harness import SimulatedSystem
 from raw.simulate.scenario import (
+    SCENARIO_KINDS,
     AdvanceStep,
     DeliverStep,
     ExpectStep,
     RunStep,
     Scenario,
     ScheduleStep,
+    SignalStep,
     Step,
     advance_target,
     render,
 )
 
-__all__ = ["ScenarioResult", "StepOutcome", "run_scenario"]
+__all__ = ["ScenarioResult", "StepOutcome", "run_scenario", "stamp"]
 
 
 class StepOutcome(BaseModel):
@@ -58,6 +60,11 @@ class ScenarioResult(BaseModel):
     histories: list[str] = Field(
         default_factory=list, description="Histories saved for the replay gate (--record)."
     )
+
+
+def stamp(moment: datetime) -> str:
+    """A simulated time as the timeline prints it: the full date, to the second."""
+    return f"{moment:%a %d %b %Y %H:%M:%S}"
 
 
 class _StepFailed(Exception):
@@ -96,11 +103,11 @@ class _Run:
             before = clock.now()
             target = str(self.render(step.advance))
             try:
-                delta = advance_target(target, now=before)
+                by = advance_target(target, now=before)
             except ValueError as exc:
                 raise _StepFailed(f"advance {target}", [str(exc)]) from None
-            after = await self.system.advance(delta)
-            return f"advance {target}: {before:%a %d %b %H:%M} -> {after:%a %d %b %H:%M}"
+            moved_from, after = await self.system.advance(by)
+            return f"advance {target}: {stamp(moved_from)} -> {stamp(after)}"
         if isinstance(step, RunStep):
             result = await self.system.run_workflow(step.run, self.render(step.params))
             return self.finished(step.run, result, step.expect_status, step.save_as)
@@ -109,8 +116,40 @@ class _Run:
             return self.finished(
                 f"schedule {step.schedule}", result, step.expect_status, step.save_as
             )
+        if isinstance(step, SignalStep):
+            return await self.signal(step)
         assert isinstance(step, ExpectStep)
         return await self.expect(step)
+
+    async def signal(self, step: SignalStep) -> str:
+        from raw.orchestrator.client import (
+            ProcessClosedError,
+            ProcessNotFoundError,
+            process_id,
+            process_type,
+        )
+
+        if step.process is not None:
+            pid = str(self.render(step.process))
+        else:
+            pid = process_id(process_type(str(step.type)), str(self.render(step.key)))
+        summary = f"signal {step.signal} -> {pid}"
+        try:
+            await self.system.signal(
+                pid,
+                step.signal,
+                self.render(step.payload),
+                idempotency_key=self.render(step.idempotency_key),
+            )
+            status, refusal = "sent", ""
+        except ProcessNotFoundError as exc:
+            status, refusal = "not_found", str(exc)
+        except ProcessClosedError as exc:
+            status, refusal = "closed", str(exc)
+        if status != step.expect_status:
+            problems = [f"expected {step.expect_status!r}, got {status!r}"]
+            raise _StepFailed(summary, problems + ([refusal] if refusal else []))
+        return summary + ("" if status == "sent" else f": {status}, as expected")
 
     async def deliver(self, step: DeliverStep) -> str:
         answers = await self.system.deliver(
@@ -163,7 +202,10 @@ class _Run:
         deadline = loop.time() + settle
         summary = describe(expectations)
         while True:
-            problems = await check(self.system, expectations)
+            try:
+                problems = await check(self.system, expectations)
+            except ExpectationError as exc:  # waiting cannot make it hold
+                raise _StepFailed(summary, [str(exc)]) from None
             if not problems:
                 return summary + ": ok"
             if loop.time() > deadline:
@@ -199,11 +241,7 @@ async def run_scenario(
             started_at = clock.now()
             run = _Run(system, scenario)
             for index, step in enumerate(scenario.steps, start=1):
-                kind = next(
-                    k
-                    for k in ("deliver", "advance", "run", "schedule", "expect")
-                    if hasattr(step, k)
-                )
+                kind = next(k for k in SCENARIO_KINDS if hasattr(step, k))
                 s0 = loop.time()
                 try:
                     summary, ok, problems = await run.step(step), True, []

@@ -34,11 +34,20 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from raw.errors import RawError, UsageError
 
 __all__ = [
+    "DELIVER_SAVED_FIELDS",
+    "LATEST_NAMES",
     "SCENARIO_KINDS",
     "AdvanceStep",
     "DeliverStep",
@@ -47,9 +56,11 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScheduleStep",
+    "SignalStep",
     "Step",
     "TemplateError",
     "advance_target",
+    "expressions",
     "load_scenario",
     "parse_duration",
     "render",
@@ -59,6 +70,26 @@ __all__ = [
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _EXPRESSION = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+
+
+DELIVER_SAVED_FIELDS = (
+    "status",
+    "response",
+    "delivery_id",
+    "correlation_id",
+    "target",
+    "delivery",
+    "entity_key",
+)
+"""What a ``deliver`` step's ``save_as`` name holds: ``{{ cv.target }}``, ..."""
+
+LATEST_NAMES = ("last_call", "last_email")
+"""What the local integrations recorded last, readable in any step."""
+
+
+def expressions(text: str) -> list[str]:
+    """The ``{{ ... }}`` expressions in ``text``, stripped."""
+    return [m.group(1).strip() for m in _EXPRESSION.finditer(text)]
 
 
 class ScenarioError(UsageError):
@@ -217,8 +248,8 @@ def _duration_or_time(value: str) -> str:
     return value
 
 
-def advance_target(value: str, *, now: datetime | None) -> timedelta:
-    """How far an ``advance`` moves: a duration, or from ``now`` to a time (never back)."""
+def advance_target(value: str, *, now: datetime | None) -> timedelta | datetime:
+    """Where an ``advance`` goes: a duration, or a time (never back from ``now``)."""
     try:
         return parse_duration(value)
     except ValueError:
@@ -226,11 +257,9 @@ def advance_target(value: str, *, now: datetime | None) -> timedelta:
     when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if when.tzinfo is None:
         raise ValueError(f"'{value}' has no time zone")
-    if now is None:
-        return timedelta(0)
-    if when < now:
+    if now is not None and when < now:
         raise ValueError(f"{value} is in the simulated past (it is now {now.isoformat()})")
-    return when - now
+    return when
 
 
 class RunStep(_Strict):
@@ -256,6 +285,35 @@ class ScheduleStep(_Strict):
     _name = field_validator("save_as")(classmethod(lambda cls, v: _saved_name(v)))
 
 
+class SignalStep(_Strict):
+    """Send a signal to a running process, as an operator's `raw process signal` would.
+
+    For signals that no webhook route sends (``system.gates.external_signals``): an
+    operator's decision, another process. The process is named by ``process`` (its id,
+    e.g. ``{{ cv.target }}``), or by ``type`` and business ``key``.
+    """
+
+    signal: str = Field(min_length=1, description="The signal's name, e.g. 'withdrawn'.")
+    process: str | None = Field(default=None, description="The process (workflow) id.")
+    type: str | None = Field(default=None, description="The process type, with `key`.")
+    key: str | None = Field(default=None, description="The business key, with `type`.")
+    payload: Any = Field(default=None, description="The signal's payload (any JSON value).")
+    idempotency_key: str | None = Field(
+        default=None, description="The envelope's key: the same key twice is one signal."
+    )
+    expect_status: Literal["sent", "not_found", "closed"] = Field(
+        default="sent",
+        description="'sent'; or 'not_found' / 'closed' to check that a signal is refused.",
+    )
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_process(self) -> SignalStep:
+        if (self.process is None) == (self.type is None or self.key is None):
+            raise ValueError("name the process by 'process' (its id), or by 'type' and 'key'")
+        return self
+
+
 class ExpectStep(_Strict):
     """Check the system; polled until it holds or ``settle_seconds`` (real time) pass."""
 
@@ -264,12 +322,13 @@ class ExpectStep(_Strict):
     note: str | None = None
 
 
-Step = DeliverStep | AdvanceStep | RunStep | ScheduleStep | ExpectStep
+Step = DeliverStep | AdvanceStep | RunStep | ScheduleStep | SignalStep | ExpectStep
 SCENARIO_KINDS: dict[str, type[BaseModel]] = {
     "deliver": DeliverStep,
     "advance": AdvanceStep,
     "run": RunStep,
     "schedule": ScheduleStep,
+    "signal": SignalStep,
     "expect": ExpectStep,
 }
 
