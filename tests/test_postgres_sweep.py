@@ -17,11 +17,22 @@ from raw.testing.postgres import FOLDER_PREFIX, OWNER_FILE, sweep_orphans
 
 @pytest.fixture
 def stand_in() -> Iterator[subprocess.Popen[bytes]]:
-    """A process playing the server (it stops on SIGINT, as PostgreSQL's fast shutdown)."""
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    """A process playing the server (it stops on SIGINT, as PostgreSQL's fast shutdown).
+
+    It is used once it says it is ready: a SIGINT sent while it is still starting (before
+    its interpreter has set its handler, or between fork and exec) can be lost, and a
+    loaded machine makes that window wide.
+    """
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; print('ready', flush=True); time.sleep(120)"],
+        stdout=subprocess.PIPE,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline() == b"ready\n"
     yield child
     child.kill()
     child.wait()
+    child.stdout.close()
 
 
 def session_folder(parent: Path, name: str, owner_pid: int, server_pid: int) -> Path:
@@ -46,7 +57,7 @@ def test_the_server_of_a_dead_session_is_stopped_and_its_folder_removed(
     folder = session_folder(tmp_path, "dead", dead_owner, stand_in.pid)
 
     assert sweep_orphans(tmp_path) == [folder]
-    assert stand_in.wait(10) != 0  # stopped by the signal
+    assert stand_in.wait(60) != 0  # stopped by the signal
     assert not folder.exists()
 
 

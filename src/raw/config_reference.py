@@ -82,24 +82,11 @@ def _default(info: FieldInfo, value: Any = PydanticUndefined) -> str:
     return "`" + json.dumps(value, default=str) + "`"
 
 
-def _docstrings(model: type[BaseModel]) -> dict[str, str]:
-    """Attribute docstrings (a string literal under a field), for fields without a description."""
-    try:
-        from pydantic._internal._docs_extraction import extract_docstrings_from_cls
-    except ImportError:  # pragma: no cover - a pydantic without it: descriptions only
-        return {}
-    found: dict[str, str] = {}
-    for cls in reversed(model.__mro__):
-        if isinstance(cls, type) and issubclass(cls, BaseModel) and cls is not BaseModel:
-            try:
-                found.update(extract_docstrings_from_cls(cls, use_inspect=True))
-            except (OSError, TypeError):
-                continue
-    return found
-
-
-def _describe(info: FieldInfo, docstring: str | None) -> str:
-    text = " ".join((info.description or docstring or "").split())
+def _describe(info: FieldInfo) -> str:
+    # Only Field(description=...): attribute docstrings would need ast.parse on the source,
+    # which CPython 3.11 can fail with "AST constructor recursion depth mismatch" when it
+    # runs deep in a recursion such as this one (NOTES.md).
+    text = " ".join((info.description or "").split())
     return text.replace("|", "\\|")
 
 
@@ -111,7 +98,6 @@ def _rows(
     """
     from raw.system import SystemConfig
 
-    docstrings = _docstrings(model)
     for name, info in model.model_fields.items():
         key = f"{prefix}{info.alias or name}"
         if key == "system":  # kept as data, validated on use: document what it is validated as
@@ -124,7 +110,7 @@ def _rows(
             key + suffix,
             _label(info.annotation),
             _default(info, value if defaults is not None else PydanticUndefined),
-            _describe(info, docstrings.get(name)),
+            _describe(info),
         )
         if inner is not None:
             nested = value if not suffix and isinstance(value, inner) else None

@@ -94,18 +94,33 @@ class BuilderConfig(_Strict):
 class ProjectConfig(_Strict):
     """The schema of ``.raw/config.yaml``. Unknown keys are errors."""
 
-    version: int = 1
-    """The config file format's version; 1 is the only one (the value is not checked)."""
-    name: str | None = None
-    """The project's name, used where ``system.name`` is not given; default: its folder's name."""
-    runs_dir: str | None = None
-    """Where runs are recorded; default: each workflow's own ``runs/`` folder."""
-    cache_dir: str | None = None
-    """Where ``@cache`` keeps step results; default ``.raw/cache``."""
-    builder: BuilderConfig = Field(default_factory=BuilderConfig)
-    """How the builder's tools check the project."""
-    system_data: dict[str, Any] = Field(default_factory=dict, alias="system")
-    """The ``system:`` section as written; :attr:`system` is it validated."""
+    # Descriptions in Field(...), never attribute docstrings: reading those parses source
+    # with ast, which CPython 3.11 can fail deep in a recursion (NOTES.md).
+    version: int = Field(
+        default=1,
+        description="The config file format's version; 1 is the only one (the value is not "
+        "checked).",
+    )
+    name: str | None = Field(
+        default=None,
+        description="The project's name, used where ``system.name`` is not given; default: "
+        "its folder's name.",
+    )
+    runs_dir: str | None = Field(
+        default=None,
+        description="Where runs are recorded; default: each workflow's own ``runs/`` folder.",
+    )
+    cache_dir: str | None = Field(
+        default=None, description="Where ``@cache`` keeps step results; default ``.raw/cache``."
+    )
+    builder: BuilderConfig = Field(
+        default_factory=BuilderConfig, description="How the builder's tools check the project."
+    )
+    system_data: dict[str, Any] = Field(
+        default_factory=dict,
+        alias="system",
+        description="The ``system:`` section as written; :attr:`system` is it validated.",
+    )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     _system: SystemConfig | None = PrivateAttr(default=None)
