@@ -359,6 +359,15 @@ class DispatcherConfig(_Strict):
     concurrency: int = Field(
         default=4, ge=1, description="Actions one dispatcher performs at once."
     )
+    outage_probe_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description=(
+            "While a service an action needs is away (Temporal, an integration's server), "
+            "the longest wait between two tries of it; the records that need it wait, "
+            "spending no attempts, however long it is away, and go at once when it is back."
+        ),
+    )
 
 
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")

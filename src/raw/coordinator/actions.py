@@ -2,9 +2,12 @@
 
 The dispatcher claims a record and hands it to an :class:`ActionRunner`, which
 answers an :class:`ActionOutcome`: ``done`` (with a result to store), ``retry``
-(a failure another attempt may fix: a workflow that failed, Temporal down) or
-``dead`` (a failure no retry can fix: bad params, no such workflow, a finished
-process). Delivery is at least once, so every action is safe to repeat:
+(a failure another attempt may fix: a workflow that failed, a signal racing its
+process's start), ``dead`` (a failure no retry can fix: bad params, no such
+workflow, a finished process) or ``unavailable`` (the action could not be tried:
+a service it needs, Temporal or an integration's server, is away; the dispatcher
+waits for it without spending an attempt). Delivery is at least once, so every
+action is safe to repeat:
 
 - ``run_workflow`` (Pattern 1) runs a RAW workflow in this process; the workflow
   sees the record's key as ``self.idempotency_key``, and the run's manifest
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CORRELATION_MEMO_KEY",
+    "UNAVAILABLE_RPC_CODES",
     "ActionOutcome",
     "ActionRunner",
     "InboxItem",
@@ -51,7 +55,10 @@ __all__ = [
 
 log = logging.getLogger("raw.coordinator.dispatcher")
 
-OutcomeStatus = Literal["done", "retry", "dead"]
+OutcomeStatus = Literal["done", "retry", "dead", "unavailable"]
+
+UNAVAILABLE_RPC_CODES = frozenset({"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED"})
+"""Temporal's answers that say the server is away or overloaded, not that the call is wrong."""
 
 CORRELATION_MEMO_KEY = "correlation_id"
 """The memo field of a process started by the dispatcher that holds the correlation id."""
@@ -115,6 +122,15 @@ class ActionOutcome:
     """For ``retry`` and ``dead``: what went wrong, as a sentence for ``last_error``."""
     target_process_id: str | None = None
     """The process the action reached, to store on the record."""
+    service: str | None = None
+    """For ``unavailable``: the service that was away ('Temporal', 'email', ...)."""
+
+    @classmethod
+    def unavailable(
+        cls, service: str, error: str, *, target_process_id: str | None = None
+    ) -> ActionOutcome:
+        """The action could not be tried: ``service`` is away. No attempt is spent."""
+        return cls("unavailable", error=error, target_process_id=target_process_id, service=service)
 
     @classmethod
     def done(cls, result: dict[str, Any], *, target_process_id: str | None = None) -> ActionOutcome:
@@ -297,8 +313,13 @@ class ActionRunner:
                 result = await self._signal_with_start(client, item, action, pid)
         except ProcessClosedError as exc:  # no signal reaches a finished process, ever
             return ActionOutcome.dead(str(exc), target_process_id=pid)
-        except (ProcessNotFoundError, TemporalUnavailableError, RPCError) as exc:
-            # Not started yet (a signal racing its start), or Temporal is down: later.
+        except TemporalUnavailableError as exc:
+            return ActionOutcome.unavailable("Temporal", str(exc), target_process_id=pid)
+        except RPCError as exc:
+            if exc.status is not None and exc.status.name in UNAVAILABLE_RPC_CODES:
+                return ActionOutcome.unavailable("Temporal", _describe(exc), target_process_id=pid)
+            return ActionOutcome.retry(_describe(exc), target_process_id=pid)
+        except ProcessNotFoundError as exc:  # a signal racing its process's start: later
             return ActionOutcome.retry(_describe(exc), target_process_id=pid)
         return ActionOutcome.done(result, target_process_id=pid)
 
@@ -401,6 +422,12 @@ def _workflow_outcome(result: RunResult) -> ActionOutcome:
             {"status": "complete", "output": result.output, "run_id": result.run_id}
         )
     error = result.error.model_dump(exclude_none=True) if result.error else None
+    if result.error is not None and result.error.unavailable:
+        return ActionOutcome.unavailable(
+            result.error.unavailable,
+            f"Workflow '{result.workflow}' run {result.run_id} could not reach "
+            f"{result.error.unavailable}: {result.error.message}",
+        )
     message = f"Workflow '{result.workflow}' run {result.run_id} ended {result.status}" + (
         f": {result.error.message}" if result.error else "."
     )

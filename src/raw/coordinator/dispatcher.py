@@ -21,6 +21,13 @@ once it has answered 2xx the record is durable; the dispatcher makes it happen:
   full jitter; after ``max_attempts`` it is ``dead`` (a dead letter, retried by
   hand with :func:`retry_dead_letter`). A failure no retry can fix: ``dead`` at
   once. Every outcome write is conditional on still holding the lease.
+- **Outages.** Attempts are for failures of the action itself. When a service the
+  action needs is away (Temporal, an integration's server: the outcome is
+  ``unavailable``), the record goes back to ``pending`` with its attempt given back,
+  and the dispatcher notes the outage: records that need that service are not tried
+  while it lasts, but for one probe every ``outage_probe_seconds`` at most (sooner at
+  first). When a try gets through, the outage is over, and every record that waited
+  for the service is due at once. An outage however long dead-letters nothing.
 - **Stopping.** :meth:`Dispatcher.stop` stops claiming (a record is only ever
   claimed to start at once, so none waits unstarted), lets the actions in flight
   finish within a grace period, and releases the rest: ``pending``, due now.
@@ -48,7 +55,7 @@ import socket
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -78,9 +85,26 @@ __all__ = [
 log = logging.getLogger("raw.coordinator.dispatcher")
 
 DispatchHook = Callable[[str, str, float], None]
-"""``on_dispatch(route, outcome, seconds)``; outcome is done, retry, dead or lost."""
+"""``on_dispatch(route, outcome, seconds)``; outcome is done, retry, dead, unavailable or lost."""
 
 DEFAULT_GRACE_SECONDS = 20.0
+
+WAITING_FOR = "Waiting for {service}, which is away"
+"""How ``last_error`` starts for a record that waits for a service (no attempt spent)."""
+
+_PROCESS_ACTIONS = frozenset({"start_process", "signal", "signal_with_start"})
+
+
+@dataclass
+class Outage:
+    """A service that was away at the last try: since when, and when to try it again."""
+
+    service: str
+    since: datetime
+    tries: int = 1
+    next_try: float = 0.0
+    """Loop time of the next probe; records that need the service wait until then."""
+    probing: bool = False
 
 
 class InboxDatabase(Protocol):
@@ -162,6 +186,10 @@ class Dispatcher:
         self._leases: set[int] = set()
         """The records whose actions are running here, whose leases the heartbeat renews."""
         self._heartbeat: asyncio.Task[None] | None = None
+        self.outages: dict[str, Outage] = {}
+        """The services away at their last try, by name ('Temporal', 'email', ...)."""
+        self._route_outage: dict[str, str] = {}
+        """Routes whose last try found a service away: their records wait for it too."""
         self._swept_at = float("-inf")
         """When claims last looked for records whose lease ran out (loop time)."""
         self._sql = InboxStatements(db.dialect)
@@ -317,7 +345,7 @@ class Dispatcher:
         self._hold(item.id)
         try:
             try:
-                outcome = await self.actions.perform(item)
+                outcome = self._wait_for_outage(item) or await self._perform(item)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a bug in an action must not stall the record
@@ -331,6 +359,82 @@ class Dispatcher:
             self._leases.discard(item.id)
         final = await self._ends.submit((item, outcome))
         self._report(item.route, final, clock.monotonic() - t0)
+
+    # -- outages
+
+    def _needs(self, item: InboxItem) -> str | None:
+        """The service an action needs, known before trying it: Temporal for a process
+        action; for a workflow, the service its route's last try found away."""
+        if item.action.get("kind") in _PROCESS_ACTIONS:
+            return "Temporal"
+        return self._route_outage.get(item.route)
+
+    def _wait_for_outage(self, item: InboxItem) -> ActionOutcome | None:
+        """``unavailable`` without trying, while the service the action needs is away.
+
+        One record at a time probes the service once its next try is due.
+        """
+        service = self._needs(item)
+        outage = self.outages.get(service) if service else None
+        if outage is None or service is None:
+            return None
+        if outage.probing or asyncio.get_running_loop().time() < outage.next_try:
+            return ActionOutcome.unavailable(service, "not tried: it was away at the last try")
+        outage.probing = True
+        return None
+
+    async def _perform(self, item: InboxItem) -> ActionOutcome:
+        service = self._needs(item)
+        try:
+            outcome = await self.actions.perform(item)
+        finally:
+            outage = self.outages.get(service) if service else None
+            if outage is not None:
+                outage.probing = False
+        if outcome.status == "unavailable" and outcome.service:
+            self._route_outage[item.route] = outcome.service
+            self._went_away(outcome.service)
+        elif service is not None:
+            self._route_outage.pop(item.route, None)
+            if service in self.outages:
+                await self._came_back(self.outages.pop(service))
+        return outcome
+
+    def _went_away(self, service: str) -> None:
+        outage = self.outages.get(service)
+        if outage is None:
+            outage = self.outages[service] = Outage(service, since=clock.now())
+            log.warning(
+                "dispatcher %s: %s is away; the records that need it wait for it "
+                "(no attempts are spent) and are tried again when it is back",
+                self.owner,
+                service,
+            )
+        else:
+            outage.tries += 1
+        wait = min(
+            self.config.outage_probe_seconds, self.config.base_delay_seconds * 2**outage.tries
+        )
+        outage.next_try = asyncio.get_running_loop().time() + wait
+
+    async def _came_back(self, outage: Outage) -> None:
+        """The service answers again: every record that waited for it is due now."""
+        now = clock.now()
+        away = (now - outage.since).total_seconds()
+        waiting = WAITING_FOR.format(service=outage.service)
+        try:
+            async with self.db.write() as session:
+                due = await self._sql.wake_waiting(session, waiting, now)
+        except Exception:  # they are due at their own next_attempt_at anyway
+            log.exception("dispatcher %s: waking the records that waited failed", self.owner)
+            due = 0
+        log.warning(
+            "dispatcher %s: %s is back after %.0f s; %d waiting record(s) are due now",
+            self.owner,
+            outage.service,
+            away,
+            due,
+        )
 
     def _hold(self, record_id: int) -> None:
         """Keep renewing ``record_id``'s lease while its action runs."""
@@ -377,6 +481,19 @@ class Dispatcher:
         status = outcome.status
         if status == "retry" and item.attempts >= self.config.max_attempts:
             status = "dead"
+        if status == "unavailable":  # not a failure of the action: its attempt is given back
+            outage = self.outages.get(outcome.service or "")
+            due = outage.next_try - asyncio.get_running_loop().time() if outage else 0.0
+            delay = max(due, 0.0) + self._rng.uniform(0.0, self.config.base_delay_seconds)
+            service = outcome.service or "a service"
+            values.update(
+                status="pending",
+                attempts=max(item.attempts - 1, 0),
+                next_attempt_at=now + timedelta(seconds=delay),
+                last_error=f"{WAITING_FOR.format(service=service)}: {outcome.error} "
+                "(no attempt spent).",
+            )
+            return "unavailable", values
         if status == "done":
             values.update(status="done", result=outcome.result, done_at=now)
         elif status == "retry":
@@ -458,10 +575,17 @@ class Dispatcher:
 
     async def _release(self, item: InboxItem) -> None:
         """Give a record back, due now, when this dispatcher stops in the middle of it."""
-        error = "The dispatcher stopped during the action; it will be retried."
+        error = "The dispatcher stopped during the action; it will be retried (no attempt spent)."
         try:
             async with self.db.write() as session:
-                await self._sql.release(session, self.owner, item.id, clock.now(), error)
+                await self._sql.release(
+                    session,
+                    self.owner,
+                    item.id,
+                    clock.now(),
+                    error,
+                    attempts=max(item.attempts - 1, 0),  # stopping is not the action failing
+                )
         except Exception:  # the lease runs out on its own
             log.exception("dispatcher %s: releasing inbox record %d failed", self.owner, item.id)
 

@@ -9,22 +9,33 @@ adapters build these messages from what the server answered, not from what was s
         ├── SettingMissingError           a setting (env var) an adapter reads is unset
         ├── LocalServicesNotRunningError  the local SMTP catcher and phone simulator are not up
         ├── EmailError                    the SMTP server refused the message or was unreachable
+        │   └── EmailUnreachableError     ... unreachable (also a ServiceUnreachableError)
         ├── TelephonyError                the call provider refused the call or was unreachable
+        │   └── TelephonyUnreachableError ... unreachable (also a ServiceUnreachableError)
         ├── StorageError                  the object store failed
         │   ├── InvalidObjectKeyError     a key that is not a clean relative path
         │   └── ObjectNotFoundError       no object under that key
         └── ChatError                     the chat webhook refused the message or was unreachable
+            └── ChatUnreachableError      ... unreachable (also a ServiceUnreachableError)
+
+An *unreachable* error says the service is away (no connection, a dropped one, or a
+502/503/504 answer), not that it refused this request: a run that fails with one
+records ``error.unavailable``, and the coordinator's dispatcher waits for the
+service to come back instead of spending the delivery's attempts.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from raw.errors import RawError
+from raw.errors import RawError, ServiceUnreachableError
 
 __all__ = [
+    "UNAVAILABLE_HTTP_STATUSES",
     "ChatError",
+    "ChatUnreachableError",
     "EmailError",
+    "EmailUnreachableError",
     "IntegrationError",
     "IntegrationNotConfiguredError",
     "InvalidObjectKeyError",
@@ -33,6 +44,7 @@ __all__ = [
     "SettingMissingError",
     "StorageError",
     "TelephonyError",
+    "TelephonyUnreachableError",
 ]
 
 
@@ -113,3 +125,25 @@ class ChatError(IntegrationError):
         self.reason = reason
         self.status_code = status_code
         super().__init__(f"Sending the chat notification failed: {reason}")
+
+
+UNAVAILABLE_HTTP_STATUSES = frozenset({502, 503, 504})
+"""A provider's answers that say it is away, not that it refused the request."""
+
+
+class EmailUnreachableError(EmailError, ServiceUnreachableError):
+    """The SMTP server could not be reached, dropped the connection, or said 421."""
+
+    service = "email"
+
+
+class TelephonyUnreachableError(TelephonyError, ServiceUnreachableError):
+    """The call provider did not answer, or answered 502, 503 or 504."""
+
+    service = "telephony"
+
+
+class ChatUnreachableError(ChatError, ServiceUnreachableError):
+    """The chat webhook did not answer, or answered 502, 503 or 504."""
+
+    service = "chat"

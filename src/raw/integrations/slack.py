@@ -15,7 +15,7 @@ from collections.abc import Callable
 from raw import clock
 from raw.integrations.chat import Chat, Notification
 from raw.integrations.config import ChatConfig
-from raw.integrations.errors import ChatError
+from raw.integrations.errors import UNAVAILABLE_HTTP_STATUSES, ChatError, ChatUnreachableError
 from raw.integrations.settings import read_setting
 from raw.workflow.recorder import new_run_id
 
@@ -68,13 +68,14 @@ class SlackChat(Chat):
             response = client.send(text=text)
         except Exception as exc:  # urllib's errors, whatever the transport raised
             reason = f"{type(exc).__name__}: {exc}".replace(url, REDACTED)
-            raise ChatError(f"no answer from the Slack webhook ({reason})") from None
+            raise ChatUnreachableError(f"no answer from the Slack webhook ({reason})") from None
         return response.status_code, str(response.body or "").replace(url, REDACTED)
 
     async def notify(self, text: str, *, idempotency_key: str | None = None) -> Notification:
         status, body = await asyncio.to_thread(self._post, text)
         if status != 200 or body != "ok":
-            raise ChatError(
+            error = ChatUnreachableError if status in UNAVAILABLE_HTTP_STATUSES else ChatError
+            raise error(
                 f"the Slack webhook answered {status}: {body[:200] or '(no body)'}",
                 status_code=status,
             )

@@ -16,7 +16,7 @@ from typing import Literal
 from raw import clock
 from raw.integrations.config import EmailConfig
 from raw.integrations.email import Email, EmailMessage, SentEmail, message_id_for
-from raw.integrations.errors import EmailError, IntegrationError
+from raw.integrations.errors import EmailError, EmailUnreachableError, IntegrationError
 from raw.integrations.settings import read_setting
 
 __all__ = ["SmtpEmail", "SmtpServer", "build_mime"]
@@ -147,11 +147,12 @@ class SmtpEmail(Email):
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = ", ".join(f"{r.recipient} ({r.code} {r.message})" for r in exc.recipients)
             raise EmailError(server.address, f"every recipient was refused: {refused}") from None
+        except OSError as exc:  # no connection, a dropped one, a timeout: the server is away
+            raise EmailUnreachableError(server.address, str(exc) or type(exc).__name__) from None
         except aiosmtplib.SMTPResponseException as exc:
-            raise EmailError(
-                server.address, f"the server answered {exc.code} {exc.message}"
-            ) from None
-        except (aiosmtplib.SMTPException, OSError) as exc:
+            error = EmailUnreachableError if exc.code == 421 else EmailError  # 421: unavailable
+            raise error(server.address, f"the server answered {exc.code} {exc.message}") from None
+        except aiosmtplib.SMTPException as exc:
             raise EmailError(server.address, str(exc) or type(exc).__name__) from None
         return SentEmail(
             message_id=str(mime["Message-ID"]),

@@ -17,7 +17,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from raw.integrations.config import TelephonyConfig
-from raw.integrations.errors import TelephonyError
+from raw.integrations.errors import (
+    UNAVAILABLE_HTTP_STATUSES,
+    TelephonyError,
+    TelephonyUnreachableError,
+)
 from raw.integrations.settings import read_setting
 from raw.integrations.telephony import CALL_EVENTS, CallRef, Telephony
 
@@ -178,13 +182,19 @@ def _telephony_error(exc: Exception, account: TwilioAccount) -> TelephonyError:
 
     where = account.base_url or TWILIO_API
     if isinstance(exc, TwilioRestException):
-        return TelephonyError(
+        error = (
+            TelephonyUnreachableError if exc.status in UNAVAILABLE_HTTP_STATUSES else TelephonyError
+        )
+        return error(
             f"{where} answered {exc.status} (Twilio error {exc.code}): {exc.msg}",
             status_code=exc.status,
         )
     if isinstance(exc, TwilioServiceException):
-        return TelephonyError(
+        error = (
+            TelephonyUnreachableError if exc.status in UNAVAILABLE_HTTP_STATUSES else TelephonyError
+        )
+        return error(
             f"{where} answered {exc.status} (Twilio error {exc.code}): {exc.title}",
             status_code=exc.status,
         )
-    return TelephonyError(f"no answer from {where} ({type(exc).__name__}: {exc})")
+    return TelephonyUnreachableError(f"no answer from {where} ({type(exc).__name__}: {exc})")

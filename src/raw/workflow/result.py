@@ -36,6 +36,25 @@ class ErrorInfo(BaseModel):
     message: str
     fields: list[dict[str, str]] | None = None
     """Per-field errors for ``invalid_input``: ``{"field": "cv_text", "message": ...}``."""
+    unavailable: str | None = None
+    """The service that was away when the run failed (``email``, ``Temporal``): an
+    outage, not a failure of the workflow; a dispatcher waits for it to come back."""
+
+    @classmethod
+    def of(cls, exc: BaseException) -> ErrorInfo:
+        """What a run or a step records of ``exc``."""
+        from raw.errors import InvalidParamsError, ServiceUnreachableError
+
+        fields = [e.to_dict() for e in exc.errors] if isinstance(exc, InvalidParamsError) else None
+        unavailable = None
+        if isinstance(exc, ServiceUnreachableError):
+            unavailable = str(getattr(exc, "service", None) or type(exc).__name__)
+        return cls(
+            type=type(exc).__name__,
+            message=str(exc) or type(exc).__name__,
+            fields=fields,
+            unavailable=unavailable,
+        )
 
 
 class Attempt(BaseModel):

@@ -117,13 +117,6 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
     return out
 
 
-def _error(exc: BaseException) -> ErrorInfo:
-    fields = None
-    if isinstance(exc, InvalidParamsError):
-        fields = [e.to_dict() for e in exc.errors]
-    return ErrorInfo(type=type(exc).__name__, message=str(exc) or type(exc).__name__, fields=fields)
-
-
 def error_result(
     workflow_id: str, status: RunStatus, exc: BaseException, *, dry: bool = False
 ) -> RunResult:
@@ -133,7 +126,7 @@ def error_result(
         workflow=workflow_id,
         run_id=new_run_id(now),
         status=status,
-        error=_error(exc),
+        error=ErrorInfo.of(exc),
         dry=dry,
         timings=Timings(started_at=now, ended_at=now, duration_ms=0.0),
     )
@@ -392,7 +385,7 @@ class _Run:
         ended = None if status == "running" else clock.now()
         ctx = self.ctx
         handle = self.handle
-        info = _error(error) if error is not None else None
+        info = ErrorInfo.of(error) if error is not None else None
         return RunResult(
             workflow=self.target.workflow_id,
             run_id=self.run_id,

@@ -252,10 +252,6 @@ def conditional(condition: Callable[[Any], Any] | str) -> Callable[[F], F]:
 # --- execution ------------------------------------------------------------------
 
 
-def _error_info(exc: BaseException) -> ErrorInfo:
-    return ErrorInfo(type=type(exc).__name__, message=str(exc) or type(exc).__name__)
-
-
 def _jsonable(value: Any) -> Any:
     from pydantic_core import to_jsonable_python
 
@@ -401,7 +397,7 @@ class _StepCall:
 
     def _failed(self, exc: BaseException) -> None:
         if self.record is not None:
-            self.record.error = _error_info(exc)
+            self.record.error = ErrorInfo.of(exc)
         self._end("failed", None)
 
     def _release(self) -> None:

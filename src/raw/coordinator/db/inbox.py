@@ -155,11 +155,19 @@ class InboxStatements:
         return held
 
     async def release(
-        self, session: AsyncSession, owner: str, record_id: int, now: datetime, error: str
+        self,
+        session: AsyncSession,
+        owner: str,
+        record_id: int,
+        now: datetime,
+        error: str,
+        *,
+        attempts: int,
     ) -> None:
-        """Give a held record back: ``pending``, due now."""
+        """Give a held record back: ``pending``, due now, with ``attempts`` as its count."""
         values = {
             "status": "pending",
+            "attempts": attempts,
             "lease_owner": None,
             "lease_expires_at": None,
             "next_attempt_at": now,
@@ -167,3 +175,17 @@ class InboxStatements:
             "last_error": error,
         }
         await self.write_ends(session, owner, [(record_id, values)])
+
+    async def wake_waiting(self, session: AsyncSession, waiting: str, now: datetime) -> int:
+        """Make due now every pending record whose ``last_error`` starts with ``waiting``."""
+        pattern = waiting.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        result = await session.execute(
+            update(TABLE)
+            .where(
+                TABLE.c.status == "pending",
+                TABLE.c.last_error.like(pattern, escape="\\"),
+                TABLE.c.next_attempt_at > now,
+            )
+            .values(next_attempt_at=now, updated_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
