@@ -16,6 +16,9 @@ edge (``raw.cli.output``); nothing inside the kit exits the process.
     ├── RunTimedOutError             a run passed its deadline
     ├── RunCancelledError            a run was cancelled by its caller
     ├── DryRunNetworkError           a dry run tried to reach a non-loopback host
+    ├── ServiceUnreachableError      a service the command needs (the coordinator,
+    │                                Temporal, the local SMTP catcher, a database)
+    │                                is not running or does not answer
     └── LLMError                     the LLM client failed
         ├── LLMNotConfiguredError    no provider settings
         ├── LLMProviderError         the provider answered an error
@@ -114,6 +117,15 @@ class DryRunNetworkError(RawError):
             f"A dry run tried to open a network connection to '{host}'. Dry runs may only "
             "reach loopback addresses: add a mock to the workflow's mocks/ folder instead."
         )
+
+
+class ServiceUnreachableError(RawError):
+    """A service the command talks to did not answer: it is not running, or not there.
+
+    The CLI gives it its own exit code (4), so a script can tell "start the system
+    first" from "the workflow failed". Subclasses name the service and say how to
+    start it or where to point the command instead.
+    """
 
 
 class LLMError(RawError):

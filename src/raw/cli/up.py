@@ -114,9 +114,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         output.err(
             "raw up: the embedded Temporal engine stopped (its data stays in .raw/temporal)."
         )
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    output.leave(code)
 
 
 def _engine(project: Any) -> tuple[Any, bool]:
