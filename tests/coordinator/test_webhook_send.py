@@ -298,7 +298,7 @@ def test_no_coordinator_listening_is_a_clear_error(routes_setup: Setup, raw_cli:
             "--json",
             env=routes_setup.env,
         )
-    assert result.code == 1
+    assert result.code == 4  # could not reach a service, not "the delivery was refused"
     message = result.json()["error"]["message"]
     assert message.startswith(f"No coordinator answers at {url}")
     assert "--url" in message

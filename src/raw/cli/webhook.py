@@ -5,7 +5,7 @@ delivery is signed by the route's scheme with its FIRST secret setting, read fro
 the environment, over the URL the coordinator will check (its public base URL
 when one is configured, as Twilio's signature needs). Exit 0 when the coordinator
 answers 2xx, 1 otherwise; 2 for a bad ``--data`` or an unset secret; 3 for an
-unknown route.
+unknown route; 4 when no coordinator answers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from raw.cli import output
-from raw.errors import RawError, UsageError
+from raw.errors import RawError, ServiceUnreachableError, UsageError
 
 if TYPE_CHECKING:
     from raw.system import WebhookConfig
@@ -44,7 +44,7 @@ class UnknownRouteError(output.NotFoundError):
         )
 
 
-class CoordinatorUnreachableError(RawError):
+class CoordinatorUnreachableError(ServiceUnreachableError):
     def __init__(self, url: str, problem: str) -> None:
         self.url = url
         self.problem = problem

@@ -15,13 +15,13 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from raw.errors import RawError
+from raw.errors import RawError, ServiceUnreachableError
 from raw.orchestrator import runtime
 from raw.project import Project, find_project
 from raw.system import OrchestratorConfig
 
 
-class TemporalUnavailableError(RawError):
+class TemporalUnavailableError(ServiceUnreachableError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
