@@ -49,7 +49,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples/hiring
 	$(BIN)/mypy
-	cd examples/hiring && ../../$(BIN)/mypy --strict --ignore-missing-imports hiring
+	cd examples/hiring && $(abspath $(BIN))/mypy --strict --ignore-missing-imports hiring
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks examples

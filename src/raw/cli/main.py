@@ -196,7 +196,7 @@ def _split_globals(argv: list[str]) -> tuple[str | None, list[str]]:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run one command; a reader that stops reading early (``raw ... | head``) ends it quietly."""
-    from raw.cli.output import CLOSED_OUTPUT, drop_closed_stdout
+    from raw.cli.output import CLOSED_OUTPUT, drop_closed_stdout, stdout_closed
 
     try:
         try:
@@ -204,6 +204,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
         finally:  # flushed here, where a closed pipe can be caught, not at interpreter exit
             sys.stdout.flush()
     except BrokenPipeError:
+        if not stdout_closed():  # another pipe or socket broke: a real error
+            raise
         drop_closed_stdout()
         sys.exit(CLOSED_OUTPUT)
 

@@ -63,6 +63,18 @@ def exit_code_for(exc: BaseException) -> int:
     return FAILED
 
 
+def stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (not some other pipe or socket)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll(), or no real stdout
+        return False
+
+
 def drop_closed_stdout() -> None:
     """Point stdout at /dev/null once its reader has gone (``| head``): Python's recipe.
 

@@ -79,8 +79,8 @@ def _check_port(host: str, port: int) -> None:
         except OSError as exc:
             raise UsageError(
                 f"Port {port} on {host} is not free ({exc.strerror}): another raw up or server "
-                "holds it. Stop it, or pass --port with a free one (--port 0 picks one; with "
-                "make: make up PORT=8123)."
+                "holds it. Stop it, or pass --port with a free one, or --port 0 for any free "
+                "one (with make: make up PORT=0); the other commands find it."
             ) from None
 
 
