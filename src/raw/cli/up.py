@@ -99,7 +99,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     import time
 
     from raw.project import find_project
-    from raw.up.state import UpAlreadyRunningError, UpState, read_running, write_state
+    from raw.up.state import (
+        UpAlreadyRunningError,
+        UpState,
+        read_running,
+        remove_state,
+        write_state,
+    )
 
     if args.print_url:
         return _print_url(args)
@@ -121,9 +127,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         output.fail(exc, as_json=args.json)
     try:
         code = _up(args, project, system, state, t0)
-    finally:
-        from raw.up.state import remove_state
-
+    finally:  # a killed raw up leaves it behind; its dead pid marks it stale
         remove_state(project, state.pid)
     output.leave(code)
 
