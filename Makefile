@@ -18,8 +18,12 @@ install: $(STAMP)
 QUICKSTART := $(BIN)/raw --project-dir examples/quickstart
 
 # The main job: the hiring example system on embedded defaults (README: "The hiring system").
+# PORT is the coordinator's (make up PORT=8123; 0 picks a free one): the other commands
+# find it in examples/hiring/.raw/up/, so the README's tour works on any port.
+PORT ?= 8000
+
 up: $(STAMP)
-	cd examples/hiring && ../../$(BIN)/raw up
+	cd examples/hiring && $(abspath $(BIN))/raw up --port $(PORT)
 
 demo: $(STAMP)
 	@echo "== A workflow that runs for real: flags come from its Params =="
@@ -45,7 +49,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples/hiring
 	$(BIN)/mypy
-	cd examples/hiring && ../../$(BIN)/mypy --strict --ignore-missing-imports hiring
+	cd examples/hiring && $(abspath $(BIN))/mypy --strict --ignore-missing-imports hiring
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks examples

@@ -39,6 +39,13 @@ class Project:
         return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
 
 
+def exited_pid() -> int:
+    """The pid of a process that has run and exited (and been reaped): a stale record's."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
 @pytest.fixture(autouse=True)
 def _settings_do_not_leak() -> Iterator[None]:
     """A test leaves os.environ as it found it (monkeypatch does this; direct writes don't).

@@ -434,7 +434,7 @@ def test_raw_db_upgrade_on_postgresql_from_a_plain_url(
 @pytest.mark.parametrize(
     ("url", "code"),
     [
-        (f"postgresql://raw:{SECRET}@127.0.0.1:1/raw", 1),
+        (f"postgresql://raw:{SECRET}@127.0.0.1:1/raw", 4),  # could not reach a service
         (f"mysql://raw:{SECRET}@db/raw", 2),
         (f"postgresql://raw:{SECRET}@db:port/raw", 2),
     ],

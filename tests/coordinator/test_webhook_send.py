@@ -21,6 +21,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from conftest import exited_pid
 from raw import clock
 from raw.coordinator.verify import SignatureError, SignedRequest, get_scheme
 
@@ -298,7 +299,7 @@ def test_no_coordinator_listening_is_a_clear_error(routes_setup: Setup, raw_cli:
             "--json",
             env=routes_setup.env,
         )
-    assert result.code == 1
+    assert result.code == 4  # could not reach a service, not "the delivery was refused"
     message = result.json()["error"]["message"]
     assert message.startswith(f"No coordinator answers at {url}")
     assert "--url" in message
@@ -327,3 +328,40 @@ def test_bad_data_exits_2(
     result = raw_cli("webhook", "send", route, "--data", data, env=routes_setup.env)
     assert result.code == 2
     assert expected in result.stderr
+
+
+def _record_running_up(project: Project, port: int) -> None:
+    """A `raw up` record as raw up writes it, naming this (alive) test process."""
+    from raw.project import Project as RawProject
+    from raw.up.state import UpState, write_state
+
+    write_state(RawProject(project.root), UpState.here("127.0.0.1", port))
+
+
+def test_without_url_the_delivery_goes_where_this_project_s_raw_up_listens(
+    routes_setup: Setup, webhook_receiver: Receiver, project: Project, raw_cli: RunCli
+) -> None:
+    _record_running_up(project, int(webhook_receiver.url.rsplit(":", 1)[1]))
+    result = raw_cli("webhook", "send", "calendar", "--data", "{}", "--json", env=routes_setup.env)
+    assert result.code == 0, result.stderr
+    assert result.json()["url"] == webhook_receiver.url + routes_setup.paths["calendar"]
+    assert len(webhook_receiver.received[routes_setup.paths["calendar"]]) == 1
+
+
+def test_without_url_and_no_raw_up_nothing_is_sent_and_it_exits_4(
+    routes_setup: Setup, project: Project, raw_cli: RunCli
+) -> None:
+    # A record left by a raw up that was killed: its process is gone, so it counts as none.
+    from raw.project import Project as RawProject
+    from raw.up.state import UpState, write_state
+
+    stale = UpState.here("127.0.0.1", 8000).model_copy(update={"pid": exited_pid()})
+    write_state(RawProject(project.root), stale)
+
+    result = raw_cli("webhook", "send", "calendar", "--data", "{}", env=routes_setup.env)
+    assert result.code == 4, result.stderr
+    assert result.stderr.startswith(
+        f"Error: No `raw up` is running for the project in {project.root}: start it with "
+        "'raw up', or pass --url with the coordinator's base URL"
+    ), result.stderr
+    assert result.stdout == ""

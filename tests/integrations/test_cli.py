@@ -132,11 +132,12 @@ def test_listing_with_nothing_running_and_nothing_caught_says_how_to_start(
 ) -> None:
     for command in ("mail", "calls"):
         result = raw_cli("integrations", command)
-        assert result.code == 3, result.stderr
+        assert result.code == 4, result.stderr  # could not reach a service
         assert "is not running" in result.stderr and "raw integrations serve" in result.stderr
 
     as_json = raw_cli("integrations", "status", "--json")
-    assert as_json.code == 3
+    assert as_json.code == 4
+    assert as_json.json()["exit_code"] == 4
     assert as_json.json()["error"]["type"] == "LocalServicesNotRunningError"
 
     chat = raw_cli("integrations", "chat", "--json")  # the outbox needs no service

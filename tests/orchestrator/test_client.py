@@ -442,7 +442,7 @@ async def test_raw_process_start_checks_the_type_against_configured_modules(
 
 def test_raw_process_without_a_server_says_so(raw_cli: Any) -> None:
     result = raw_cli("process", "list", env={"TEMPORAL_ADDRESS": "127.0.0.1:1"})
-    assert result.code == 1
+    assert result.code == 4  # could not reach a service, not "the workflow failed"
     assert "Cannot reach Temporal at 127.0.0.1:1" in result.stderr
     assert "Traceback" not in result.stderr
     bad_input = raw_cli(

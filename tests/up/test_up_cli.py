@@ -74,3 +74,17 @@ def test_a_bad_config_is_refused_before_anything_starts(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "bogus" in done.stderr and "Traceback" not in done.stderr
     assert not (root / ".raw" / "temporal").exists()
+
+
+def test_make_up_passes_port_to_raw_up() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    venv = Path(sys.executable).parent.parent
+    planned = subprocess.run(  # -n: print the commands, run none
+        ["make", "-n", "-o", f"{venv}/.installed", "up", "PORT=8123", f"VENV={venv}"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert planned.returncode == 0, planned.stderr
+    assert f"cd examples/hiring && {venv}/bin/raw up --port 8123" in planned.stdout

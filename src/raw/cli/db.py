@@ -90,8 +90,8 @@ def _run(args: argparse.Namespace, work: Callable[[Database, Project | None], Aw
         return asyncio.run(main())
     except DatabaseURLError as exc:
         raise _Exit(output.USAGE, exc) from None
-    except DatabaseError as exc:
-        raise _Exit(output.FAILED, exc) from None
+    except DatabaseError as exc:  # DatabaseUnavailableError: 4, as every unreachable service
+        raise _Exit(output.exit_code_for(exc), exc) from None
     except ModuleNotFoundError as exc:  # a driver missing, found on first connect
         raise _Exit(output.FAILED, _MissingExtraError(exc.name or str(exc))) from None
     except (OSError, SQLAlchemyError) as exc:  # the tables missing, a lost connection

@@ -9,8 +9,6 @@ when this one runs beside it, or keep both: leases keep them from doubling up.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
 from raw.cli import output
 from raw.errors import RawError
@@ -77,6 +75,4 @@ def cmd_dispatcher(args: argparse.Namespace) -> int:
         output.fail(exc, as_json=args.json)
     if not args.once:
         output.err("raw dispatcher: stopped.")
-    sys.stderr.flush()
-    sys.stdout.flush()
-    os._exit(code)  # temporalio's runtime can abort at interpreter exit (NOTES.md)
+    output.leave(code)

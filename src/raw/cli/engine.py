@@ -10,10 +10,8 @@ with no engine running succeeds and says so. ``status`` with no engine running
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from raw.cli import output
 from raw.errors import RawError
@@ -57,17 +55,10 @@ def cmd_engine(args: argparse.Namespace) -> int:
         try:
             output.fail(exc, as_json=args.json)
         except SystemExit as done:
-            _exit_now(int(done.code or 0))
+            output.leave(int(done.code or 0))
     except KeyboardInterrupt:  # a half-started server was already stopped by Engine.start
-        _exit_now(output.INTERRUPTED)
-    _exit_now(code)
-
-
-def _exit_now(code: int) -> NoReturn:
-    """Leave without interpreter teardown: temporalio's runtime can abort there (NOTES.md)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+        output.leave(output.INTERRUPTED)
+    output.leave(code)
 
 
 def _relative(path: Path, project: Project) -> str:

@@ -8,8 +8,8 @@ messages, the simulated calls and the chat outbox; ``end-call`` ends a simulated
 call now and posts its status callback.
 
 Exit codes: 0 success; 1 a failure (a callback refused, a port taken); 2 an
-invalid config or a missing setting; 3 the local services are not running (and
-nothing was captured before) or no such call.
+invalid config or a missing setting; 3 no such call; 4 the local services are not
+running (and nothing was captured before) or did not answer.
 """
 
 from __future__ import annotations
@@ -69,14 +69,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _exit_code(exc: BaseException) -> int:
-    from raw.integrations.errors import (
-        IntegrationNotConfiguredError,
-        LocalServicesNotRunningError,
-        SettingMissingError,
-    )
+    from raw.integrations.errors import IntegrationNotConfiguredError, SettingMissingError
 
-    if isinstance(exc, LocalServicesNotRunningError):
-        return output.NOT_FOUND
     if isinstance(exc, SettingMissingError | IntegrationNotConfiguredError):
         return output.USAGE
     return output.exit_code_for(exc)
@@ -269,7 +263,7 @@ def cmd_end_call(args: argparse.Namespace) -> int:
     def run(args: argparse.Namespace) -> int:
         import httpx
 
-        from raw.integrations.errors import IntegrationError
+        from raw.integrations.errors import IntegrationError, LocalServiceNoAnswerError
         from raw.integrations.services import running_services
 
         root = _project_root(args)
@@ -284,9 +278,7 @@ def cmd_end_call(args: argparse.Namespace) -> int:
                 f"{state.phone_url}/_raw/calls/{args.sid}/end", data=form, timeout=60
             )
         except httpx.HTTPError as exc:
-            raise IntegrationError(
-                f"The phone simulator at {state.phone_url} did not answer: {exc}."
-            ) from None
+            raise LocalServiceNoAnswerError("phone simulator", state.phone_url, str(exc)) from None
         if response.status_code == 404:
             raise output.NotFoundError(f"The phone simulator placed no call {args.sid}.")
         if response.status_code != 200:

@@ -23,8 +23,10 @@ exit codes:
   1    the workflow failed, or a check found errors
   2    invalid input or usage
   3    not found (workflow, run or project)
+  4    could not reach a service (coordinator, Temporal, SMTP catcher, database)
   124  timed out
   130  interrupted
+  141  output closed early (e.g. piped into head)
 """
 
 EXAMPLES: dict[str, str] = {
@@ -193,6 +195,22 @@ def _split_globals(argv: list[str]) -> tuple[str | None, list[str]]:
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
+    """Run one command; a reader that stops reading early (``raw ... | head``) ends it quietly."""
+    from raw.cli.output import CLOSED_OUTPUT, drop_closed_stdout, stdout_closed
+
+    try:
+        try:
+            _main(argv)
+        finally:  # flushed here, where a closed pipe can be caught, not at interpreter exit
+            sys.stdout.flush()
+    except BrokenPipeError:
+        if not stdout_closed():  # another pipe or socket broke: a real error
+            raise
+        drop_closed_stdout()
+        sys.exit(CLOSED_OUTPUT)
+
+
+def _main(argv: list[str] | None) -> NoReturn:
     args_in = sys.argv[1:] if argv is None else argv
     project_dir, rest = _split_globals(args_in)
     if rest and rest[0] == "run" and not (len(rest) == 1 or rest[1] in ("-h", "--help")):

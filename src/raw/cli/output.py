@@ -6,8 +6,11 @@ Exit codes (the README's table; later commands extend it, never change it):
     1    the workflow failed (or a check such as ``raw validate`` found errors)
     2    invalid input or usage
     3    not found: no such workflow, run or project
+    4    could not reach a service: the coordinator, Temporal, the local SMTP catcher
+         or phone simulator, or a database is not running or does not answer
     124  timed out
     130  interrupted (Ctrl-C, SIGTERM)
+    141  stdout was closed early (a reader such as ``head`` stopped reading)
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from raw.errors import (
     ProjectError,
     RawError,
     RunTimedOutError,
+    ServiceUnreachableError,
     UsageError,
     WorkflowNotFoundError,
 )
@@ -34,8 +38,11 @@ OK = 0
 FAILED = 1
 USAGE = 2
 NOT_FOUND = 3
+UNREACHABLE = 4
 TIMED_OUT = 124
 INTERRUPTED = 130
+CLOSED_OUTPUT = 141
+"""128 + SIGPIPE: what a shell reports for a writer whose reader went away."""
 
 
 class NotFoundError(RawError):
@@ -51,7 +58,47 @@ def exit_code_for(exc: BaseException) -> int:
         return USAGE
     if isinstance(exc, RunTimedOutError):
         return TIMED_OUT
+    if isinstance(exc, ServiceUnreachableError):
+        return UNREACHABLE
     return FAILED
+
+
+def stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (not some other pipe or socket)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll(), or no real stdout
+        return False
+
+
+def drop_closed_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone (``| head``): Python's recipe.
+
+    (The ``signal`` module's "Note on SIGPIPE".) What is left unwritten is dropped, and
+    the interpreter's last flush has nowhere to fail, so no traceback follows.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def leave(code: int) -> NoReturn:
+    """Flush and exit without the interpreter's teardown.
+
+    For commands that used a Temporal client: its runtime can abort at interpreter
+    exit (temporalio#300, NOTES.md). A closed stdout exits 141, as in ``raw.cli.main``.
+    """
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        drop_closed_stdout()
+        code = CLOSED_OUTPUT
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _use_color() -> bool:

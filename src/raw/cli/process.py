@@ -72,13 +72,6 @@ def _report(exc: BaseException, *, as_json: bool) -> int:
     return code
 
 
-def leave(code: int) -> NoReturn:
-    """Flush and exit without the interpreter's shutdown (temporalio#300)."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
 def project_or_none(args: argparse.Namespace) -> Project | None:
     """The project, or None when there is none but TEMPORAL_ADDRESS says where to go."""
     from raw.project import find_project
@@ -117,7 +110,7 @@ def run_with_client(args: argparse.Namespace, work: Work) -> NoReturn:
         )
     except KeyboardInterrupt:
         code = output.INTERRUPTED
-    leave(code)
+    output.leave(code)
 
 
 def read_json_arg(value: str | None, flag: str) -> Any:

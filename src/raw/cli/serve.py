@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
-import sys
 
 from raw.cli import output
 from raw.errors import UsageError
@@ -101,6 +99,4 @@ def cmd_serve(args: argparse.Namespace) -> int:
     else:
         output.err("raw serve: the coordinator did not start (see the log above).")
         code = output.FAILED
-    sys.stderr.flush()
-    sys.stdout.flush()
-    os._exit(code)  # temporalio's runtime can abort at interpreter exit (NOTES.md)
+    output.leave(code)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
 from raw.cli import output
 from raw.project import find_project
@@ -62,6 +60,4 @@ def cmd_temporal(args: argparse.Namespace) -> int:
             if not report.replayed and not report.failures and not report.missing:
                 output.err("Nothing to replay: no process types and no recorded histories.")
         code = output.OK if report.ok else output.FAILED
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)  # temporalio's runtime can abort at interpreter exit (NOTES.md)
+    output.leave(code)

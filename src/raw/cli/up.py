@@ -7,6 +7,10 @@ phone simulator), the worker, the coordinator (with its dispatcher); then the
 schedules are synced. It prints the URLs and streams every part's log with a
 prefix. Ctrl-C or SIGTERM stops every part (and the engine if it started it);
 processes waiting in Temporal wait on, and the next ``raw up`` resumes them.
+
+While it runs, ``.raw/up/state.json`` says where (:mod:`raw.up.state`): the other
+commands find the system there, and a second ``raw up`` in the project refuses to
+start. ``raw up --print-url`` prints the coordinator's URL from it.
 """
 
 from __future__ import annotations
@@ -15,15 +19,23 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from raw.cli import output
 from raw.errors import RawError, UsageError
+
+if TYPE_CHECKING:
+    from raw.orchestrator.engine import EngineInfo
+    from raw.project import Project
+    from raw.system import SystemConfig
+    from raw.up.state import UpState
 
 EXAMPLES = """\
 examples:
   raw up
   raw up --port 8080
+  raw up --port 0                    (any free port; the other commands find it)
+  curl "$(raw up --print-url)/ready"  (from another terminal)
   RAW_LLM_BASE_URL=http://localhost:11434/v1 RAW_LLM_MODEL=llama3.1 raw up"""
 
 
@@ -32,7 +44,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     parser.epilog = EXAMPLES
     parser.add_argument("--host", default="127.0.0.1", help="the coordinator's address")
-    parser.add_argument("--port", type=_port, default=8000, help="the coordinator's port")
+    parser.add_argument(
+        "--port", type=_port, default=8000, help="the coordinator's port (0: any free port)"
+    )
+    parser.add_argument(
+        "--print-url",
+        action="store_true",
+        help="print the coordinator's URL of the raw up running in this project and exit "
+        "(with --json: where each part listens); exit 4 when none runs",
+    )
     parser.add_argument(
         "--keep-engine",
         action="store_true",
@@ -59,7 +79,8 @@ def _check_port(host: str, port: int) -> None:
         except OSError as exc:
             raise UsageError(
                 f"Port {port} on {host} is not free ({exc.strerror}): another raw up or server "
-                "holds it. Stop it, or pass --port with a free one."
+                "holds it. Stop it, or pass --port with a free one, or --port 0 for any free "
+                "one (with make: make up PORT=0); the other commands find it."
             ) from None
 
 
@@ -75,21 +96,68 @@ def _llm_line() -> str:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    import asyncio
     import time
 
     from raw.project import find_project
-    from raw.up.local_env import ensure_local_env
+    from raw.up.state import (
+        UpAlreadyRunningError,
+        UpState,
+        read_running,
+        remove_state,
+        write_state,
+    )
 
+    if args.print_url:
+        return _print_url(args)
     t0 = time.monotonic()
     try:
         project = find_project(args.project_dir)
-        system = project.config.system
+        system = project.config.system  # an invalid config is refused here
+        running = read_running(project)
+        if running is not None:  # before anything starts: its engine, its ports
+            raise UpAlreadyRunningError(running, project.root)
+        if args.port == 0:
+            from raw.ports import free_port
+
+            args.port = free_port(args.host)
         _check_port(args.host, args.port)
+        state = UpState.here(args.host, args.port)
+        write_state(project, state)
+    except RawError as exc:
+        output.fail(exc, as_json=args.json)
+    try:
+        code = _up(args, project, system, state, t0)
+    finally:  # a killed raw up leaves it behind; its dead pid marks it stale
+        remove_state(project, state.pid)
+    output.leave(code)
+
+
+def _print_url(args: argparse.Namespace) -> int:
+    from raw.project import find_project
+    from raw.up.state import running_or_fail
+
+    state = running_or_fail(find_project(args.project_dir))
+    if args.json:
+        output.emit_json(state.model_dump(mode="json"))
+    else:
+        print(state.api_url)
+    return output.OK
+
+
+def _up(
+    args: argparse.Namespace, project: Project, system: SystemConfig, state: UpState, t0: float
+) -> int:
+    """Secrets, engine and migrations here; then the parts; the exit code once stopped."""
+    import asyncio
+
+    from raw.up.local_env import ensure_local_env
+    from raw.up.state import write_state
+
+    try:
         written = ensure_local_env(project)
         os.environ.setdefault("RAW_LLM_MODE", "auto")
         os.environ.setdefault("RAW_ENV", "development")
-        os.environ.setdefault("RAW_PUBLIC_BASE_URL", f"http://{args.host}:{args.port}")
+        os.environ.setdefault("RAW_PUBLIC_BASE_URL", state.api_url)
         # Every part on the one database (the default SQLite file unless set), so the worker's
         # RAW runs land in the run index the API and the operator page read.
         from raw.coordinator.db.database import database_url
@@ -102,6 +170,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                 f"{project.raw_dir / 'local.env'} (raw webhook send reads them too)."
             )
         engine_info, started_engine = _engine(project)
+        write_state(project, _with_temporal(state, project, engine_info))
         asyncio.run(_migrate(project))
     except RawError as exc:
         output.fail(exc, as_json=args.json)
@@ -114,9 +183,19 @@ def cmd_up(args: argparse.Namespace) -> int:
         output.err(
             "raw up: the embedded Temporal engine stopped (its data stays in .raw/temporal)."
         )
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    return code
+
+
+def _with_temporal(state: UpState, project: Project, engine_info: EngineInfo | None) -> UpState:
+    """The record with the Temporal server the parts use (none when the system has no processes)."""
+    from raw.orchestrator.engine import external_address
+
+    if engine_info is not None:
+        return state.model_copy(
+            update={"temporal_address": engine_info.address, "temporal_ui_url": engine_info.ui_url}
+        )
+    external = external_address(project) if project.config.system.orchestrator.workflows else None
+    return state.model_copy(update={"temporal_address": external[0] if external else None})
 
 
 def _engine(project: Any) -> tuple[Any, bool]:

@@ -1,11 +1,14 @@
 """`raw webhook send`: post a correctly signed delivery to a running coordinator.
 
-The route (by path or name) comes from ``system.coordinator.webhooks``; the
-delivery is signed by the route's scheme with its FIRST secret setting, read from
-the environment, over the URL the coordinator will check (its public base URL
-when one is configured, as Twilio's signature needs). Exit 0 when the coordinator
-answers 2xx, 1 otherwise; 2 for a bad ``--data`` or an unset secret; 3 for an
-unknown route.
+The route (by path or name) comes from ``system.coordinator.webhooks``. The
+delivery goes to ``--url``, else to the coordinator of this project's running ``raw
+up`` (wherever it listens: ``.raw/up/state.json``), never to a guessed port: it is
+signed with this project's secrets. It is signed by the route's scheme with its
+FIRST secret setting, read from the environment, over the URL the coordinator will
+check (its public base URL when one is configured, as Twilio's signature needs).
+Exit 0 when the coordinator answers 2xx, 1 otherwise; 2 for a bad ``--data`` or an
+unset secret; 3 for an unknown route; 4 when no coordinator answers (or, without
+``--url``, no ``raw up`` runs here).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from raw.cli import output
-from raw.errors import RawError, UsageError
+from raw.errors import RawError, ServiceUnreachableError, UsageError
 
 if TYPE_CHECKING:
+    from raw.project import Project
     from raw.system import WebhookConfig
 
 EXAMPLES = """\
@@ -28,9 +32,9 @@ examples:
   raw webhook send /webhooks/cv-submission --data @cv.json
   raw webhook send call-status --query candidate_id=c-1 \\
       --data '{"CallSid": "CA1", "CallStatus": "completed"}'
-  raw webhook send /webhooks/cv-submission --data @cv.json --url http://127.0.0.1:8080 --json"""
+  raw webhook send /webhooks/cv-submission --data @cv.json --url http://127.0.0.1:8080 --json
 
-DEFAULT_URL = "http://127.0.0.1:8000"
+Without --url the delivery goes to this project's running `raw up`, wherever it listens."""
 
 
 class UnknownRouteError(output.NotFoundError):
@@ -44,7 +48,7 @@ class UnknownRouteError(output.NotFoundError):
         )
 
 
-class CoordinatorUnreachableError(RawError):
+class CoordinatorUnreachableError(ServiceUnreachableError):
     def __init__(self, url: str, problem: str) -> None:
         self.url = url
         self.problem = problem
@@ -71,9 +75,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--url",
-        default=DEFAULT_URL,
         metavar="BASE",
-        help=f"the coordinator's base URL (default {DEFAULT_URL})",
+        help="the coordinator's base URL (default: this project's running raw up's)",
     )
     p.add_argument(
         "--form",
@@ -140,6 +143,17 @@ def find_route(webhooks: list[WebhookConfig], route: str, where: Path) -> Webhoo
     raise UnknownRouteError(route, webhooks, where)
 
 
+def _running_coordinator(project: Project) -> str:
+    """The URL of this project's running ``raw up``: a delivery signed with this project's
+    secrets never goes to whatever else listens on a default port."""
+    from raw.up.state import running_or_fail
+
+    instead = (
+        "pass --url with the coordinator's base URL (e.g. http://127.0.0.1:8000 for raw serve)"
+    )
+    return running_or_fail(project, instead).api_url
+
+
 def _exit_code(exc: BaseException) -> int:
     from raw.coordinator.verify import InvalidSecretError, MissingSecretError, UnknownSchemeError
 
@@ -177,13 +191,14 @@ def _send(args: argparse.Namespace) -> int:
     as_form = args.form or route.content_type == "form"
     body, form = payload(_read_data(args.data), as_form=as_form)
     load_schemes(coordinator, project.root)
-    base = args.url.rstrip("/")
+    secret = read_secrets(route.secrets[:1])[0]  # an unset secret is named first (exit 2)
+    base = (args.url or _running_coordinator(project)).rstrip("/")
     delivery = signed_delivery(
         route,
         body,
         form,
         base_url=base,
-        secret=read_secrets(route.secrets[:1])[0],
+        secret=secret,
         now=clock.now(),
         public_base_url=public_base_url(coordinator.public_base_url),
         query=[_query_pair(q) for q in args.query],

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 
 from raw.cli import output
 from raw.errors import RawError
@@ -55,6 +53,4 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except RawError as exc:
         output.fail(exc, as_json=args.json)
     output.err("raw worker: stopped.")
-    sys.stderr.flush()
-    sys.stdout.flush()
-    os._exit(output.OK)  # temporalio's runtime can abort at interpreter exit (NOTES.md)
+    output.leave(output.OK)

@@ -8,6 +8,7 @@ adapters build these messages from what the server answered, not from what was s
         ├── IntegrationNotConfiguredError no system.integrations.<name> section
         ├── SettingMissingError           a setting (env var) an adapter reads is unset
         ├── LocalServicesNotRunningError  the local SMTP catcher and phone simulator are not up
+        ├── LocalServiceNoAnswerError     one of them is recorded as running but did not answer
         ├── EmailError                    the SMTP server refused the message or was unreachable
         │   └── EmailUnreachableError     ... unreachable (also a ServiceUnreachableError)
         ├── TelephonyError                the call provider refused the call or was unreachable
@@ -39,6 +40,7 @@ __all__ = [
     "IntegrationError",
     "IntegrationNotConfiguredError",
     "InvalidObjectKeyError",
+    "LocalServiceNoAnswerError",
     "LocalServicesNotRunningError",
     "ObjectNotFoundError",
     "SettingMissingError",
@@ -72,13 +74,24 @@ class SettingMissingError(IntegrationError):
         )
 
 
-class LocalServicesNotRunningError(IntegrationError):
+class LocalServicesNotRunningError(IntegrationError, ServiceUnreachableError):
     def __init__(self, project_dir: Path, service: str) -> None:
         self.project_dir = project_dir
         self.service = service
         super().__init__(
             f"The local {service} is not running for the project {project_dir}: start the "
             "local integrations with 'raw integrations serve' (or 'raw up')."
+        )
+
+
+class LocalServiceNoAnswerError(IntegrationError, ServiceUnreachableError):
+    def __init__(self, service: str, url: str, reason: str) -> None:
+        self.service = service
+        self.url = url
+        self.reason = reason
+        super().__init__(
+            f"The local {service} at {url} did not answer ({reason}): start the local "
+            "integrations again with 'raw integrations serve' (or 'raw up')."
         )
 
 

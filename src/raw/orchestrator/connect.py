@@ -1,7 +1,9 @@
 """One way to reach Temporal, used by every client in the kit.
 
 The address comes from ``TEMPORAL_ADDRESS``, else ``system.orchestrator.address``
-in the project config, else this project's running embedded engine (``raw engine
+in the project config, else the server this project's running ``raw up`` uses
+(``.raw/up/state.json``: a ``TEMPORAL_ADDRESS`` set only in its terminal is found
+from any other), else this project's running embedded engine (``raw engine
 start``). The Pydantic data converter is always on, so Pydantic models cross
 process and activity boundaries as themselves.
 """
@@ -35,7 +37,7 @@ class Target:
     namespace: str
     task_queue: str
     source: str
-    """'TEMPORAL_ADDRESS', 'config' or 'embedded engine'."""
+    """'TEMPORAL_ADDRESS', 'config', 'raw up' or 'embedded engine'."""
 
 
 def orchestrator_config(project: Project | None) -> OrchestratorConfig:
@@ -53,7 +55,11 @@ def resolve_target(project: Project | None = None) -> Target:
         return Target(config.address, config.namespace, config.task_queue, "config")
     if project is not None:
         from raw.orchestrator.engine import running_address
+        from raw.up.state import read_running
 
+        up = read_running(project)
+        if up is not None and up.temporal_address:
+            return Target(up.temporal_address, config.namespace, config.task_queue, "raw up")
         address = running_address(project)
         if address:
             return Target(address, config.namespace, config.task_queue, "embedded engine")

@@ -15,6 +15,7 @@ __all__ = ["LOCAL_STATE", "copy_project"]
 LOCAL_STATE = frozenset(
     {
         "local.env",
+        "up",
         "temporal",
         "integrations",
         "mail",

@@ -21,7 +21,7 @@ Errors (all :class:`raw.errors.RawError`)::
 
     DatabaseError
     ├── DatabaseURLError          the URL cannot be used (exit 2)
-    └── DatabaseUnavailableError  the database cannot be reached (exit 1)
+    └── DatabaseUnavailableError  the database cannot be reached (exit 4)
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
-from raw.errors import RawError
+from raw.errors import RawError, ServiceUnreachableError
 from raw.workflow.recorder import DEFAULT_DATABASE_FILE as DEFAULT_FILE
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class DatabaseURLError(DatabaseError):
         )
 
 
-class DatabaseUnavailableError(DatabaseError):
+class DatabaseUnavailableError(DatabaseError, ServiceUnreachableError):
     def __init__(self, url: str, reason: str) -> None:
         self.url = redact_url(url)
         self.reason = reason
