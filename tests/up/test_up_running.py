@@ -8,12 +8,17 @@ the same folder refuses before starting anything, and a clean stop leaves no rec
 from __future__ import annotations
 
 import json
+import os
+import signal
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from tests.examples.conftest import copy_hiring
 from tests.examples.hiring_up import HiringUp, cv
 
+from raw import pids
 from raw.ports import free_port
 
 
@@ -59,3 +64,46 @@ def test_the_other_commands_find_the_running_raw_up_and_a_second_one_refuses(
     after = up.raw("up", "--print-url")
     assert after.returncode == 4
     assert after.stderr.startswith("Error: No `raw up` is running for the project in ")
+
+
+def _wait_for(what: str, check: Callable[[], object], up: HiringUp, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"{what}: not within {seconds:g} s\n" + up.log()
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_raw_up_says_its_engine_died_and_starts_it_again_and_deliveries_go_through(
+    tmp_path: Path,
+) -> None:
+    up = HiringUp(copy_hiring(tmp_path / "hiring"), fast_dispatcher=True)
+    engine_file = up.root / ".raw" / "temporal" / "engine.json"
+    try:
+        up.start()
+        first = json.loads(engine_file.read_text())
+        os.kill(first["pid"], signal.SIGKILL)  # the engine dies under the running system
+        _wait_for("the engine gone", lambda: not pids.alive(first["pid"]), up)
+        # A CV arrives while the engine is away: accepted, and it waits (fast_dispatcher
+        # allows two attempts only: an outage that spent them would dead-letter it).
+        sent = up.send("cv-submission", cv("ada@example.com", "Ada Lovelace"))
+        _wait_for(
+            "raw up restarting its engine",
+            lambda: any("engine" in line and "back at" in line for line in up.lines),
+            up,
+        )
+        assert any("stopped on its own: starting it again" in line for line in up.lines)
+        second = json.loads(engine_file.read_text())
+        assert second["pid"] != first["pid"] and pids.alive(second["pid"])
+        assert second["address"] == first["address"]  # the same ports: the parts reconnect
+        pid = sent["response"]["target"]
+
+        def reached() -> bool:
+            status = up.raw("process", "status", pid, "--json")
+            return status.returncode == 0 and json.loads(status.stdout).get("status") == "running"
+
+        _wait_for(f"process {pid} running", reached, up)  # the delivery was not given up
+    finally:
+        up.stop()
+    assert up.process is not None and up.process.returncode == 0, up.log()

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -143,6 +141,4 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     elif len(results) > 1:
         passed = sum(r.passed for r in results)
         print(f"{passed} of {len(results)} scenarios passed.")
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)  # temporalio's runtime can abort at interpreter exit (NOTES.md)
+    output.leave(code)  # temporalio's runtime can abort at interpreter exit (NOTES.md)

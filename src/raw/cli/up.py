@@ -25,10 +25,13 @@ from raw.cli import output
 from raw.errors import RawError, UsageError
 
 if TYPE_CHECKING:
+    import asyncio
+
     from raw.orchestrator.engine import EngineInfo
     from raw.project import Project
     from raw.system import SystemConfig
     from raw.up.state import UpState
+    from raw.up.supervisor import Supervisor
 
 EXAMPLES = """\
 examples:
@@ -220,6 +223,24 @@ async def _migrate(project: Any) -> None:
         await upgrade_system(db, project)
 
 
+def _watch_engine(supervisor: Supervisor, project: Project) -> asyncio.Task[None]:
+    """Restart the embedded engine if it dies while the system runs (same ports and data)."""
+    import asyncio
+
+    from raw.orchestrator.engine import Engine
+
+    engine = Engine(project)
+
+    async def alive() -> bool:
+        return await asyncio.to_thread(engine.status) is not None
+
+    async def restart() -> str:
+        info = await asyncio.to_thread(engine.start)
+        return f"back at {info.address} (pid {info.pid}); the parts reconnect by themselves"
+
+    return asyncio.create_task(supervisor.keep_alive("engine", alive, restart))
+
+
 async def _run(
     args: argparse.Namespace,
     project: Any,
@@ -292,7 +313,10 @@ async def _run(
         supervisor.say("Ctrl-C stops everything; waiting processes resume on the next raw up.")
         waiter = asyncio.create_task(stop.wait())
         exited = asyncio.create_task(supervisor.exited.wait())
+        watch = _watch_engine(supervisor, project) if engine_info is not None else None
         await asyncio.wait([waiter, exited], return_when=asyncio.FIRST_COMPLETED)
+        if watch is not None:
+            watch.cancel()
         if supervisor.failed is not None:
             supervisor.say(f"The {supervisor.failed.name} stopped on its own: stopping the rest.")
             code = output.FAILED

@@ -151,6 +151,36 @@ class Supervisor:
             self.say(f"exited with code {code}", name=part.name)
             self.exited.set()
 
+    async def keep_alive(
+        self,
+        name: str,
+        is_alive: Callable[[], Awaitable[bool]],
+        restart: Callable[[], Awaitable[str]],
+        *,
+        interval_seconds: float = 1.0,
+        max_backoff_seconds: float = 30.0,
+    ) -> None:
+        """Watch a service the parts need but do not own (the embedded engine): when it
+        dies, say so and start it again, until it is back; runs until cancelled.
+
+        ``restart`` returns a line saying where it is back; a :class:`RawError` it raises
+        is said, and the start tried again after a growing wait.
+        """
+        while True:
+            await asyncio.sleep(interval_seconds)
+            if self._stopping or await is_alive():
+                continue
+            self.say("stopped on its own: starting it again (its data is kept)", name=name)
+            wait = interval_seconds
+            while not self._stopping:
+                try:
+                    self.say(await restart(), name=name)
+                    break
+                except RawError as exc:
+                    self.say(f"could not be started: {exc} Trying again in {wait:g} s.", name=name)
+                    await asyncio.sleep(wait)
+                    wait = min(wait * 2, max_backoff_seconds)
+
     async def stop(self, *, grace_seconds: float = 15.0) -> None:
         """SIGTERM every part, newest first; SIGKILL whatever is left after the grace."""
         self._stopping = True
