@@ -26,6 +26,7 @@ from pathlib import Path
 from string import Template
 
 from raw import clock
+from raw.cron import InvalidCronError, check_cron
 from raw.errors import UsageError
 from raw.scaffold.decision import DEFAULT_WEBHOOKS, PATTERNS, Pattern
 from raw.scaffold.workflow import ScaffoldExistsError, class_name, create_workflow, init_project
@@ -103,7 +104,12 @@ def parse_schedule(text: str) -> ScheduleSpec:
             f"--schedule names '{workflow}', a workflow the process itself runs; name the "
             "report the schedule runs, e.g. '0 8 * * *:daily-report'."
         )
-    return ScheduleSpec(" ".join(cron.split()), workflow)
+    cron = " ".join(cron.split())
+    try:
+        check_cron(cron, schedule=workflow)  # the id the config gives it
+    except InvalidCronError as exc:
+        raise UsageError(f"--schedule '{text}': {exc} Fix the cron and run again.") from None
+    return ScheduleSpec(cron, workflow)
 
 
 @dataclass
@@ -387,6 +393,7 @@ entity key (what ``raw db erase <request-id>`` finds).
 from __future__ import annotations
 
 from raw import clock
+from raw.cron import InvalidCronError, check_cron
 from raw.coordinator.db.models import Delivery
 from sqlalchemy.ext.asyncio import AsyncSession
 
