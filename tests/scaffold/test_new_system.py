@@ -166,6 +166,40 @@ def test_a_full_system_whose_process_waits_for_nothing_tests_all_it_has(tmp_path
     assert " passed" in ran.stdout and "skipped" not in ran.stdout, ran.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_process_whose_workflow_calls_the_llm_passes_its_tests_with_no_provider(
+    temporal_system: Path, tmp_path: Path
+) -> None:
+    """The process tests run its RAW workflows for real: self.llm answers from mocks/llm.json."""
+    root = copy_project(temporal_system, tmp_path / "onboarding")
+    workflow = root / ".raw/workflows/analyze"
+    code = (workflow / "run.py").read_text()
+    logged = '        self.log(f"{len(words)} meaningful words, score {score}")\n'
+    assert logged in code
+    summary = '        self.log("summary: " + self.llm.complete(f"Summarise {self.params.text}"))\n'
+    (workflow / "run.py").write_text(code.replace(logged, logged + summary))
+    recorded = {"responses": [{"step": "score", "response": "Three engineers need laptops."}]}
+    (workflow / "mocks/llm.json").write_text(json.dumps(recorded))
+
+    only = requirements_only_env(root, tmp_path / "site", "requirements-dev.txt")
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q"],
+        cwd=root,
+        env=clean_env(**only),  # no RAW_LLM_* provider settings
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    runs = [json.loads(m.read_text()) for m in workflow.glob("runs/*/manifest.json")]
+    process_runs = [r for r in runs if not r["dry"]]
+    assert process_runs and all(r["status"] == "succeeded" for r in process_runs), process_runs
+    assert {r["llm"] for r in process_runs} == {"recorded"}
+    logs = [(workflow / "runs" / r["run_id"] / "run.log").read_text() for r in process_runs]
+    assert all("summary: Three engineers need laptops." in log for log in logs)
+
+
 def test_the_dev_requirements_name_what_the_tests_need_not_the_kits_own_suite(
     full_system: Path, temporal_system: Path
 ) -> None:
