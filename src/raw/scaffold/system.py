@@ -393,7 +393,6 @@ entity key (what ``raw db erase <request-id>`` finds).
 from __future__ import annotations
 
 from raw import clock
-from raw.cron import InvalidCronError, check_cron
 from raw.coordinator.db.models import Delivery
 from sqlalchemy.ext.asyncio import AsyncSession
 
