@@ -16,19 +16,7 @@ if TYPE_CHECKING:
 
 __all__ = ["config_yaml", "finish", "project_files", "scenario"]
 
-TEMPORAL_ONLY_GITIGNORE = "outcomes/\n"
-LOCAL_STATE = """\
-# Local state of `raw up`, `raw simulate` and `raw gates`: never committed.
-# (histories/ is committed: the temporal-validate gate replays it.)
-local.env
-*.db
-*.db-*
-temporal/
-integrations/
-simulate/
-gates/
-storage/
-"""
+TEMPORAL_ONLY_GITIGNORE = "# what the process recorded of each request\n/outcomes/\n"
 
 
 def _yaml(data: Any) -> str:
@@ -224,11 +212,11 @@ def scenario(plan: SystemPlan) -> str:
 
 
 def project_files(plan: SystemPlan) -> dict[str, str]:
+    from raw import local_state
     from raw.scaffold.system_readme import readme
-    from raw.scaffold.workflow import _template
 
     runtime, dev = _requirements(plan)
-    gitignore = _template("gitignore.tmpl").template + LOCAL_STATE
+    gitignore = local_state.gitignore()
     if plan.pattern == "temporal":
         gitignore += TEMPORAL_ONLY_GITIGNORE
     return {
