@@ -200,6 +200,47 @@ def test_a_process_whose_workflow_calls_the_llm_passes_its_tests_with_no_provide
     assert all("summary: Three engineers need laptops." in log for log in logs)
 
 
+ZONE_TEST = """
+import asyncio
+
+import pytest
+from test_api import REQUEST, running
+
+
+@pytest.mark.usefixtures("settings")
+def test_times_carry_their_zone() -> None:
+    async def scenario():
+        async with running() as app:
+            await app.deliver("request", REQUEST)
+            return (await app.get("/api/requests/r-100")).json()
+
+    detail = asyncio.run(scenario())
+    print("created_at", detail["created_at"])
+    assert detail["created_at"].endswith("Z"), detail["created_at"]
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_generated_api_returns_utc_times_with_their_zone_on_sqlite(
+    full_system: Path, tmp_path: Path
+) -> None:
+    root = copy_project(full_system, tmp_path / "approvals")
+    assert "sqlite+aiosqlite" in (root / "tests/conftest.py").read_text()
+    (root / "tests/test_zone.py").write_text(ZONE_TEST)
+    only = requirements_only_env(root, tmp_path / "site", "requirements-dev.txt")
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-s", "tests/test_zone.py"],
+        cwd=root,
+        env=clean_env(**only),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "created_at 20" in ran.stdout and "Z\n" in ran.stdout, ran.stdout
+
+
 def test_the_dev_requirements_name_what_the_tests_need_not_the_kits_own_suite(
     full_system: Path, temporal_system: Path
 ) -> None:
