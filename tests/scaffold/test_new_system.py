@@ -35,6 +35,19 @@ EXPECTED_GATES = {
 EXPECTED_GATES["full"] = EXPECTED_GATES["temporal"]
 
 
+def own_pytest(root: Path, site: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The generated project's own pytest, as if only its requirements-dev.txt were installed."""
+    only = requirements_only_env(root, site, "requirements-dev.txt")
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *args],
+        cwd=root,
+        env=clean_env(**only),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
 @pytest.fixture(params=["single", "temporal", "full"])
 def system(request: pytest.FixtureRequest) -> tuple[str, Path]:
     pattern = str(request.param)
@@ -153,15 +166,7 @@ def test_a_full_system_whose_process_waits_for_nothing_tests_all_it_has(tmp_path
     tests = (root / "tests/test_process.py").read_text()
     assert "skipif" not in tests and "expires_after_the_window" not in tests
     assert_lint_clean(root)
-    only = requirements_only_env(root, tmp_path / "site", "requirements-dev.txt")
-    ran = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs"],
-        cwd=root,
-        env=clean_env(**only),
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    ran = own_pytest(root, tmp_path / "site", "-q", "-rs")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert " passed" in ran.stdout and "skipped" not in ran.stdout, ran.stdout
 
@@ -182,15 +187,7 @@ def test_a_process_whose_workflow_calls_the_llm_passes_its_tests_with_no_provide
     recorded = {"responses": [{"step": "score", "response": "Three engineers need laptops."}]}
     (workflow / "mocks/llm.json").write_text(json.dumps(recorded))
 
-    only = requirements_only_env(root, tmp_path / "site", "requirements-dev.txt")
-    ran = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q"],
-        cwd=root,
-        env=clean_env(**only),  # no RAW_LLM_* provider settings
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    ran = own_pytest(root, tmp_path / "site", "-q")  # no RAW_LLM_* provider settings
     assert ran.returncode == 0, ran.stdout + ran.stderr
     runs = [json.loads(m.read_text()) for m in workflow.glob("runs/*/manifest.json")]
     process_runs = [r for r in runs if not r["dry"]]
@@ -228,15 +225,7 @@ def test_the_generated_api_returns_utc_times_with_their_zone_on_sqlite(
     root = copy_project(full_system, tmp_path / "approvals")
     assert "sqlite+aiosqlite" in (root / "tests/conftest.py").read_text()
     (root / "tests/test_zone.py").write_text(ZONE_TEST)
-    only = requirements_only_env(root, tmp_path / "site", "requirements-dev.txt")
-    ran = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-s", "tests/test_zone.py"],
-        cwd=root,
-        env=clean_env(**only),
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    ran = own_pytest(root, tmp_path / "site", "-q", "-s", "tests/test_zone.py")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "created_at 20" in ran.stdout and "Z\n" in ran.stdout, ran.stdout
 
