@@ -119,6 +119,8 @@ def test_each_project_has_its_config_readme_and_parts(
     ]
     full = yaml.safe_load((full_system / ".raw/config.yaml").read_text())["system"]
     routes = {w["name"]: w["action"] for w in full["coordinator"]["webhooks"]}
+    schemes = {w["name"]: w["scheme"] for w in full["coordinator"]["webhooks"]}
+    assert schemes == {"request": "standard-webhooks", "approval": "github"}
     assert routes["request"]["kind"] == "start_process"
     assert routes["approval"] == {
         "kind": "signal",
@@ -228,6 +230,33 @@ def test_the_generated_api_returns_utc_times_with_their_zone_on_sqlite(
     ran = own_pytest(root, tmp_path / "site", "-q", "-s", "tests/test_zone.py")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "created_at 20" in ran.stdout and "Z\n" in ran.stdout, ran.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_each_webhook_is_signed_with_the_scheme_its_flag_names(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    flags = ["--webhook", "order:bearer", "--webhook", "payment:github", "--webhook", "call:twilio"]
+    code, answer = raw_json(
+        "new", "system", "shop", "--pattern", "full", *flags, "--dir", str(root), cwd=tmp_path
+    )
+    assert code == 0, answer
+    assert answer["schemes"] == {"order": "bearer", "payment": "github", "call": "twilio"}
+    routes = yaml.safe_load((root / ".raw/config.yaml").read_text())["system"]["coordinator"]
+    by_name = {w["name"]: w for w in routes["webhooks"]}
+    assert [by_name[n]["scheme"] for n in ("order", "payment", "call")] == [
+        "bearer",
+        "github",
+        "twilio",
+    ]
+    assert by_name["call"]["delivery_key"] == "request_id"  # Twilio sends no delivery id
+    assert "GitHub signature" in (root / "README.md").read_text()
+    assert_lint_clean(root)
+    ran = own_pytest(root, tmp_path / "site", "-q")  # signed deliveries, process, scenario
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert " passed" in ran.stdout and "skipped" not in ran.stdout, ran.stdout
+    checked = raw("gates", "--only", "system-check", cwd=root, timeout=120)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_the_dev_requirements_name_what_the_tests_need_not_the_kits_own_suite(

@@ -22,6 +22,11 @@ from .systems import raw, raw_json
         (["ok", "--pattern", "full", "--schedule", "0 8 * * *:analyze"], "the process itself"),
         (["ok", "--pattern", "full", "--webhook", "Bad"], "is not a route name"),
         (
+            ["ok", "--pattern", "full", "--webhook", "payment:gitlab"],
+            "names the scheme 'gitlab', which is not known. Known schemes: bearer, github, "
+            "standard-webhooks, twilio",
+        ),
+        (
             ["ok", "--pattern", "temporal", "--schedule", "61 7 * * *:daily-report"],
             "schedule 'daily-report': cron '61 7 * * *': minute 61 is out of range 0-59.",
         ),
