@@ -45,3 +45,16 @@ def test_a_default_set_by_the_parent_is_the_one_shown() -> None:
     assert defaults["system.deploy.api.resources.requests.cpu"] == '`"100m"`'
     assert defaults["system.deploy.api.resources.limits.memory"] == '`"512Mi"`'
     assert defaults["system.coordinator.webhooks[].action.kind"] == "required"
+
+
+def test_the_environment_table_names_every_llm_setting() -> None:
+    from raw.settings import LLMSettings
+    from raw.workflow.llm import LLM_MODE_SETTING
+
+    text = DOC.read_text(encoding="utf-8")
+    table = text.split("## Environment variables", 1)[1].split("\n## ", 1)[0]
+    documented = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
+    prefix = str(LLMSettings.model_config.get("env_prefix", ""))
+    settings = {prefix + name.upper() for name in LLMSettings.model_fields}
+    missing = sorted((settings | {LLM_MODE_SETTING}) - documented)
+    assert not missing, f"docs/config.md's environment table lacks {', '.join(missing)}"

@@ -138,8 +138,10 @@ class LLMNotConfiguredError(LLMError):
         super().__init__(
             "No LLM provider is configured: set "
             + ", ".join(self.missing)
-            + " (any OpenAI-compatible chat-completions endpoint), "
-            "or run with --dry to use the workflow's recorded responses."
+            + " (any OpenAI-compatible chat-completions endpoint). To answer from the "
+            "workflow's recorded responses (mocks/llm.json) instead, run it with --dry, or, "
+            "where there is no --dry (process tests, a worker), set RAW_LLM_MODE=recorded "
+            "(or RAW_LLM_MODE=auto: the provider when one is configured, else the recordings)."
         )
 
 

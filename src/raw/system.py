@@ -27,8 +27,16 @@ import os
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from raw.cron import check_cron
 from raw.deploy.config import DeployConfig
 from raw.integrations.config import IntegrationsConfig
 
@@ -44,7 +52,12 @@ class ScheduleConfig(_Strict):
     """A Temporal Schedule that runs a RAW workflow (Pattern 3: scheduled reports)."""
 
     id: str = Field(description="Unique schedule id, a lowercase slug.")
-    cron: str = Field(description="Five-field cron expression, e.g. '0 8 * * *'.")
+    cron: str = Field(
+        description=(
+            "Five-field cron expression (minute hour day-of-month month day-of-week), "
+            "e.g. '0 8 * * mon-fri'; checked as Temporal Schedules read it."
+        )
+    )
     timezone: str = Field(default="UTC", description="IANA time zone the cron is read in.")
     workflow: str = Field(description="The RAW workflow to run, by id.")
     args: list[str] = Field(
@@ -69,12 +82,8 @@ class ScheduleConfig(_Strict):
 
     @field_validator("cron")
     @classmethod
-    def _cron(cls, value: str) -> str:
-        if len(value.split()) != 5:
-            raise ValueError(
-                f"'{value}' is not a five-field cron expression (minute hour day month weekday)"
-            )
-        return value
+    def _cron(cls, value: str, info: ValidationInfo) -> str:
+        return check_cron(value, schedule=info.data.get("id"))
 
     @field_validator("timezone")
     @classmethod

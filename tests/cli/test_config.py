@@ -6,6 +6,8 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 if TYPE_CHECKING:
     from conftest import Project, RunCli
 
@@ -131,6 +133,31 @@ def test_a_bad_schedule_is_refused_with_its_path(project: Project, raw_cli: RunC
     assert "not a five-field cron expression" in result.stderr
     assert "system.orchestrator.schedules.0.timezone" in result.stderr
     assert "'Mars/Olympus' is not an IANA time zone" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("cron", "reason"),
+    [
+        ("61 7 * * *", "minute 61 is out of range 0-59"),
+        ("99 99 * * *", "minute 99 is out of range 0-59; hour 99 is out of range 0-23"),
+    ],
+)
+def test_a_cron_out_of_range_is_refused_naming_the_schedule_and_field(
+    project: Project, raw_cli: RunCli, cron: str, reason: str
+) -> None:
+    write_config(
+        project,
+        f"""
+        system:
+          orchestrator:
+            schedules:
+              - {{id: daily-report, cron: "{cron}", workflow: report}}
+        """,
+    )
+    result = raw_cli("config", "check")
+    assert result.code == 2, result.stderr
+    assert f"schedule 'daily-report': cron '{cron}': {reason}." in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_project_without_a_config_file_is_valid_with_defaults(

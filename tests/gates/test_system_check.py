@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from tests.examples.conftest import copy_hiring
-from tests.scaffold.systems import raw_json
+from tests.scaffold.systems import raw, raw_json
 
 from raw.testing.projects import copy_project
 
@@ -168,6 +168,19 @@ def test_each_break_is_reported_with_what_to_fix(
     assert matching, details["findings"]
     assert fix in matching[0]["fix"], matching[0]
     assert matching[0]["where"]
+
+
+def test_a_schedule_whose_cron_temporal_refuses_fails_the_gate(
+    full_system: Path, tmp_path: Path
+) -> None:
+    root = copy_project(full_system, tmp_path / "approvals")
+    replace(CONFIG, "cron: 30 18 * * 1-5", "cron: 61 7 * * *")(root)
+    done = raw("gates", "--only", "system-check", cwd=root, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert (
+        "schedule 'weekly-summary': cron '61 7 * * *': minute 61 is out of range 0-59."
+        in done.stderr
+    )
 
 
 def test_a_signal_sent_by_something_else_is_declared_and_accepted(

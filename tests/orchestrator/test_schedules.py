@@ -22,9 +22,11 @@ from temporalio.client import (
     ScheduleState,
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from tests.test_cron import ACCEPTED, REFUSED_BY_TEMPORAL
 
 from raw.orchestrator.activity import RawActivities
 from raw.orchestrator.scheduled import RawScheduledRun
@@ -246,6 +248,33 @@ async def test_schedules_raw_does_not_own_are_never_touched(client: Client) -> N
     unmanaged = await list_schedules(client, include_unmanaged=True)
     assert foreign in {s.id for s in unmanaged}
     assert foreign not in {s.id for s in await list_schedules(client)}
+
+
+# --- the cron dialect ---------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_the_offline_cron_check_agrees_with_temporal(client: Client) -> None:
+    """What the config accepts, Temporal accepts; what Temporal refuses, the config refuses."""
+
+    async def temporal_accepts(cron: str) -> bool:
+        schedule = Schedule(
+            action=ScheduleActionStartWorkflow("X", id=uid("wf"), task_queue="none"),
+            spec=ScheduleSpec(cron_expressions=[cron]),
+            state=ScheduleState(paused=True),
+        )
+        try:
+            handle = await client.create_schedule(uid("cron"), schedule)
+        except RPCError as exc:
+            assert "Invalid schedule spec" in str(exc), exc
+            return False
+        assert (await handle.describe()).info.next_action_times, f"'{cron}' never runs"
+        await handle.delete()
+        return True
+
+    verdicts = {cron: await temporal_accepts(cron) for cron in [*ACCEPTED, *REFUSED_BY_TEMPORAL]}
+    assert [c for c in ACCEPTED if not verdicts[c]] == []
+    assert [c for c in REFUSED_BY_TEMPORAL if verdicts[c]] == []
 
 
 # --- trigger ------------------------------------------------------------------------------

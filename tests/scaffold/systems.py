@@ -29,7 +29,7 @@ SYSTEMS: dict[str, list[str]] = {
         "--webhook",
         "request",
         "--webhook",
-        "approval",
+        "approval:github",  # a scheme other than the default, through every gate
         "--schedule",
         "30 18 * * 1-5:weekly-summary",
     ],

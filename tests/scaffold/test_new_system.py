@@ -35,6 +35,19 @@ EXPECTED_GATES = {
 EXPECTED_GATES["full"] = EXPECTED_GATES["temporal"]
 
 
+def own_pytest(root: Path, site: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The generated project's own pytest, as if only its requirements-dev.txt were installed."""
+    only = requirements_only_env(root, site, "requirements-dev.txt")
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *args],
+        cwd=root,
+        env=clean_env(**only),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
 @pytest.fixture(params=["single", "temporal", "full"])
 def system(request: pytest.FixtureRequest) -> tuple[str, Path]:
     pattern = str(request.param)
@@ -106,6 +119,8 @@ def test_each_project_has_its_config_readme_and_parts(
     ]
     full = yaml.safe_load((full_system / ".raw/config.yaml").read_text())["system"]
     routes = {w["name"]: w["action"] for w in full["coordinator"]["webhooks"]}
+    schemes = {w["name"]: w["scheme"] for w in full["coordinator"]["webhooks"]}
+    assert schemes == {"request": "standard-webhooks", "approval": "github"}
     assert routes["request"]["kind"] == "start_process"
     assert routes["approval"] == {
         "kind": "signal",
@@ -153,17 +168,95 @@ def test_a_full_system_whose_process_waits_for_nothing_tests_all_it_has(tmp_path
     tests = (root / "tests/test_process.py").read_text()
     assert "skipif" not in tests and "expires_after_the_window" not in tests
     assert_lint_clean(root)
-    only = requirements_only_env(root, tmp_path / "site", "requirements-dev.txt")
-    ran = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs"],
-        cwd=root,
-        env=clean_env(**only),
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    ran = own_pytest(root, tmp_path / "site", "-q", "-rs")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert " passed" in ran.stdout and "skipped" not in ran.stdout, ran.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_process_whose_workflow_calls_the_llm_passes_its_tests_with_no_provider(
+    temporal_system: Path, tmp_path: Path
+) -> None:
+    """The process tests run its RAW workflows for real: self.llm answers from mocks/llm.json."""
+    root = copy_project(temporal_system, tmp_path / "onboarding")
+    workflow = root / ".raw/workflows/analyze"
+    code = (workflow / "run.py").read_text()
+    logged = '        self.log(f"{len(words)} meaningful words, score {score}")\n'
+    assert logged in code
+    summary = '        self.log("summary: " + self.llm.complete(f"Summarise {self.params.text}"))\n'
+    (workflow / "run.py").write_text(code.replace(logged, logged + summary))
+    recorded = {"responses": [{"step": "score", "response": "Three engineers need laptops."}]}
+    (workflow / "mocks/llm.json").write_text(json.dumps(recorded))
+
+    ran = own_pytest(root, tmp_path / "site", "-q")  # no RAW_LLM_* provider settings
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    runs = [json.loads(m.read_text()) for m in workflow.glob("runs/*/manifest.json")]
+    process_runs = [r for r in runs if not r["dry"]]
+    assert process_runs and all(r["status"] == "succeeded" for r in process_runs), process_runs
+    assert {r["llm"] for r in process_runs} == {"recorded"}
+    logs = [(workflow / "runs" / r["run_id"] / "run.log").read_text() for r in process_runs]
+    assert all("summary: Three engineers need laptops." in log for log in logs)
+
+
+ZONE_TEST = """
+import asyncio
+
+import pytest
+from test_api import REQUEST, running
+
+
+@pytest.mark.usefixtures("settings")
+def test_times_carry_their_zone() -> None:
+    async def scenario():
+        async with running() as app:
+            await app.deliver("request", REQUEST)
+            return (await app.get("/api/requests/r-100")).json()
+
+    detail = asyncio.run(scenario())
+    print("created_at", detail["created_at"])
+    assert detail["created_at"].endswith("Z"), detail["created_at"]
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_generated_api_returns_utc_times_with_their_zone_on_sqlite(
+    full_system: Path, tmp_path: Path
+) -> None:
+    root = copy_project(full_system, tmp_path / "approvals")
+    assert "sqlite+aiosqlite" in (root / "tests/conftest.py").read_text()
+    (root / "tests/test_zone.py").write_text(ZONE_TEST)
+    ran = own_pytest(root, tmp_path / "site", "-q", "-s", "tests/test_zone.py")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "created_at 20" in ran.stdout and "Z\n" in ran.stdout, ran.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_each_webhook_is_signed_with_the_scheme_its_flag_names(tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    flags = ["--webhook", "order:bearer", "--webhook", "payment:github", "--webhook", "call:twilio"]
+    code, answer = raw_json(
+        "new", "system", "shop", "--pattern", "full", *flags, "--dir", str(root), cwd=tmp_path
+    )
+    assert code == 0, answer
+    assert answer["schemes"] == {"order": "bearer", "payment": "github", "call": "twilio"}
+    routes = yaml.safe_load((root / ".raw/config.yaml").read_text())["system"]["coordinator"]
+    by_name = {w["name"]: w for w in routes["webhooks"]}
+    assert [by_name[n]["scheme"] for n in ("order", "payment", "call")] == [
+        "bearer",
+        "github",
+        "twilio",
+    ]
+    assert by_name["call"]["delivery_key"] == "request_id"  # Twilio sends no delivery id
+    assert "GitHub signature" in (root / "README.md").read_text()
+    assert_lint_clean(root)
+    ran = own_pytest(root, tmp_path / "site", "-q")  # signed deliveries, process, scenario
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert " passed" in ran.stdout and "skipped" not in ran.stdout, ran.stdout
+    checked = raw("gates", "--only", "system-check", cwd=root, timeout=120)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_the_dev_requirements_name_what_the_tests_need_not_the_kits_own_suite(

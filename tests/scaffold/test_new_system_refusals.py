@@ -21,6 +21,19 @@ from .systems import raw, raw_json
         (["ok", "--pattern", "full", "--schedule", "daily"], "is not CRON:WORKFLOW"),
         (["ok", "--pattern", "full", "--schedule", "0 8 * * *:analyze"], "the process itself"),
         (["ok", "--pattern", "full", "--webhook", "Bad"], "is not a route name"),
+        (
+            ["ok", "--pattern", "full", "--webhook", "payment:gitlab"],
+            "names the scheme 'gitlab', which is not known. Known schemes: bearer, github, "
+            "standard-webhooks, twilio",
+        ),
+        (
+            ["ok", "--pattern", "temporal", "--schedule", "61 7 * * *:daily-report"],
+            "schedule 'daily-report': cron '61 7 * * *': minute 61 is out of range 0-59.",
+        ),
+        (
+            ["ok", "--pattern", "full", "--schedule", "99 99 * * *:daily-report"],
+            "minute 99 is out of range 0-59; hour 99 is out of range 0-23",
+        ),
     ],
 )
 def test_bad_input_is_refused_with_the_rule_and_writes_nothing(

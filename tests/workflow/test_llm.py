@@ -332,6 +332,10 @@ def test_unconfigured_client_builds_but_its_first_call_names_missing_settings(
 
     assert caught.value.missing == ["RAW_LLM_BASE_URL", "RAW_LLM_MODEL"]
     assert "RAW_LLM_BASE_URL, RAW_LLM_MODEL" in str(caught.value)
+    # --dry does not apply to a process test or a worker: the switch that does is named.
+    assert "where there is no --dry (process tests, a worker), set RAW_LLM_MODE=recorded" in str(
+        caught.value
+    )
 
 
 def test_only_the_missing_settings_are_named(no_llm_env: pytest.MonkeyPatch) -> None:

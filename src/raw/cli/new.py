@@ -16,6 +16,7 @@ examples:
   raw new system summarize --pattern single
   raw new system onboarding --pattern temporal --schedule "0 8 * * *:daily-report"
   raw new system approvals --pattern full --webhook request --webhook approval
+  raw new system shop --pattern full --webhook order --webhook payment:github
   raw plan --state-across-days --webhooks            (which pattern? the decision tree)
 
 Each pattern's project passes its own tests and `raw gates` as written; `full`
@@ -42,8 +43,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--webhook",
         action="append",
         default=[],
-        metavar="NAME",
-        help="full: a webhook route; the first starts the process, others signal it",
+        metavar="NAME[:SCHEME]",
+        help=(
+            "full: a webhook route; the first starts the process, others signal it. SCHEME "
+            "is how its sender signs: standard-webhooks (default), github, twilio, bearer"
+        ),
     )
     p.add_argument(
         "--schedule",
@@ -82,6 +86,7 @@ def cmd_new_system(args: argparse.Namespace) -> int:
                 "directory": str(written.root),
                 "package": plan.package if plan.pattern != "single" else None,
                 "webhooks": plan.webhooks,
+                "schemes": plan.schemes,
                 "schedules": [s.text for s in options.schedules],
                 "files": files,
                 "notes": written.notes,

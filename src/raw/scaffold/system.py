@@ -26,6 +26,7 @@ from pathlib import Path
 from string import Template
 
 from raw import clock
+from raw.cron import InvalidCronError, check_cron
 from raw.errors import UsageError
 from raw.scaffold.decision import DEFAULT_WEBHOOKS, PATTERNS, Pattern
 from raw.scaffold.workflow import ScaffoldExistsError, class_name, create_workflow, init_project
@@ -103,7 +104,15 @@ def parse_schedule(text: str) -> ScheduleSpec:
             f"--schedule names '{workflow}', a workflow the process itself runs; name the "
             "report the schedule runs, e.g. '0 8 * * *:daily-report'."
         )
-    return ScheduleSpec(" ".join(cron.split()), workflow)
+    cron = " ".join(cron.split())
+    try:
+        check_cron(cron, schedule=workflow)  # the id the config gives it
+    except InvalidCronError as exc:
+        raise UsageError(f"--schedule '{text}': {exc} Fix the cron and run again.") from None
+    return ScheduleSpec(cron, workflow)
+
+
+DEFAULT_SCHEME = "standard-webhooks"
 
 
 @dataclass
@@ -112,6 +121,7 @@ class SystemOptions:
     pattern: Pattern
     directory: Path
     webhooks: list[str] = field(default_factory=list)
+    """``NAME`` or ``NAME:SCHEME`` (a webhook scheme; default standard-webhooks)."""
     schedules: list[ScheduleSpec] = field(default_factory=list)
     force: bool = False
 
@@ -123,6 +133,8 @@ class SystemPlan:
     options: SystemOptions
     package: str
     webhooks: list[str]
+    schemes: dict[str, str] = field(default_factory=dict)
+    """Each webhook's signature scheme."""
 
     @property
     def name(self) -> str:
@@ -162,6 +174,9 @@ class SystemPlan:
     def follow_ups(self) -> list[str]:
         return self.webhooks[1:]
 
+    def scheme_of(self, webhook: str) -> str:
+        return self.schemes.get(webhook, DEFAULT_SCHEME)
+
     def model_of(self, webhook: str) -> str:
         return class_name(webhook) + "Body"
 
@@ -198,7 +213,8 @@ def plan_system(options: SystemOptions) -> SystemPlan:
     package = check_system_name(options.name)
     if options.pattern not in PATTERNS:
         raise UsageError(f"--pattern must be one of {', '.join(PATTERNS)}.")
-    webhooks = list(dict.fromkeys(options.webhooks))
+    schemes = dict(_parse_webhook(text) for text in options.webhooks)
+    webhooks = list(schemes)
     if options.pattern != "full" and webhooks:
         raise UsageError(
             "--webhook needs --pattern full: webhooks are received by the FastAPI coordinator."
@@ -221,7 +237,26 @@ def plan_system(options: SystemOptions) -> SystemPlan:
         raise ScaffoldExistsError(target)
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a folder.")
-    return SystemPlan(options, package, webhooks)
+    return SystemPlan(
+        options, package, webhooks, {w: schemes.get(w, DEFAULT_SCHEME) for w in webhooks}
+    )
+
+
+def _parse_webhook(text: str) -> tuple[str, str]:
+    """``"payment:github"`` -> the route's name and its signature scheme."""
+    name, sep, scheme = text.partition(":")
+    if not sep:
+        return name, DEFAULT_SCHEME
+    from raw.coordinator.verify import known_schemes
+
+    known = known_schemes()
+    if scheme not in known:
+        raise UsageError(
+            f"--webhook '{text}' names the scheme '{scheme}', which is not known. Known "
+            f"schemes: {', '.join(known)}; write NAME:SCHEME, e.g. '{name}:github', or just "
+            f"'{name}' for {DEFAULT_SCHEME}."
+        )
+    return name, scheme
 
 
 class _Writer:

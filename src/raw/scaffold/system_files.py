@@ -14,21 +14,12 @@ import raw
 if TYPE_CHECKING:
     from raw.scaffold.system import SystemPlan
 
+NO_DELIVERY_ID = ("twilio",)
+"""Schemes whose requests carry no delivery id: the route takes it from the body."""
+
 __all__ = ["config_yaml", "finish", "project_files", "scenario"]
 
-TEMPORAL_ONLY_GITIGNORE = "outcomes/\n"
-LOCAL_STATE = """\
-# Local state of `raw up`, `raw simulate` and `raw gates`: never committed.
-# (histories/ is committed: the temporal-validate gate replays it.)
-local.env
-*.db
-*.db-*
-temporal/
-integrations/
-simulate/
-gates/
-storage/
-"""
+TEMPORAL_ONLY_GITIGNORE = "# what the process recorded of each request\n/outcomes/\n"
 
 
 def _yaml(data: Any) -> str:
@@ -80,18 +71,21 @@ def _system(plan: SystemPlan) -> dict[str, Any]:
             }
             if index:
                 action["signal"] = webhook
-            webhooks.append(
-                {
-                    "name": webhook,
-                    "path": f"/webhooks/{webhook}",
-                    "body": f"{pkg}.models:{plan.model_of(webhook)}",
-                    "scheme": "standard-webhooks",
-                    "secrets": [plan.secret_of(webhook)],
-                    "retention_days": 30,
-                    "handler": f"{pkg}.handlers:{plan.handler_of(webhook)}",
-                    "action": action,
-                }
+            route: dict[str, Any] = {
+                "name": webhook,
+                "path": f"/webhooks/{webhook}",
+                "body": f"{pkg}.models:{plan.model_of(webhook)}",
+                "scheme": plan.scheme_of(webhook),
+                "secrets": [plan.secret_of(webhook)],
+            }
+            if plan.scheme_of(webhook) in NO_DELIVERY_ID:
+                route["delivery_key"] = "request_id"  # one delivery per request and route
+            route.update(
+                retention_days=30,
+                handler=f"{pkg}.handlers:{plan.handler_of(webhook)}",
+                action=action,
             )
+            webhooks.append(route)
         system["coordinator"] = {
             "app": f"{pkg}.api:create_app",
             "migrations": f"{pkg}/migrations",
@@ -224,11 +218,11 @@ def scenario(plan: SystemPlan) -> str:
 
 
 def project_files(plan: SystemPlan) -> dict[str, str]:
+    from raw import local_state
     from raw.scaffold.system_readme import readme
-    from raw.scaffold.workflow import _template
 
     runtime, dev = _requirements(plan)
-    gitignore = _template("gitignore.tmpl").template + LOCAL_STATE
+    gitignore = local_state.gitignore()
     if plan.pattern == "temporal":
         gitignore += TEMPORAL_ONLY_GITIGNORE
     return {

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+SCHEME_TITLES = {
+    "standard-webhooks": "Standard Webhooks",
+    "github": "GitHub signature",
+    "twilio": "Twilio signature",
+    "bearer": "bearer token",
+}
+
 if TYPE_CHECKING:
     from raw.scaffold.system import SystemPlan
 
@@ -22,9 +29,10 @@ def _diagram(plan: SystemPlan) -> str:
         if plan.pattern == "full":
             for index, webhook in enumerate(plan.webhooks):
                 what = "start" if index == 0 else f"signal '{webhook}'"
+                title = SCHEME_TITLES.get(plan.scheme_of(webhook), plan.scheme_of(webhook))
                 lines.append(
                     f'    s{index}[{webhook} sender] -- "POST /webhooks/{webhook}<br/>'
-                    f'Standard Webhooks" --> api'
+                    f'{title}" --> api'
                 )
                 lines.append(f'    api -. "dispatcher: {what}" .-> temporal')
             lines.append(

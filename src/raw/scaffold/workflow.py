@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
+from raw import local_state
 from raw.errors import UsageError
 from raw.project import RAW_DIR, check_workflow_id
 
@@ -49,7 +50,7 @@ def init_project(root: Path, *, name: str | None = None) -> Created:
             config,
             _template("config.yaml.tmpl").substitute(name=json.dumps(name or root.resolve().name)),
         ),
-        _write(raw_dir / ".gitignore", _template("gitignore.tmpl").template),
+        _write(raw_dir / ".gitignore", local_state.gitignore()),
     ]
     (raw_dir / "workflows").mkdir(parents=True, exist_ok=True)
     return Created(root, files)

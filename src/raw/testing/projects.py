@@ -10,24 +10,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from raw import local_state
+
 __all__ = ["LOCAL_STATE", "copy_project"]
 
-LOCAL_STATE = frozenset(
-    {
-        "local.env",
-        "up",
-        "temporal",
-        "integrations",
-        "mail",
-        "calls",
-        "storage",
-        "chat",
-        "simulate",
-        "gates",
-        "runs",
-        "cache",
-    }
-)
+LOCAL_STATE = local_state.names()
 """Entries of ``.raw/`` that are local state, not part of the project."""
 
 _EVERYWHERE = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})

@@ -15,11 +15,13 @@ revisions shipped in ``raw/coordinator/db/migrations``. Times are stored in UTC.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -34,11 +36,28 @@ class KitBase(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-class UTCDateTime(DateTime):
-    """A timezone-aware timestamp on PostgreSQL and SQLite alike."""
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp in UTC on PostgreSQL and SQLite alike.
 
-    def __init__(self) -> None:
-        super().__init__(timezone=True)
+    SQLite keeps no zone: what is written is turned to UTC first, and what is read
+    back gets UTC again, so an API returns ``...Z`` on either database. Use it for
+    a system's own tables too (``mapped_column(UTCDateTime())``).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:  # naive values are taken as UTC, as the kit writes them
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Delivery(KitBase):
