@@ -393,3 +393,32 @@ def test_scrub_hides_every_secret_the_coordinator_knows_and_secret_looking_setti
     )
     assert operator.scrub(text) == "token ***; hook ***; db ***; stripe ***; abc in /home/ops"
     assert operator.scrub(None) is None
+
+
+HOSTILE = "<script>alert('x')</script>"
+
+
+def test_hostile_text_is_escaped_in_every_view(
+    ops_project: Callable[..., Project], ops_db_url: str
+) -> None:
+    """A sender's `<script>` (in a key, an email, a name) and a run's error holding one
+    reach every view as text, never as markup; every answer carries the CSP."""
+
+    async def scenario() -> None:
+        async with serve(ops_project(), ops_db_url) as ops:
+            await ops.signup(f"k-{HOSTILE}", f"{HOSTILE}@example.com", name=HOSTILE)
+            await ops.kill(f"k-{HOSTILE}", f"failed on {HOSTILE}")
+            await add(ops, run_row("r-x", "failed", error=HOSTILE, log_tail=HOSTILE))
+            views = ["/operator", "/operator/deliveries", "/operator/dead-letters"]
+            views += ["/operator/runs", "/operator/runs/r-x", "/operator/outbox"]
+            for view in views:
+                page = await ops.client.get(view, headers=ops.bearer())
+                assert page.status_code == 200, (view, page.text[:300])
+                assert "<script>alert" not in page.text, view
+                assert "content-security-policy" in page.headers, view
+            deliveries = (await ops.client.get("/operator/deliveries", headers=ops.bearer())).text
+            assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in deliveries
+            run = (await ops.client.get("/operator/runs/r-x", headers=ops.bearer())).text
+            assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in run
+
+    asyncio.run(scenario())
