@@ -17,17 +17,9 @@ if TYPE_CHECKING:
 __all__ = ["config_yaml", "finish", "project_files", "scenario"]
 
 TEMPORAL_ONLY_GITIGNORE = "outcomes/\n"
-LOCAL_STATE = """\
-# Local state of `raw up`, `raw simulate` and `raw gates`: never committed.
+LOCAL_STATE_HEADER = """\
+# Local state of `raw up`, `raw simulate` and `raw gates` (raw.local_state): never committed.
 # (histories/ is committed: the temporal-validate gate replays it.)
-local.env
-*.db
-*.db-*
-temporal/
-integrations/
-simulate/
-gates/
-storage/
 """
 
 
@@ -223,12 +215,22 @@ def scenario(plan: SystemPlan) -> str:
     return _yaml(document)
 
 
-def project_files(plan: SystemPlan) -> dict[str, str]:
-    from raw.scaffold.system_readme import readme
+def _gitignore() -> str:
+    """``.raw/.gitignore``: the template's lines, then every other kind of local state."""
+    from raw.local_state import gitignore_lines
     from raw.scaffold.workflow import _template
 
+    base = _template("gitignore.tmpl").template
+    present = {line.strip().rstrip("/") for line in base.splitlines()}
+    more = [line for line in gitignore_lines() if line not in present]
+    return base + LOCAL_STATE_HEADER + "".join(line + "\n" for line in more)
+
+
+def project_files(plan: SystemPlan) -> dict[str, str]:
+    from raw.scaffold.system_readme import readme
+
     runtime, dev = _requirements(plan)
-    gitignore = _template("gitignore.tmpl").template + LOCAL_STATE
+    gitignore = _gitignore()
     if plan.pattern == "temporal":
         gitignore += TEMPORAL_ONLY_GITIGNORE
     return {
