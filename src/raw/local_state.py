@@ -1,51 +1,187 @@
-"""What a project's ``.raw/`` holds that is local state: never committed, never copied.
+"""What the kit writes into a project that is local state, never part of the system.
 
-One list, read by every place that must know it: the ``.raw/.gitignore`` that
-``raw init`` and ``raw new system`` write, :func:`raw.testing.projects.copy_project`,
-and the tests that hold the examples' ``.gitignore`` files and the folders the
-kit's parts write (``MAIL_DIR``, ``ENGINE_DIR``, ...) against it. Captured email,
-calls, chat messages and stored objects hold customer data: a ``git add -A`` after
-``raw up`` must not commit them.
+One list for everything that must keep it out: the ``.gitignore`` of a new system,
+the ``.dockerignore`` that ``raw deploy render`` writes, ``raw deploy check`` (which
+fails when the build context would hold any of it) and copies of a project for tests.
+A module that writes under ``.raw/`` takes its path from here, so a new kind of local
+state cannot be added without being kept out of images and commits.
+
+Patterns are ``.dockerignore`` patterns from the project's root (``*`` within a folder,
+``**`` across folders); the same patterns, without ``.raw/``, serve ``.raw/.gitignore``,
+where folders are anchored (``/mail/``) so that a workflow named ``chat`` or ``storage``
+stays committed. ``.raw/histories`` is not local state: recorded histories are
+committed test data.
 """
 
 from __future__ import annotations
 
-__all__ = ["LOCAL_STATE", "gitignore", "names"]
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-LOCAL_STATE: dict[str, str] = {
-    "/local.env": "raw up's development secrets",
-    "/up/": "where the running raw up listens (its pid, port and URLs)",
-    "*.db": "SQLite databases: the coordinator's and the run index",
-    "*.db-*": "their journals",
-    "/cache/": "@cache's step results and the parsed config",
-    "/runs/": "run records, when runs_dir is set to it",
-    "workflows/*/runs/": "each workflow's run records",
-    "/temporal/": "the embedded Temporal engine's database and log",
-    "/integrations/": "where the local services listen (services.json)",
-    "/mail/": "email the SMTP catcher kept",
-    "/calls/": "calls the phone simulator placed",
-    "/chat/": "the local chat outbox",
-    "/storage/": "objects the local storage adapter stored",
-    "/simulate/": "raw simulate's runs",
-    "/gates/": "raw gates' logs and findings",
-}
-"""``.gitignore`` patterns, relative to ``.raw/``, each with what it keeps.
+if TYPE_CHECKING:
+    from raw.project import Project
 
-Folders are anchored (``/mail/``): a workflow named ``chat`` stays committed."""
+__all__ = [
+    "LOCAL_STATE",
+    "CALLS_FILE",
+    "CHAT_OUTBOX",
+    "DATABASE_FILE",
+    "ENGINE_DIR",
+    "GATES_DIR",
+    "KIT_STATE",
+    "LOCAL_ENV",
+    "MAIL_DIR",
+    "SECRET_FILES",
+    "SERVICES_FILE",
+    "SIMULATE_DIR",
+    "STORAGE_DIR",
+    "LocalState",
+    "gitignore",
+    "gitignore_lines",
+    "local_state",
+    "raw_dir_entries",
+]
+
+RAW = ".raw"
+LOCAL_ENV = "local.env"
+"""Development secrets ``raw up`` writes (:mod:`raw.up.local_env`)."""
+DATABASE_FILE = "coordinator.db"
+"""The system's SQLite database when no other is configured."""
+ENGINE_DIR = "temporal"
+"""The embedded Temporal engine's database, ports, pid and log."""
+GATES_DIR = "gates"
+SIMULATE_DIR = "simulate"
+MAIL_DIR = PurePosixPath(RAW, "mail")
+CALLS_FILE = PurePosixPath(RAW, "calls", "calls.jsonl")
+SERVICES_FILE = PurePosixPath(RAW, "integrations", "services.json")
+STORAGE_DIR = PurePosixPath(RAW, "storage")
+CHAT_OUTBOX = PurePosixPath(RAW, "chat", "outbox.jsonl")
 
 
-def names() -> frozenset[str]:
-    """The entries of ``.raw/`` itself that are local state (``mail``, ``local.env``, ...)."""
-    return frozenset(p.strip("/") for p in LOCAL_STATE if "*" not in p)
+@dataclass(frozen=True)
+class LocalState:
+    """One kind of local state: where it lies and what it holds, for messages."""
+
+    pattern: str
+    """A ``.dockerignore`` pattern from the project's root."""
+    holds: str
+    written_by: str
+    folder: bool = True
+    """A folder (``.raw/.gitignore`` anchors it and ends it with ``/``), not files."""
+
+    @property
+    def gitignore_line(self) -> str:
+        """The pattern in ``.raw/.gitignore``: anchored there unless it names files anywhere."""
+        inner = self.pattern.removeprefix(RAW + "/")
+        if not inner.startswith("*") and "/" not in inner:
+            inner = "/" + inner
+        return inner + ("/" if self.folder else "")
+
+
+KIT_STATE: tuple[LocalState, ...] = (
+    LocalState(f"{RAW}/{LOCAL_ENV}", "development secrets", "raw up", folder=False),
+    LocalState(f"{RAW}/up", "where the running raw up listens (pid, port, URLs)", "raw up"),
+    LocalState(
+        f"{RAW}/*.db", "a SQLite database (deliveries, processes, runs)", "raw up", folder=False
+    ),
+    LocalState(f"{RAW}/*.db-*", "a SQLite journal (-wal, -shm)", "raw up", folder=False),
+    LocalState(f"{RAW}/{ENGINE_DIR}", "the embedded Temporal engine's histories", "raw up"),
+    LocalState(str(SERVICES_FILE.parent), "the local integrations' state", "raw up"),
+    LocalState(str(MAIL_DIR), "captured email", "the local mail catcher"),
+    LocalState(str(CALLS_FILE.parent), "simulated calls", "the local phone simulator"),
+    LocalState(str(STORAGE_DIR), "stored objects", "the local storage adapter"),
+    LocalState(str(CHAT_OUTBOX.parent), "chat notifications", "the local chat adapter"),
+    LocalState(f"{RAW}/{SIMULATE_DIR}", "simulation runs and their databases", "raw simulate"),
+    LocalState(f"{RAW}/{GATES_DIR}", "gate runs and their logs", "raw gates"),
+    LocalState(f"{RAW}/cache", "cached step results", "@cache"),
+    LocalState(f"{RAW}/runs", "run records", "raw run"),
+    LocalState(f"{RAW}/workflows/*/runs", "run records (params, outputs, logs)", "raw run"),
+)
+"""What the kit writes under ``.raw/`` by default."""
+
+SECRET_FILES: tuple[LocalState, ...] = (
+    LocalState(".env", "settings and secrets", "you"),
+    LocalState("**/.env", "settings and secrets", "you"),
+    LocalState("**/.env.*", "settings and secrets", "you"),
+)
+"""Files that hold secrets by convention, wherever they lie."""
+
+
+def _inside(project: Project, configured: str | Path | None) -> str | None:
+    """``configured`` (a path from the project's root or absolute) as a pattern, if inside."""
+    if not configured:
+        return None
+    path = Path(configured).expanduser()
+    path = path if path.is_absolute() else project.root / path
+    try:
+        relative = path.resolve().relative_to(project.root)
+    except ValueError:
+        return None
+    return relative.as_posix() if relative.parts else None
+
+
+def _configured(project: Project) -> list[LocalState]:
+    """Local state the project's config moved elsewhere (cache, runs, storage, outbox, db)."""
+    config = project.config
+    found: list[tuple[str | None, str, str]] = [
+        (_inside(project, config.cache_dir), "cached step results", "@cache"),
+        (_inside(project, config.runs_dir), "run records", "raw run"),
+    ]
+    integrations = config.system.integrations
+    if integrations.storage is not None and integrations.storage.adapter == "local":
+        found.append((_inside(project, integrations.storage.path), "stored objects", "storage"))
+    if integrations.chat is not None and integrations.chat.adapter == "local":
+        found.append((_inside(project, integrations.chat.outbox), "chat notifications", "chat"))
+    url = config.system.coordinator.database_url or ""
+    scheme, sep, rest = url.partition(":///")
+    if sep and scheme.split("+")[0] == "sqlite" and rest and not rest.startswith(":memory:"):
+        database = _inside(project, rest.split("?", 1)[0])
+        if database:
+            found.append((database, "the system's SQLite database", "raw up"))
+            found.append((database + "-*", "a SQLite journal (-wal, -shm)", "raw up"))
+    known = {entry.pattern for entry in KIT_STATE}
+    return [
+        LocalState(pattern, holds, by)
+        for pattern, holds, by in found
+        if pattern is not None and pattern not in known
+    ]
+
+
+def local_state(project: Project | None = None) -> list[LocalState]:
+    """Every kind of local state of ``project`` (the kit's defaults, then its config's moves)."""
+    entries = list(KIT_STATE)
+    if project is not None:
+        entries += _configured(project)
+    return entries
+
+
+LOCAL_STATE: dict[str, str] = {entry.gitignore_line: entry.holds for entry in KIT_STATE}
+"""``.raw/.gitignore`` patterns (relative to ``.raw/``), each with what it keeps."""
+
+
+def gitignore_lines() -> list[str]:
+    """``.raw/.gitignore`` lines for the kit's local state (patterns inside ``.raw/``)."""
+    return list(LOCAL_STATE)
 
 
 def gitignore() -> str:
-    """The ``.raw/.gitignore`` of a new project."""
+    """The ``.raw/.gitignore`` of a new project: every kind of local state, explained."""
     lines = [
         "# Local state of raw (runs, raw up, raw simulate, raw gates): never committed.",
         "# Email, calls, chat and stored objects caught locally may hold customer data.",
         "# (histories/ is committed: the temporal-validate gate replays it.)",
     ]
-    for pattern, what in LOCAL_STATE.items():  # git reads no comment after a pattern
-        lines += [f"# {what}", pattern]
+    for entry in KIT_STATE:  # git reads no comment after a pattern
+        lines += [f"# {entry.holds} ({entry.written_by})", entry.gitignore_line]
     return "\n".join(lines) + "\n"
+
+
+def raw_dir_entries() -> frozenset[str]:
+    """Names directly under ``.raw/`` that are local state as a whole (files and folders)."""
+    prefix = RAW + "/"
+    return frozenset(
+        entry.pattern.removeprefix(prefix)
+        for entry in KIT_STATE
+        if "/" not in entry.pattern.removeprefix(prefix) and "*" not in entry.pattern
+    )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -98,8 +100,13 @@ def test_api_is_closed_in_development_when_no_token_is_set(
     [
         (None, "no API token is set in RAW_API_TOKEN"),
         ("changeme", "well-known default"),
-        ("short-token", "shorter than 16 characters"),
-        ("aaaaaaaaaaaaaaaaaaaaaaaa", "repeats too few characters"),
+        ("short-token", "is 11 characters long; at least 32 needed"),
+        ("0123456789abcdef", "is 16 characters long; at least 32 needed"),
+        ("Password1234567890", "is 18 characters long; at least 32 needed"),
+        ("a" * 40, "is guessable"),
+        ("0123456789abcdef" * 2, "is guessable"),
+        ("Password1234567890" * 2, "is guessable"),
+        ("qwertyuiopasdfghjklzxcvbnm1234567890", "is guessable"),
     ],
 )
 def test_production_refuses_to_start_without_a_strong_token(
@@ -112,18 +119,92 @@ def test_production_refuses_to_start_without_a_strong_token(
         monkeypatch.setenv("RAW_API_TOKEN", token)
     with pytest.raises(InsecureSettingsError) as caught:
         create_app(hook_project)
-    assert problem in str(caught.value)
-    assert "Refusing to start in the 'production' environment" in str(caught.value)
+    message = str(caught.value)
+    assert f"the API token in RAW_API_TOKEN {problem}" in message or problem in message
+    assert "Refusing to start in the 'production' environment" in message
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(32))"' in message
+    assert token is None or token not in message
+
+
+STRONG = {
+    "HOOK_SW_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
+    "HOOK_SW_SECRET_OLD": "whsec_" + base64.b64encode(secrets.token_bytes(16)).decode(),
+    "HOOK_GITHUB_SECRET": secrets.token_hex(20),
+    "HOOK_TWILIO_TOKEN": secrets.token_hex(16),
+    "HOOK_BEARER_SECRET": secrets.token_urlsafe(32),
+    "RAW_API_TOKEN": secrets.token_urlsafe(32),
+}
+"""A real value of each format: Standard Webhooks, GitHub, Twilio, token_urlsafe(32)."""
+
+
+def _production(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    monkeypatch.setenv("RAW_ENV", "production")
+    for name, value in (STRONG | values).items():
+        monkeypatch.setenv(name, value)
 
 
 def test_production_starts_with_a_strong_token_and_every_webhook_secret(
     hook_project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("RAW_ENV", "production")
-    create_app(hook_project)  # the fixture's token is strong
+    _production(monkeypatch)
+    create_app(hook_project)
     monkeypatch.delenv("HOOK_TWILIO_TOKEN")
     with pytest.raises(MissingSecretError, match="HOOK_TWILIO_TOKEN"):
         create_app(hook_project)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "problem"),
+    [
+        ("HOOK_GITHUB_SECRET", "a", "is 1 character long; at least 32 needed"),
+        ("HOOK_BEARER_SECRET", "0123456789abcdef", "is 16 characters long"),
+        ("HOOK_TWILIO_TOKEN", "Password1234567890Password1234567890", "is guessable"),
+        (
+            "HOOK_SW_SECRET_OLD",
+            "whsec_" + base64.b64encode(b"k" * 8).decode(),
+            "holds 8 bytes of key",
+        ),
+        ("HOOK_SW_SECRET", "whsec_" + base64.b64encode(b"k" * 32).decode(), "is guessable"),
+    ],
+)
+def test_production_refuses_a_weak_webhook_secret_naming_it(
+    hook_project: Project,
+    monkeypatch: pytest.MonkeyPatch,
+    setting: str,
+    value: str,
+    problem: str,
+) -> None:
+    _production(monkeypatch, **{setting: value})
+
+    with pytest.raises(InsecureSettingsError) as caught:
+        create_app(hook_project)
+
+    message = str(caught.value)
+    assert f"in {setting} {problem}" in message
+    assert f"Set {setting} to a long random value" in message
+    assert len(value) < 8 or value not in message  # never the value itself
+    if setting.startswith("HOOK_SW"):
+        assert "'whsec_' + base64.b64encode(secrets.token_bytes(32))" in message
+
+
+def test_development_starts_with_weak_secrets(
+    hook_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RAW_ENV", "development")
+    monkeypatch.setenv("HOOK_GITHUB_SECRET", "a")
+    monkeypatch.setenv("RAW_API_TOKEN", "0123456789abcdef")
+
+    create_app(hook_project)
+
+
+def test_raw_serve_refuses_a_one_character_webhook_secret_in_production(
+    hook_project: Project, raw_cli: RunCli
+) -> None:
+    env = ENV | STRONG | {"RAW_ENV": "production", "HOOK_GITHUB_SECRET": "a"}
+    result = raw_cli("serve", "--port", str(free_port()), env=env, timeout=60)
+    assert result.code == 2, result.stderr
+    assert "HOOK_GITHUB_SECRET is 1 character long; at least 32 needed" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_api_token_can_come_from_another_setting(

@@ -190,7 +190,13 @@ def test_missing_files_are_findings(tmp_path: Path, check: Check) -> None:
 
     findings = check(tmp_path / "empty")
 
-    assert {f.file for f in findings} == {"Dockerfile", "docker-compose.yml", "k8s/", "helm/"}
+    assert {f.file for f in findings} == {
+        "Dockerfile",
+        "Dockerfile.dockerignore",
+        "docker-compose.yml",
+        "k8s/",
+        "helm/",
+    }
     assert all("raw deploy render" in f.fix for f in findings)
 
 

@@ -47,6 +47,7 @@ def test_the_rendered_system_passes_the_check(clean_report: CheckReport) -> None
     assert clean_report.findings == []
     assert clean_report.checked == {
         "dockerfile": 1,
+        "context_files": 6,
         "compose_services": 11,
         "k8s_objects": 15,
         "helm_objects": 15,

@@ -33,6 +33,7 @@ from raw.errors import (
     UsageError,
     WorkflowNotFoundError,
 )
+from raw.redact import redact_urls
 
 OK = 0
 FAILED = 1
@@ -139,7 +140,7 @@ def stdout_to_stderr(active: bool = True) -> Iterator[TextIO]:
 
 def error_document(exc: BaseException, code: int) -> dict[str, Any]:
     doc: dict[str, Any] = {
-        "error": {"type": type(exc).__name__, "message": str(exc)},
+        "error": {"type": type(exc).__name__, "message": redact_urls(str(exc))},
         "exit_code": code,
     }
     if isinstance(exc, InvalidParamsError):
@@ -153,5 +154,5 @@ def fail(exc: BaseException, *, as_json: bool) -> NoReturn:
     if as_json:
         emit_json(error_document(exc, code))
     else:
-        err(style("Error: ", "1;31") + str(exc))
+        err(style("Error: ", "1;31") + redact_urls(str(exc)))
     raise SystemExit(code)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from raw.cli import output
 from raw.errors import RawError, UsageError
+from raw.local_state import SIMULATE_DIR
 
 if TYPE_CHECKING:
     from raw.simulate.runner import ScenarioResult, StepOutcome
@@ -97,7 +98,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         from raw.workflow.recorder import new_run_id
 
         for path, scenario in scenarios:
-            workdir = project.raw_dir / "simulate" / new_run_id(clock.now())
+            workdir = project.raw_dir / SIMULATE_DIR / new_run_id(clock.now())
             if not args.json:
                 print(output.style(f"{scenario.name}", "1") + f"  ({path})", flush=True)
             result = await run_scenario(

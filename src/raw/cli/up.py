@@ -95,7 +95,10 @@ def _llm_line() -> str:
             "LLM: no provider configured (RAW_LLM_BASE_URL, RAW_LLM_MODEL): workflows answer "
             "from their recorded responses in mocks/llm.json, and results say llm=recorded."
         )
-    return f"LLM: {os.environ.get('RAW_LLM_MODEL')} at {os.environ.get('RAW_LLM_BASE_URL')}."
+    from raw.redact import redact_url
+
+    url = redact_url(os.environ.get("RAW_LLM_BASE_URL", ""))
+    return f"LLM: {os.environ.get('RAW_LLM_MODEL')} at {url}."
 
 
 def cmd_up(args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ from raw.coordinator.db.database import Database, database_url, upgrade
 from raw.coordinator.db.system_migrations import upgrade_system
 from raw.coordinator.errors import install_error_handlers
 from raw.coordinator.metrics import CoordinatorMetrics
-from raw.coordinator.settings import CoordinatorSettings, load_settings
+from raw.coordinator.settings import CoordinatorSettings, check_webhook_secrets, load_settings
 from raw.coordinator.webhooks import WebhookRoute, build_route, import_object, mount_webhooks
 from raw.errors import ConfigError
 from raw.project import Project
@@ -199,10 +199,7 @@ def mount_coordinator(
     config = project.config.system.coordinator
     settings = load_settings(config)
     if not settings.development:
-        from raw.coordinator.verify import secrets_for
-
-        for hook in config.webhooks:
-            secrets_for(hook.secrets)  # a route that could verify nothing: refuse to start
+        check_webhook_secrets(config.webhooks, environment=settings.env)
     from raw.coordinator.sender import load_schemes
 
     load_schemes(config, project.root)

@@ -23,7 +23,7 @@ Errors (each stores what identifies it and carries its HTTP status):
     ├── NotReadyError               503  the database or Temporal is down
     └── ConfigError
         ├── RouteConfigError        a route's body model or handler cannot be used (at start)
-        └── InsecureSettingsError   no or a weak API token outside development (at start)
+        └── InsecureSettingsError   no or a weak API token or webhook secret outside development
 
 Errors raised elsewhere in the kit map by class (``ProcessNotFoundError`` 404,
 ``TemporalUnavailableError`` 503, ...) or by their own ``status_code``
@@ -204,14 +204,18 @@ class RouteConfigError(ConfigError):
 
 
 class InsecureSettingsError(ConfigError):
-    def __init__(self, setting: str, problem: str, *, environment: str) -> None:
+    def __init__(
+        self, setting: str, problem: str, *, environment: str, how: str | None = None
+    ) -> None:
+        from raw.coordinator.secret_strength import GENERATE
+
         self.setting = setting
         self.problem = problem
         self.environment = environment
         super().__init__(
             f"Refusing to start in the '{environment}' environment: {problem}. Set {setting} "
-            "to a long random value (python -c 'import secrets; print(secrets.token_urlsafe(32))'),"
-            " or set RAW_ENV=development on a machine of your own."
+            f"to a long random value, such as the output of: {how or GENERATE}; or set "
+            "RAW_ENV=development on a machine of your own."
         )
 
 

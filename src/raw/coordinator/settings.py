@@ -2,7 +2,7 @@
 
 - ``RAW_ENV``: ``development`` (default) or ``production``. Outside development
   the app refuses to start without a strong API token and without every webhook
-  secret it needs.
+  secret it needs, each strong (:mod:`raw.coordinator.secret_strength`).
 - The API token: the setting named by ``system.coordinator.api_token_setting``
   (default ``RAW_API_TOKEN``). It guards everything but signed webhooks,
   ``/health`` and ``/ready``.
@@ -15,38 +15,18 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from raw.coordinator.errors import InsecureSettingsError
+from raw.coordinator.secret_strength import how_to_generate, weakness
 from raw.errors import ConfigError
-from raw.system import CoordinatorConfig
+from raw.system import CoordinatorConfig, WebhookConfig
 
-__all__ = ["CoordinatorSettings", "load_settings", "token_problem"]
-
-MIN_TOKEN_LENGTH = 16
-DEFAULT_TOKENS = frozenset(
-    {
-        "changeme",
-        "change-me",
-        "change_me",
-        "changethis",
-        "change-this",
-        "secret",
-        "password",
-        "token",
-        "default",
-        "example",
-        "admin",
-        "test",
-        "raw",
-        "raw-api-token",
-        "your-token-here",
-        "replace-me",
-    }
-)
+__all__ = ["CoordinatorSettings", "check_webhook_secrets", "load_settings", "token_problem"]
 
 
 class CoordinatorSettings(BaseSettings):
@@ -89,13 +69,23 @@ def token_problem(token: str | None, setting: str) -> str | None:
     """Why ``token`` will not do as an API token outside development, or None."""
     if token is None or not token.strip():
         return f"no API token is set in {setting}"
-    if token.strip().lower() in DEFAULT_TOKENS:
-        return f"the API token in {setting} is a well-known default value"
-    if len(token) < MIN_TOKEN_LENGTH:
-        return f"the API token in {setting} is shorter than {MIN_TOKEN_LENGTH} characters"
-    if len(set(token)) < 4:
-        return f"the API token in {setting} repeats too few characters to be secret"
-    return None
+    weak = weakness(token)
+    return f"the API token in {setting} {weak}" if weak else None
+
+
+def check_webhook_secrets(webhooks: Sequence[WebhookConfig], *, environment: str) -> None:
+    """Refuse a missing or weak webhook secret, naming its setting (never its value)."""
+    from raw.coordinator.verify import secrets_for
+
+    for hook in webhooks:
+        values = secrets_for(hook.secrets)  # a route that could verify nothing: refuse to start
+        for name, value in zip(hook.secrets, values, strict=True):
+            weak = weakness(value)
+            if weak:
+                problem = f"the secret of webhook route '{hook.name}' in {name} {weak}"
+                raise InsecureSettingsError(
+                    name, problem, environment=environment, how=how_to_generate(hook.scheme)
+                )
 
 
 def load_settings(config: CoordinatorConfig) -> CoordinatorSettings:

@@ -4,6 +4,8 @@
 written by hand) with the real tools, then against the system:
 
 - ``Dockerfile``: hadolint; a non-root user, a health check, the api's port.
+- The build context (the project's root, through ``Dockerfile.dockerignore``): no
+  local state or secrets (:mod:`raw.deploy.context`).
 - ``docker-compose.yml``: the strict Compose parser; services, health gates,
   settings and secrets (:mod:`raw.deploy.compose_rules`).
 - ``k8s/``: every object against the strict schemas of the stated Kubernetes
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from raw.deploy.compose_rules import check_compose
+from raw.deploy.context import check_build_context
 from raw.deploy.findings import CheckReport, Finding
 from raw.deploy.kube_rules import check_kube
 from raw.deploy.plan import build_plan
@@ -188,6 +191,9 @@ def check_deployment(
         report.checked["dockerfile"] = 1
     else:
         findings.append(Finding("Dockerfile", "file", "is missing.", RENDER, "system"))
+    problems, sent = check_build_context(project, root)
+    findings += problems
+    report.checked["context_files"] = sent
 
     compose = next((root / n for n in COMPOSE_NAMES if (root / n).is_file()), None)
     if compose is None:

@@ -7,9 +7,13 @@ import posixpath
 from typing import TYPE_CHECKING
 
 from raw.deploy.plan import APP_UID
+from raw.local_state import SECRET_FILES
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from raw.deploy.plan import Plan
+    from raw.local_state import LocalState
 
 __all__ = ["render_dockerfile", "render_dockerignore"]
 
@@ -101,11 +105,20 @@ CMD {_exec_form(plan.commands["api"])}
 """
 
 
-def render_dockerignore(out_dir_from_root: str) -> str:
-    """What never goes into the image: local state, caches, and any .env holding secrets."""
+def render_dockerignore(out_dir_from_root: str, local: Sequence[LocalState]) -> str:
+    """What never goes into the image: ``local`` state, any .env, tools' caches, tests' data.
+
+    ``local`` is :func:`raw.local_state.local_state` of the project, so the list grows
+    with every kind of local state the kit writes; ``raw deploy check`` checks the folder
+    against the same list.
+    """
     out = posixpath.normpath(out_dir_from_root)
     lines = [
         "# Rendered by `raw deploy render`: BuildKit reads <Dockerfile>.dockerignore.",
+        "# Local state and secrets (raw.local_state): `raw deploy check` fails if any of it",
+        "# would be in the build context.",
+        *(entry.pattern for entry in (*local, *SECRET_FILES)),
+        "# Not needed to run: tools' files and recorded histories (test data).",
         ".git",
         ".venv",
         "**/__pycache__",
@@ -113,14 +126,7 @@ def render_dockerignore(out_dir_from_root: str) -> str:
         ".pytest_cache",
         ".mypy_cache",
         ".ruff_cache",
-        ".raw/cache",
-        ".raw/temporal",
         ".raw/histories",
-        ".raw/*.db*",
-        ".raw/workflows/*/runs",
-        ".env",
-        "**/.env",
-        "**/.env.*",
     ]
     if out not in (".", ""):
         lines.append(f"{out}/helm")

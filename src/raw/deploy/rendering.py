@@ -12,7 +12,6 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from raw.deploy.compose import render_compose, render_env_example
 from raw.deploy.dockerfile import render_dockerfile, render_dockerignore
@@ -22,9 +21,8 @@ from raw.deploy.kube_infra import infra_documents
 from raw.deploy.plan import Plan, build_plan
 from raw.deploy.values import Concrete, Document, HelmValues, dump_documents, dump_yaml
 from raw.errors import ConfigError
-
-if TYPE_CHECKING:
-    from raw.project import Project
+from raw.local_state import local_state
+from raw.project import Project
 
 __all__ = ["DEFAULT_OUT", "MANIFEST", "Rendered", "render", "render_files"]
 
@@ -73,7 +71,9 @@ def render_files(plan: Plan, out: Path) -> dict[str, str]:
     dockerfile = _relative(out / "Dockerfile", root)
     files = {
         "Dockerfile": render_dockerfile(plan, dockerfile_path=dockerfile),
-        "Dockerfile.dockerignore": render_dockerignore(_relative(out, root)),
+        "Dockerfile.dockerignore": render_dockerignore(
+            _relative(out, root), local_state(Project(root))
+        ),
         "docker-compose.yml": dump_yaml(
             render_compose(plan, context=_relative(root, out), dockerfile=dockerfile)
         ),

@@ -25,13 +25,13 @@ from typing import Any, Literal
 
 from raw import clock
 from raw.gates.spec import GateSpec, expand_command
+from raw.local_state import GATES_DIR
 from raw.project import Project
 
 __all__ = ["GateResult", "GatesRun", "run_gates"]
 
 GateStatus = Literal["passed", "failed", "timed_out", "error"]
 KILL_GRACE_SECONDS = 5.0
-GATES_DIR = "gates"
 
 
 @dataclass

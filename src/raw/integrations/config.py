@@ -41,6 +41,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from raw.local_state import CHAT_OUTBOX, STORAGE_DIR
+
 _SETTING = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _ADDRESS = re.compile(r"^(?:[^<>]*<)?[^@\s<>]+@[^@\s<>]+(?:>)?$")
 _PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -214,7 +216,7 @@ class StorageConfig(_Strict):
         default="local", description="local: a folder in the project; s3: a bucket."
     )
     path: str = Field(
-        default=".raw/storage", description="local: the folder, relative to the project."
+        default=str(STORAGE_DIR), description="local: the folder, relative to the project."
     )
     bucket: str | None = Field(default=None, description="s3: the bucket.")
     prefix: str = Field(default="", description="s3: prepended to every key, e.g. 'reports/'.")
@@ -261,7 +263,7 @@ class ChatConfig(_Strict):
         description="slack: the setting holding the webhook URL (a secret).",
     )
     outbox: str = Field(
-        default=".raw/chat/outbox.jsonl", description="local: the file, relative to the project."
+        default=str(CHAT_OUTBOX), description="local: the file, relative to the project."
     )
     timeout_seconds: float = Field(default=10.0, gt=0, description="slack: per request.")
 

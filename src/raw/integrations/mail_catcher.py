@@ -24,12 +24,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from raw import clock
+from raw import clock, local_state
 from raw.workflow.recorder import new_run_id, write_atomic
 
 __all__ = ["CapturedEmail", "MailStore", "start_mail_catcher"]
 
-MAIL_DIR = Path(".raw") / "mail"
+MAIL_DIR = Path(local_state.MAIL_DIR)
 
 
 class CapturedEmail(BaseModel):

@@ -38,7 +38,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from raw import clock
+from raw import clock, local_state
 from raw.integrations.config import PhoneSimulatorConfig
 from raw.integrations.http_server import HttpRequest, HttpResponse, HttpServer
 from raw.integrations.settings import optional_setting
@@ -47,7 +47,7 @@ __all__ = ["CallLog", "CallbackAttempt", "PhoneSimulator", "SimulatedCall"]
 
 logger = logging.getLogger("raw.integrations.phone")
 
-CALLS_FILE = Path(".raw") / "calls" / "calls.jsonl"
+CALLS_FILE = Path(local_state.CALLS_FILE)
 API = "/2010-04-01/Accounts/"
 _CALLS = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC[0-9a-fA-F]{32})/Calls\.json$")
 _CALL = re.compile(

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from raw import clock, pids
+from raw import clock, local_state, pids
 from raw.integrations.config import ChatConfig, IntegrationsConfig, PhoneSimulatorConfig
 from raw.integrations.errors import IntegrationError, LocalServicesNotRunningError
 from raw.integrations.mail_catcher import MailStore, start_mail_catcher
@@ -32,7 +32,7 @@ T = TypeVar("T")
 
 __all__ = ["LocalServices", "ServicesState", "read_state", "running_services"]
 
-STATE_FILE = Path(".raw") / "integrations" / "services.json"
+STATE_FILE = Path(local_state.SERVICES_FILE)
 
 
 class ServicesState(BaseModel):

@@ -75,6 +75,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from raw import clock, pids
 from raw.errors import RawError
+from raw.local_state import ENGINE_DIR
 from raw.orchestrator.search_attributes import ALL as SEARCH_ATTRIBUTES
 from raw.ports import pick_free_ports
 from raw.project import Project
@@ -83,7 +84,6 @@ if TYPE_CHECKING:
     from temporalio.client import Client
 
 HOST = "127.0.0.1"
-ENGINE_DIR = "temporal"
 INSTALL_HINT = "pip install 'raw-systems[orchestrator]'"
 PORT_ROLES = ("grpc", "ui", "http", "metrics")
 LOG_MAX_BYTES = 10_000_000

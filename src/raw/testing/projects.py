@@ -10,11 +10,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from raw import local_state
+from raw.local_state import raw_dir_entries
 
 __all__ = ["LOCAL_STATE", "copy_project"]
 
-LOCAL_STATE = local_state.names()
+LOCAL_STATE = raw_dir_entries()
 """Entries of ``.raw/`` that are local state, not part of the project."""
 
 _EVERYWHERE = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})

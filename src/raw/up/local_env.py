@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 
+from raw.local_state import LOCAL_ENV
 from raw.project import Project
 
 __all__ = [
@@ -27,8 +28,6 @@ __all__ = [
     "new_secret",
     "secret_settings",
 ]
-
-LOCAL_ENV = "local.env"
 
 
 def development(environ: Mapping[str, str] | None = None) -> bool:

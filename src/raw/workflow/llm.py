@@ -43,6 +43,7 @@ from raw.errors import (
     LLMProviderError,
     RunTimedOutError,
 )
+from raw.redact import redact_url, redact_urls
 from raw.workflow.context import RunContext, current_run, current_step_name
 
 if TYPE_CHECKING:
@@ -144,10 +145,15 @@ class _Config:
         key = self.api_key.get_secret_value() if self.api_key else ""
         return {"Authorization": f"Bearer {key}"} if key else {}
 
+    @property
+    def shown_url(self) -> str:
+        """The base URL for messages and logs: a password or key in it masked."""
+        return redact_url(self.base_url or "")
+
     def redact(self, text: str) -> str:
-        """``text`` with the API key, should a provider echo it, blanked out."""
+        """``text`` with the API key, should a provider echo it, and URL credentials masked."""
         key = self.api_key.get_secret_value() if self.api_key else ""
-        return text.replace(key, "***") if key else text
+        return redact_urls(text.replace(key, "***") if key else text)
 
 
 @dataclass
@@ -254,7 +260,7 @@ class _Attempts:
             advice = "check RAW_LLM_BASE_URL and that the server is running"
         if self.number > self.config.max_retries:
             raise LLMProviderError(
-                f"The LLM provider at {self.config.base_url} {what} "
+                f"The LLM provider at {self.config.shown_url} {what} "
                 f"after {self._attempts_text()}: {advice}."
             ) from None
         return self._backoff(None)
@@ -268,7 +274,7 @@ class _Attempts:
         retryable = status == 429 or status >= 500
         if retryable and self.number <= self.config.max_retries:
             return self._backoff(response.headers.get("retry-after"))
-        base = f"The LLM provider at {self.config.base_url} answered HTTP {status}"
+        base = f"The LLM provider at {self.config.shown_url} answered HTTP {status}"
         if message:
             base += f" ({message})"
         if retryable:
@@ -334,7 +340,7 @@ class _Attempts:
             message = body["choices"][0]["message"]
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
             raise LLMProviderError(
-                f"The LLM provider at {self.config.base_url} answered HTTP "
+                f"The LLM provider at {self.config.shown_url} answered HTTP "
                 f"{response.status_code} with a body that is not a chat completion: check "
                 "that RAW_LLM_BASE_URL points at an OpenAI-compatible API (it usually "
                 "ends in /v1).",
@@ -404,7 +410,8 @@ class OpenAICompatibleLLM(LLM):
         config = self._config
         key = "set" if config.api_key else "none"
         return (
-            f"{type(self).__name__}(base_url={config.base_url!r}, model={config.model!r}, "
+            f"{type(self).__name__}(base_url={config.base_url and config.shown_url!r}, "
+            f"model={config.model!r}, "
             f"api_key={key})"
         )
 

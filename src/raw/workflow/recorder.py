@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from raw.errors import RawError
+from raw.local_state import DATABASE_FILE
 from raw.workflow.result import Artifact
 
 if TYPE_CHECKING:
@@ -229,7 +230,7 @@ def _run_index(project: Project | None) -> ManifestSink | None:
         return None
 
 
-DEFAULT_DATABASE_FILE = "coordinator.db"
+DEFAULT_DATABASE_FILE = DATABASE_FILE
 """The coordinator's SQLite file under ``.raw/`` when no database is configured."""
 
 

@@ -40,6 +40,7 @@ from raw.errors import (
     WorkflowLoadError,
 )
 from raw.project import Project, check_workflow_id, find_project
+from raw.redact import environment_secrets
 from raw.workflow.base import BaseWorkflow
 from raw.workflow.context import RunContext, _current_run
 from raw.workflow.loader import LoadedWorkflow, load_workflow
@@ -236,7 +237,7 @@ class _Run:
             recorder.start(
                 self.target.workflow_id, self.run_id, workflow_dir=self.target.workflow_dir
             ),
-            secrets or (),
+            [*(secrets or ()), *environment_secrets()],
         )
         self.run_id = self.handle.run_id
         deadline = None

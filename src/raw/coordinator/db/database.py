@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -56,6 +55,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from raw.errors import RawError, ServiceUnreachableError
+from raw.redact import redact_url
 from raw.workflow.recorder import DEFAULT_DATABASE_FILE as DEFAULT_FILE
 
 if TYPE_CHECKING:
@@ -125,19 +125,6 @@ def database_away(exc: BaseException) -> bool:
 
 
 # -- URLs (plain string work: no driver is loaded to read or show a URL)
-
-_USERINFO = re.compile(r"^([A-Za-z][\w+.-]*://)([^/?#@]*)@")
-_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password replaced by ``***``, for messages and logs."""
-
-    def userinfo(match: re.Match[str]) -> str:
-        user, sep, _ = match.group(2).partition(":")
-        return f"{match.group(1)}{user}{':***' if sep else ''}@"
-
-    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO.sub(userinfo, url.strip()))
 
 
 def normalize_url(url: str, *, sync: bool = False, base_dir: Path | None = None) -> str:

@@ -1,0 +1,82 @@
+"""Keeping credentials inside URLs out of what the kit prints, logs and records.
+
+A setting's name says whether its value is secret (``RAW_API_TOKEN``), but a URL
+setting (``RAW_LLM_BASE_URL``, ``DATABASE_URL``, an SMTP URL) may carry a password
+in its userinfo (``https://user:PASSWORD@host``) or a key in its query
+(``?api_key=...``, ``&sig=...``) whatever its name. Every URL is shown through
+:func:`redact_url`; free text that may hold one (an error message, a printed
+line) through :func:`redact_urls`; and a run masks :func:`environment_secrets`
+wherever they appear in its log, manifest and result, however they got there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+
+__all__ = ["MASK", "environment_secrets", "redact_url", "redact_urls", "url_secrets"]
+
+MASK = "***"
+MIN_MASKED_LENGTH = 4
+"""Shorter secrets are not masked by value (every 'ab' in a log would go): by URL only."""
+
+_USERINFO = re.compile(r"^([A-Za-z][\w+.-]*://)([^/?#@\s]*)@")
+_QUERY_SECRET = re.compile(
+    r"([?&;](?:[\w.-]*?(?:key|token|secret|passw(?:or)?d|pwd|sig|signature|auth|credential|"
+    r"session|code))=)([^&#;\s]*)",
+    re.IGNORECASE,
+)
+_URL_IN_TEXT = re.compile(r"[A-Za-z][\w+.-]*://[^\s'\"<>`]+")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password and secret-looking query values replaced by ``***``.
+
+    ``https://user:pw@host/v1?api_key=k&model=m`` -> ``https://user:***@host/v1?api_key=***&model=m``.
+    """
+
+    def userinfo(match: re.Match[str]) -> str:
+        user, sep, _ = match.group(2).partition(":")
+        return f"{match.group(1)}{user}{':' + MASK if sep else ''}@"
+
+    masked = _USERINFO.sub(userinfo, url.strip())
+    return _QUERY_SECRET.sub(lambda m: m.group(1) + (MASK if m.group(2) else ""), masked)
+
+
+def redact_urls(text: str) -> str:
+    """``text`` with every URL in it passed through :func:`redact_url`."""
+    if "://" not in text:
+        return text
+
+    def one(match: re.Match[str]) -> str:
+        url = match.group(0)
+        end = len(url.rstrip(".,;:)]}"))  # a sentence's punctuation is not the URL's
+        return redact_url(url[:end]) + url[end:]
+
+    return _URL_IN_TEXT.sub(one, text)
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secret parts of ``url``: its password and secret-looking query values."""
+    from urllib.parse import unquote
+
+    found = []
+    match = _USERINFO.match(url.strip())
+    if match:
+        _, sep, password = match.group(2).partition(":")
+        if sep and password:
+            found += [password, unquote(password)]
+    found += [m.group(2) for m in _QUERY_SECRET.finditer(url) if m.group(2)]
+    found += [unquote(value) for value in found if unquote(value) != value]
+    return list(dict.fromkeys(found))
+
+
+def environment_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The secret parts of every URL among the settings, long enough to mask by value."""
+    env = os.environ if environ is None else environ
+    found: list[str] = []
+    for value in env.values():
+        if "://" in value:
+            found += url_secrets(value)
+    return [s for s in dict.fromkeys(found) if len(s) >= MIN_MASKED_LENGTH]
