@@ -41,6 +41,7 @@ from raw.coordinator.errors import (
     database_available,
 )
 from raw.coordinator.metrics import CONTENT_TYPE
+from raw.coordinator.storable import refuse_unstorable_params
 
 if TYPE_CHECKING:
     from raw.coordinator.app import Coordinator
@@ -267,6 +268,7 @@ async def require_api_token(request: Request, credentials: BearerCredentials) ->
     given = credentials.credentials.encode("utf-8", "replace")
     if not hmac.compare_digest(given, expected.encode("utf-8")):
         raise AuthenticationError("The bearer token is not the API token.", setting=setting)
+    refuse_unstorable_params(request)
 
 
 def build_api_router(coordinator: Coordinator) -> APIRouter:

@@ -40,6 +40,7 @@ from raw.coordinator.operator.temporal import (
     list_system_processes,
 )
 from raw.coordinator.operator.timeline import build_timeline
+from raw.coordinator.storable import refuse_unstorable_params
 
 if TYPE_CHECKING:
     from raw.coordinator.app import Coordinator
@@ -57,11 +58,14 @@ async def current_session(request: Request) -> auth.Session:
     coordinator: Coordinator = request.app.state.raw_coordinator
     token = coordinator.settings.token()
     header = request.headers.get("authorization", "")
+    found: auth.Session | None
     if header[:7].lower() == "bearer " and auth.token_matches(header[7:].strip(), token):
-        return auth.Session(None, int(clock.now().timestamp()), "")
-    found = auth.read_session(request.cookies.get(auth.COOKIE), token)
+        found = auth.Session(None, int(clock.now().timestamp()), "")
+    else:
+        found = auth.read_session(request.cookies.get(auth.COOKIE), token)
     if found is None:
         raise SignInRequired
+    refuse_unstorable_params(request)
     return found
 
 
