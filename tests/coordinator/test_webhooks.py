@@ -109,6 +109,42 @@ def test_process_action_names_its_target_process_from_the_business_key(
     asyncio.run(scenario())
 
 
+def test_handler_can_take_a_delivery_in_without_acting_on_it(
+    hook_project: Project, hook_db_url: str
+) -> None:
+    async def scenario() -> None:
+        async with running_app(hook_project, db_url=hook_db_url) as app:
+            body = dumps(cv_body(email="eve@blocked.example"))
+            headers = standard_headers(body, msg_id="msg_blocked")
+            first = await app.client.post("/webhooks/cv-guarded", content=body, headers=headers)
+            again = await app.client.post("/webhooks/cv-guarded", content=body, headers=headers)
+            assert first.status_code == 200, first.text  # a 2xx: the sender stops retrying
+            answer = first.json()
+            assert answer["status"] == "ignored"
+            assert answer["reason"] == "the sender's domain is blocked"
+            assert answer["action"] == "none" and answer["target"] is None
+            assert (again.status_code, again.json()) == (200, answer)
+            async with app.db.read() as session:
+                delivery = (await session.scalars(select(Delivery))).one()
+                records = (await session.scalars(select(InboxRecord))).all()
+            assert (delivery.status_code, delivery.response) == (200, answer)
+            assert delivery.entity_key == "eve@blocked.example"
+            assert records == []  # nothing will act on it
+            assert await app.candidates() == []
+            metrics = app.coordinator.metrics.render().decode()
+            assert 'outcome="ignored",route="cv-guarded"} 1.0' in metrics
+
+            body = dumps(cv_body(email="ada@example.com"))  # the same route still acts
+            response = await app.client.post(
+                "/webhooks/cv-guarded", content=body, headers=standard_headers(body)
+            )
+            assert response.status_code == 202, response.text
+            assert "reason" not in response.json()
+            assert await app.counts() == (2, 1)
+
+    asyncio.run(scenario())
+
+
 def test_secret_being_rotated_out_is_still_accepted(hook_project: Project, tmp_path: Path) -> None:
     async def scenario() -> None:
         async with running_app(hook_project, db_url=sqlite_url(tmp_path)) as app:

@@ -35,6 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from raw.coordinator.app import Coordinator, create_app
 from raw.coordinator.db.database import Database
 from raw.coordinator.db.models import Delivery, InboxRecord
+from raw.coordinator.ingest import Ignored
 from raw.ports import free_port
 from raw.project import Project
 
@@ -89,6 +90,15 @@ async def record_candidate(session: AsyncSession, body: CVSubmission, delivery: 
     return body.candidate.email
 
 
+async def record_unless_blocked(
+    session: AsyncSession, body: CVSubmission, delivery: Delivery
+) -> str | Ignored:
+    """Takes in a blocked sender's delivery without acting on it."""
+    if body.candidate.email.endswith("@blocked.example"):
+        return Ignored("the sender's domain is blocked", entity_key=body.candidate.email)
+    return await record_candidate(session, body, delivery)
+
+
 class HandlerFailed(Exception):
     pass
 
@@ -137,6 +147,13 @@ system:
         secrets: [HOOK_SW_SECRET, HOOK_SW_SECRET_OLD]
         handler: {MODELS}:record_candidate
         action: {{kind: run_workflow, workflow: analyze-cv}}
+      - name: cv-guarded
+        path: /webhooks/cv-guarded
+        body: {MODELS}:CVSubmission
+        scheme: standard-webhooks
+        secrets: [HOOK_SW_SECRET]
+        handler: {MODELS}:record_unless_blocked
+        action: {{kind: start_process, process: HiringProcess, business_key: candidate.email}}
       - name: cv-keyed
         path: /webhooks/cv-keyed
         body: {MODELS}:CVSubmission

@@ -25,7 +25,9 @@ status and body, and causes nothing.
 The handler is called as ``await handler(session, body, delivery)`` with the
 validated body model and the stored delivery row (read it; changes to it are not
 saved), and may return the entity's key (kept on the delivery for erasure on
-request). If it raises, the delivery's transaction is rolled back: an unexpected
+request), or :class:`~raw.coordinator.ingest.Ignored` to take the delivery in
+without acting on it (answered 200 ``ignored`` with the reason; no inbox record).
+If it raises, the delivery's transaction is rolled back: an unexpected
 error answers a generic 500, and a :class:`~raw.errors.RawError` with a
 ``status_code`` (say 409) answers that status.
 """
@@ -56,7 +58,7 @@ from raw.coordinator.errors import (
     RouteConfigError,
     UnsupportedMediaTypeError,
 )
-from raw.coordinator.ingest import KEY_COLUMN, Accepted, Answer, DeliveryStore
+from raw.coordinator.ingest import KEY_COLUMN, Accepted, Answer, DeliveryStore, Ignored
 from raw.coordinator.storable import form_fields, nul_fields
 from raw.errors import FieldError
 from raw.system import WebhookConfig
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Handler",
+    "Ignored",
     "WebhookAccepted",
     "WebhookRoute",
     "build_route",
@@ -88,7 +91,8 @@ MEDIA_TYPES = {"json": "application/json", "form": "application/x-www-form-urlen
 class WebhookAccepted(BaseModel):
     """The 202 answer to an accepted delivery (and, unchanged, to each of its repeats)."""
 
-    status: Literal["accepted"] = "accepted"
+    status: Literal["accepted", "ignored"] = "accepted"
+    """``ignored`` (HTTP 200): stored, but its handler decided nothing is to be done."""
     correlation_id: str
     """Follows the delivery to its inbox record, the process and the RAW runs it causes."""
     delivery: str
@@ -97,6 +101,8 @@ class WebhookAccepted(BaseModel):
     """What the delivery makes happen: run_workflow, start_process, signal, ... or none."""
     target: str | None = None
     """The workflow it runs, or the id of the process it starts or signals."""
+    reason: str | None = None
+    """Why an ``ignored`` delivery causes nothing."""
 
 
 def import_object(reference: str, *, root: Path | None = None) -> Any:
@@ -134,14 +140,18 @@ class WebhookRoute:
         """The action as stored on each inbox record."""
         return self.config.action.model_dump(mode="json", exclude_none=True)
 
-    def answer(self, key: str, correlation_id: str, target: str | None) -> dict[str, Any]:
-        """The 202 body of a new delivery, kept to answer its repeats."""
+    def answer(
+        self, key: str, correlation_id: str, target: str | None, *, ignored: str | None = None
+    ) -> dict[str, Any]:
+        """The body answering a new delivery (202, or 200 when ``ignored``), kept for repeats."""
         return WebhookAccepted(
+            status="accepted" if ignored is None else "ignored",
             correlation_id=correlation_id,
             delivery=key,
-            action=self.config.action.kind,
+            action=self.config.action.kind if ignored is None else "none",
             target=target,
-        ).model_dump(mode="json")
+            reason=ignored,
+        ).model_dump(mode="json", exclude={"reason"} if ignored is None else None)
 
     # -- checks, in order
 
@@ -479,7 +489,10 @@ def _endpoint(
         except Exception as exc:
             metrics.delivery(route.name, outcome_for(exc))
             raise
-        metrics.delivery(route.name, "duplicate" if repeat else "accepted")
+        outcome = "duplicate" if repeat else "accepted"
+        if not repeat and body.get("status") == "ignored":
+            outcome = "ignored"
+        metrics.delivery(route.name, outcome)
         return JSONResponse(body, status_code=status)
 
     endpoint.__name__ = f"webhook_{route.name.replace('-', '_')}"
