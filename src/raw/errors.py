@@ -10,6 +10,7 @@ edge (``raw.cli.output``); nothing inside the kit exits the process.
     │   └── ConfigError              .raw/config.yaml is not valid
     ├── InvalidWorkflowIdError       an id that is not a lowercase slug
     ├── WorkflowNotFoundError        no .raw/workflows/<id>/run.py
+    ├── WorkflowOutsideProjectError  a workflow folder (a link) resolves outside the project
     ├── WorkflowLoadError            run.py does not import or defines no workflow
     ├── InvalidParamsError           params that do not validate (per-field errors)
     ├── UsageError                   a bad command line
@@ -65,6 +66,20 @@ class WorkflowNotFoundError(RawError):
         else:
             message += " Run 'raw list' to see the workflows, or 'raw create' to make one."
         super().__init__(message)
+
+
+class WorkflowOutsideProjectError(RawError):
+    def __init__(self, workflow_id: str, folder: str, resolved: str, root: str) -> None:
+        self.workflow_id = workflow_id
+        self.folder = folder
+        self.resolved = resolved
+        self.root = root
+        super().__init__(
+            f"Workflow '{workflow_id}' at {folder} resolves to {resolved}, outside the project "
+            f"{root}: RAW runs only code that is part of the project, and a deployment copies "
+            f"only the project (the link would break there). Copy the workflow into {folder} "
+            "instead of linking to it."
+        )
 
 
 class WorkflowLoadError(RawError):

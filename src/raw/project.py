@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from raw.errors import ConfigError, InvalidWorkflowIdError, ProjectError, WorkflowNotFoundError
+from raw.errors import (
+    ConfigError,
+    InvalidWorkflowIdError,
+    ProjectError,
+    WorkflowNotFoundError,
+    WorkflowOutsideProjectError,
+)
 
 if TYPE_CHECKING:
     from raw.system import SystemConfig
@@ -299,6 +305,13 @@ class Project:
                 candidates=difflib.get_close_matches(workflow_id, self.workflow_ids(), n=3),
                 where=str(self.workflows_dir),
             )
+        # Its code runs and its runs are recorded in that folder: both must stay inside.
+        for path in (folder, folder / "run.py"):
+            resolved = path.resolve()
+            if not resolved.is_relative_to(self.root):
+                raise WorkflowOutsideProjectError(
+                    workflow_id, str(path), str(resolved), str(self.root)
+                )
         return folder
 
 

@@ -56,6 +56,45 @@ class Noisy(BaseWorkflow):
         return "done"
 """
 
+NOISY_BELOW_PYTHON = """
+import os
+import subprocess
+import sys
+
+from raw import BaseWorkflow, step
+
+os.write(1, b"written to descriptor 1 while importing\\n")
+
+
+class NoisyBelowPython(BaseWorkflow):
+    @step("shout")
+    def shout(self) -> str:
+        print("printed inside a step")
+        os.write(1, b"written to descriptor 1 inside a step\\n")
+        subprocess.run([sys.executable, "-c", "print('a child process printed')"], check=True)
+        print("to sys.__stdout__", file=sys.__stdout__)
+        return "done"
+
+
+if __name__ == "__main__":
+    NoisyBelowPython.main()
+"""
+
+OUTSIDER = """
+from pathlib import Path
+
+from raw import BaseWorkflow, step
+
+Path(__file__).with_name("imported.txt").write_text("the outsider's code ran")
+print("the outsider printed")
+
+
+class Outsider(BaseWorkflow):
+    @step("act")
+    def act(self) -> str:
+        return "done"
+"""
+
 TWO_REQUIRED = """
 from pydantic import BaseModel
 
@@ -127,6 +166,19 @@ GREET_MOCKS: dict[str, Any] = {
 
 # What the original runtime's dry-run gate ran instead of run.py: it always passed.
 PASSING_DRY_RUN_PY = "print('dry run ok')\n"
+
+
+def _run_script(folder: Path, *args: str) -> tuple[int, str, str]:
+    """``python run.py ARGS`` in the workflow's folder: (exit code, stdout, stderr)."""
+    proc = subprocess.run(
+        [sys.executable, "run.py", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("RAW_")},
+    )
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def _no_traceback(*texts: str) -> None:
@@ -356,6 +408,68 @@ def test_prints_from_the_workflow_go_to_stderr_with_json(raw_cli: RunCli, projec
     assert "printed inside a step" in result.stderr
 
 
+def test_output_that_bypasses_sys_stdout_stays_off_the_json_document(
+    raw_cli: RunCli, project: Project
+) -> None:
+    folder = project.add_workflow("noisy-below-python", NOISY_BELOW_PYTHON)
+    via_cli = raw_cli("run", "noisy-below-python", "--json")
+    via_script = _run_script(folder, "--json")  # the direct path
+    for code, stdout, stderr in ((via_cli.code, via_cli.stdout, via_cli.stderr), via_script):
+        assert code == 0, stderr
+        inside_the_run = stdout
+        if stdout.startswith("written to descriptor 1 while importing"):
+            # `python run.py` imports run.py before RAW is called: that line is its own.
+            inside_the_run = stdout.split("\n", 1)[1]
+        assert json.loads(inside_the_run)["output"] == "done", stdout
+        for line in (
+            "printed inside a step",
+            "written to descriptor 1 inside a step",
+            "a child process printed",
+            "to sys.__stdout__",
+        ):
+            assert line in stderr, (line, stderr)
+    assert "written to descriptor 1 while importing" in via_cli.stderr
+
+
+def test_a_workflow_folder_linked_from_outside_the_project_is_refused(
+    raw_cli: RunCli, project: Project, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere" / "linked"
+    outside.mkdir(parents=True)
+    (outside / "run.py").write_text(OUTSIDER.lstrip(), encoding="utf-8")
+    (project.root / ".raw" / "workflows" / "linked").symlink_to(outside)
+    inside = project.add_workflow("half-linked", "")
+    (inside / "run.py").unlink()
+    (inside / "run.py").symlink_to(outside / "run.py")
+
+    for workflow_id, target in (("linked", outside), ("half-linked", outside / "run.py")):
+        result = raw_cli("run", workflow_id, "--dry", "--json")
+        assert result.code == 2, result.stderr
+        doc = result.json()  # the whole of stdout: one document
+        assert doc["status"] == "invalid_input"
+        assert doc["error"]["type"] == "WorkflowOutsideProjectError"
+        message = doc["error"]["message"]
+        assert f"resolves to {target}, outside the project {project.root}" in message
+        assert "Copy the workflow into" in message
+        human = raw_cli("run", workflow_id)
+        assert human.code == 2
+        assert human.stderr.startswith("Error: Workflow "), human.stderr
+        _no_traceback(human.stderr)
+    assert not (outside / "imported.txt").exists()  # its code never ran
+    assert "the outsider printed" not in result.stdout + result.stderr
+    assert not (outside / "runs").exists()  # and nothing was recorded there
+
+
+def test_a_link_that_stays_inside_the_project_still_runs(raw_cli: RunCli, project: Project) -> None:
+    shared = project.root / "shared" / "noisy"
+    shared.mkdir(parents=True)
+    (shared / "run.py").write_text(NOISY.lstrip(), encoding="utf-8")
+    (project.root / ".raw" / "workflows" / "noisy").symlink_to(shared)
+    result = raw_cli("run", "noisy", "--json")
+    assert result.code == 0, result.stderr
+    assert result.json()["output"] == "done"
+
+
 def test_outside_a_project_exits_3(raw_cli: RunCli, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -380,18 +494,8 @@ def test_a_bad_config_yaml_is_reported_by_both_entry_points(
         encoding="utf-8",
     )
     via_cli = raw_cli("run", echo, "--cv-text", "x", "--json")
-    via_script = subprocess.run(
-        [sys.executable, "run.py", "--cv-text", "x", "--json"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={k: v for k, v in os.environ.items() if not k.startswith("RAW_")},
-    )
-    for code, stdout, stderr in (
-        (via_cli.code, via_cli.stdout, via_cli.stderr),
-        (via_script.returncode, via_script.stdout, via_script.stderr),
-    ):
+    via_script = _run_script(folder, "--cv-text", "x", "--json")
+    for code, stdout, stderr in ((via_cli.code, via_cli.stdout, via_cli.stderr), via_script):
         assert code == 2, stderr
         doc = json.loads(stdout)
         assert doc["status"] == "invalid_input"

@@ -9,12 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
 from coordinator.webhook_fixtures import (
@@ -31,19 +26,16 @@ from coordinator.webhook_fixtures import (
     SW_SECRET_OLD,
     CVSubmission,
     Running,
-    UserBase,
     cv_body,
     dumps,
     github_headers,
+    raw_serve,
     running_app,
     standard_headers,
     twilio_headers,
 )
 from raw.coordinator.db.models import Delivery, InboxRecord
-from raw.ports import free_port
 from raw.project import Project
-
-RAW_BIN = Path(sys.executable).with_name("raw")
 
 
 def sqlite_url(tmp_path: Path) -> str:
@@ -113,6 +105,42 @@ def test_process_action_names_its_target_process_from_the_business_key(
             assert record.target_process_id == "hiring-process/grace@example.com"
             assert record.idempotency_key == "cv-keyed:s-42"
             assert record.action["kind"] == "start_process"
+
+    asyncio.run(scenario())
+
+
+def test_handler_can_take_a_delivery_in_without_acting_on_it(
+    hook_project: Project, hook_db_url: str
+) -> None:
+    async def scenario() -> None:
+        async with running_app(hook_project, db_url=hook_db_url) as app:
+            body = dumps(cv_body(email="eve@blocked.example"))
+            headers = standard_headers(body, msg_id="msg_blocked")
+            first = await app.client.post("/webhooks/cv-guarded", content=body, headers=headers)
+            again = await app.client.post("/webhooks/cv-guarded", content=body, headers=headers)
+            assert first.status_code == 200, first.text  # a 2xx: the sender stops retrying
+            answer = first.json()
+            assert answer["status"] == "ignored"
+            assert answer["reason"] == "the sender's domain is blocked"
+            assert answer["action"] == "none" and answer["target"] is None
+            assert (again.status_code, again.json()) == (200, answer)
+            async with app.db.read() as session:
+                delivery = (await session.scalars(select(Delivery))).one()
+                records = (await session.scalars(select(InboxRecord))).all()
+            assert (delivery.status_code, delivery.response) == (200, answer)
+            assert delivery.entity_key == "eve@blocked.example"
+            assert records == []  # nothing will act on it
+            assert await app.candidates() == []
+            metrics = app.coordinator.metrics.render().decode()
+            assert 'outcome="ignored",route="cv-guarded"} 1.0' in metrics
+
+            body = dumps(cv_body(email="ada@example.com"))  # the same route still acts
+            response = await app.client.post(
+                "/webhooks/cv-guarded", content=body, headers=standard_headers(body)
+            )
+            assert response.status_code == 202, response.text
+            assert "reason" not in response.json()
+            assert await app.counts() == (2, 1)
 
     asyncio.run(scenario())
 
@@ -533,35 +561,8 @@ def _complete(data: bytes) -> bool:
 
 
 def test_raw_serve_answers_webhooks_over_real_http(hook_project: Project, tmp_path: Path) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAW_")} | ENV
-    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'served.db'}"
-    engine = create_engine(env["DATABASE_URL"])  # the system's own table, its own migration
-    UserBase.metadata.create_all(engine)
-    engine.dispose()
-    env["RAW_DISPATCHER"] = "off"
-    env["PYTHONPATH"] = str(Path(__file__).parent.parent)  # the system's models
-    server = subprocess.Popen(
-        [str(RAW_BIN), "serve", "--port", str(port), "--log-level", "warning"],
-        cwd=hook_project.root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.communicate()[1]
-            assert time.monotonic() < deadline, "raw serve did not come up"
-            time.sleep(0.1)
-
+    with raw_serve(hook_project, tmp_path / "served.db") as served:
+        base, port = served.base_url, served.port
         body = dumps(cv_body())
         headers = standard_headers(body, msg_id="msg_real")
         with httpx.Client(base_url=base, timeout=10) as client:
@@ -581,11 +582,3 @@ def test_raw_serve_answers_webhooks_over_real_http(hook_project: Project, tmp_pa
         reply = _raw_http(port, head)
         assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
         assert b"PayloadTooLargeError" in reply
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            _, stderr = server.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            _, stderr = server.communicate()
-    assert server.returncode == 0, stderr

@@ -13,22 +13,30 @@ import base64
 import hashlib
 import hmac
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, Field
-from sqlalchemy import String, func, select
+from sqlalchemy import String, create_engine, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from raw.coordinator.app import Coordinator, create_app
 from raw.coordinator.db.database import Database
 from raw.coordinator.db.models import Delivery, InboxRecord
+from raw.coordinator.ingest import Ignored
+from raw.ports import free_port
 from raw.project import Project
 
 # --- the system's own code ----------------------------------------------------------------
@@ -82,6 +90,15 @@ async def record_candidate(session: AsyncSession, body: CVSubmission, delivery: 
     return body.candidate.email
 
 
+async def record_unless_blocked(
+    session: AsyncSession, body: CVSubmission, delivery: Delivery
+) -> str | Ignored:
+    """Takes in a blocked sender's delivery without acting on it."""
+    if body.candidate.email.endswith("@blocked.example"):
+        return Ignored("the sender's domain is blocked", entity_key=body.candidate.email)
+    return await record_candidate(session, body, delivery)
+
+
 class HandlerFailed(Exception):
     pass
 
@@ -130,6 +147,13 @@ system:
         secrets: [HOOK_SW_SECRET, HOOK_SW_SECRET_OLD]
         handler: {MODELS}:record_candidate
         action: {{kind: run_workflow, workflow: analyze-cv}}
+      - name: cv-guarded
+        path: /webhooks/cv-guarded
+        body: {MODELS}:CVSubmission
+        scheme: standard-webhooks
+        secrets: [HOOK_SW_SECRET]
+        handler: {MODELS}:record_unless_blocked
+        action: {{kind: start_process, process: HiringProcess, business_key: candidate.email}}
       - name: cv-keyed
         path: /webhooks/cv-keyed
         body: {MODELS}:CVSubmission
@@ -311,3 +335,65 @@ async def running_app(
     finally:
         if db is not None:
             await db.dispose()
+
+
+def subprocess_pythonpath() -> str:
+    """PYTHONPATH for a subprocess: the tests (the system's models), then the caller's own."""
+    parts = [str(Path(__file__).parent.parent), os.environ.get("PYTHONPATH", "")]
+    return os.pathsep.join(part for part in parts if part)
+
+
+@dataclass
+class Served:
+    """``raw serve`` running in a process of its own, on 127.0.0.1."""
+
+    base_url: str
+    port: int
+    process: subprocess.Popen[str]
+
+
+@contextmanager
+def raw_serve(project: Project, db_path: Path, **env_changes: str) -> Iterator[Served]:
+    """``raw serve`` on the project (its secrets set, RAW_* otherwise unset), stopped with SIGINT.
+
+    Yields once ``/health`` answers; on leaving, the server must exit 0.
+    """
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAW_")} | ENV
+    env["DATABASE_URL"] = f"sqlite:///{db_path}"
+    engine = create_engine(env["DATABASE_URL"])  # the system's own table, its own migration
+    UserBase.metadata.create_all(engine)
+    engine.dispose()
+    env["RAW_DISPATCHER"] = "off"
+    env["PYTHONPATH"] = subprocess_pythonpath()  # the system's models
+    env.update(env_changes)
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("raw")), "serve", "--port", str(port)]
+        + ["--log-level", "warning"],
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.communicate()[1]
+            assert time.monotonic() < deadline, "raw serve did not come up"
+            time.sleep(0.1)
+        yield Served(base, port, server)
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            _, stderr = server.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            _, stderr = server.communicate()
+    assert server.returncode == 0, stderr

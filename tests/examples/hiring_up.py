@@ -193,7 +193,8 @@ def cv(email: str, name: str) -> dict[str, str]:
     }
 
 
-def booking(email: str, start: str, end: str) -> dict[str, Any]:
+def booking(email: str, start: str, end: str, token: str = "") -> dict[str, Any]:
+    """The candidate's booking through their link (``token``: the CV delivery's correlation id)."""
     return {
         "triggerEvent": "BOOKING_CREATED",
         "createdAt": start,
@@ -201,6 +202,7 @@ def booking(email: str, start: str, end: str) -> dict[str, Any]:
             "uid": f"booking-{email}",
             "startTime": start,
             "endTime": end,
-            "metadata": {"candidate_id": candidate_id(email)},
+            "attendees": [{"name": email.split("@")[0], "email": email}],
+            "metadata": {"candidate_id": candidate_id(email), "booking_token": token},
         },
     }

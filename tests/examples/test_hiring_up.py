@@ -65,8 +65,10 @@ def test_raw_up_runs_the_hiring_system_and_resumes_after_a_crash(tmp_path: Path)
 
         call_time = datetime.now(UTC) + timedelta(seconds=6)
         end = call_time + timedelta(minutes=20)
+        token = accepted["response"]["correlation_id"]  # what the booking link carries
         up.send(
-            "calendar-booking", booking("ada@example.com", call_time.isoformat(), end.isoformat())
+            "calendar-booking",
+            booking("ada@example.com", call_time.isoformat(), end.isoformat(), token),
         )
         until_status(up, cid, "call-scheduled")
     finally:

@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from hiring import emails, outbound
 from hiring.contracts import CallRequest, CandidateUpdate, EmailRequest, PlacedCall, SummaryRecord
 from hiring.state import database, public_base_url
-from hiring.tables import Candidate
+from hiring.tables import Candidate, booking_token
 from raw import clock
 
 
@@ -55,6 +55,7 @@ async def send_email(request: EmailRequest) -> str:
         name=row.name,
         email=row.email,
         position=row.position,
+        booking_token=booking_token(row),
     )
     return await outbound.email(row.email, subject, text, idempotency_key=_key())
 

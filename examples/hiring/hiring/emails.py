@@ -11,10 +11,18 @@ BOOKING_URL_SETTING = "HIRING_BOOKING_URL"
 DEFAULT_BOOKING_URL = "https://cal.com/acme-hiring/screening-call"
 
 
-def booking_link(candidate_id: str, name: str, email: str) -> str:
-    """The calendar link; Cal.com passes ``metadata[candidate_id]`` back in its webhook."""
+def booking_link(candidate_id: str, name: str, email: str, booking_token: str) -> str:
+    """The candidate's own calendar link; Cal.com passes its ``metadata[...]`` back in its
+    webhook, where the token shows the booking was made through this link."""
     base = os.environ.get(BOOKING_URL_SETTING) or DEFAULT_BOOKING_URL
-    query = urlencode({"name": name, "email": email, "metadata[candidate_id]": candidate_id})
+    query = urlencode(
+        {
+            "name": name,
+            "email": email,
+            "metadata[candidate_id]": candidate_id,
+            "metadata[booking_token]": booking_token,
+        }
+    )
     return f"{base}?{query}"
 
 
@@ -25,6 +33,7 @@ def render(
     name: str,
     email: str,
     position: str,
+    booking_token: str = "",
 ) -> tuple[str, str]:
     """(subject, text) of one email."""
     first = name.split()[0] if name.strip() else "there"
@@ -36,7 +45,7 @@ def render(
             "move forward with your application this time." + sign_off,
         )
     if kind in ("scheduling", "reminder"):
-        link = booking_link(candidate_id, name, email)
+        link = booking_link(candidate_id, name, email, booking_token)
         opener = (
             "We would like to talk with you"
             if kind == "scheduling"

@@ -6,12 +6,15 @@ entity key (what ``raw db erase <candidate-id>`` finds).
 
 from __future__ import annotations
 
+import hmac
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hiring.models import CalendarBooking, CallStatus, CVSubmission, Withdrawal
-from hiring.tables import Candidate
+from hiring.tables import Candidate, booking_token
 from raw import clock
 from raw.coordinator.db.models import Delivery
+from raw.coordinator.ingest import Ignored
 
 
 async def cv_submitted(session: AsyncSession, body: CVSubmission, delivery: Delivery) -> str:
@@ -39,8 +42,33 @@ async def cv_submitted(session: AsyncSession, body: CVSubmission, delivery: Deli
 
 async def booking_received(
     session: AsyncSession, body: CalendarBooking, delivery: Delivery
-) -> str | None:
-    return body.candidate_id
+) -> str | Ignored | None:
+    """A booking moves a candidate's process on only when it came through the candidate's
+    own link (its token) and the candidate is among its attendees.
+
+    Anything else is taken in and ignored, not refused: Cal.com retries a delivery
+    answered with an error, and retrying cannot make a stranger's booking right. The
+    operator page lists it with the reason.
+    """
+    candidate_id = body.candidate_id
+    row = await session.get(Candidate, candidate_id) if candidate_id else None
+    if row is None:  # no process to move either: its signal becomes a dead letter to look at
+        return candidate_id
+    expected = booking_token(row)
+    if not expected or not hmac.compare_digest(body.booking_token.encode(), expected.encode()):
+        return Ignored(
+            f"the booking was not made through candidate {candidate_id}'s booking link "
+            "(its booking_token is missing or wrong)",
+            entity_key=candidate_id,
+        )
+    attendees = [attendee.email.strip().lower() for attendee in body.payload.attendees]
+    if row.email.strip().lower() not in attendees:
+        shown = ", ".join(attendees) or "none"
+        return Ignored(
+            f"the booking's attendees ({shown}) do not include candidate {candidate_id}",
+            entity_key=candidate_id,
+        )
+    return candidate_id
 
 
 async def call_status_received(session: AsyncSession, body: CallStatus, delivery: Delivery) -> str:

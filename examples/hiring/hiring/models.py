@@ -56,7 +56,8 @@ class Booking(BaseModel):
 
 class CalendarBooking(BaseModel):
     """A Cal.com booking webhook (``X-Cal-Signature-256``); the booking link carries the
-    candidate id in its metadata."""
+    candidate id and the candidate's booking token in its metadata (Cal.com passes the
+    link's ``metadata[...]`` back)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -73,6 +74,11 @@ class CalendarBooking(BaseModel):
     @property
     def delivery(self) -> str:
         return f"{self.triggerEvent}:{self.payload.uid}:{self.payload.startTime.isoformat()}"
+
+    @property
+    def booking_token(self) -> str:
+        """The token of the link it was booked through ('' when there is none)."""
+        return self.payload.metadata.get("booking_token", "")
 
 
 CallState = Literal[

@@ -64,3 +64,15 @@ class Candidate(HiringBase):
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     cv_erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+def booking_token(row: Candidate) -> str:
+    """What the candidate's booking link carries to show a booking came through it.
+
+    The correlation id the coordinator gave the delivery that created the row: 128
+    random bits, kept on the row, written only into the candidate's own emails (and
+    shown to operators). It cannot be worked out from the email address, as the
+    candidate id can (which stays a hash of it, so a CV sent again finds the same
+    candidate and process).
+    """
+    return row.correlation_id or ""

@@ -11,7 +11,15 @@ from hiring_support import cv, run, running
 pytestmark = pytest.mark.usefixtures("settings")
 
 
-def booking(candidate_id: str, **payload: Any) -> dict[str, Any]:
+def booking(
+    candidate_id: str,
+    token: str | None = None,
+    attendee: str = "ada@example.com",
+    **payload: Any,
+) -> dict[str, Any]:
+    metadata = {"candidate_id": candidate_id}
+    if token is not None:
+        metadata["booking_token"] = token
     return {
         "triggerEvent": "BOOKING_CREATED",
         "createdAt": "2026-03-02T09:00:00Z",
@@ -19,7 +27,8 @@ def booking(candidate_id: str, **payload: Any) -> dict[str, Any]:
             "uid": "b-1",
             "startTime": "2026-03-03T10:00:00Z",
             "endTime": "2026-03-03T10:20:00Z",
-            "metadata": {"candidate_id": candidate_id},
+            "attendees": [{"name": "Someone", "email": attendee}],
+            "metadata": metadata,
             **payload,
         },
     }
@@ -73,14 +82,52 @@ def test_a_bad_form_is_refused_with_the_field(field: str, value: str) -> None:
 def test_calendar_bookings_need_cal_com_signature() -> None:
     async def scenario() -> None:
         async with running() as hiring:
-            good = await hiring.deliver("calendar-booking", booking("c-1"))
+            sent = await hiring.deliver("cv-submission", cv())
+            candidate, token = sent.json()["target"].split("/")[1], sent.json()["correlation_id"]
+            good = await hiring.deliver("calendar-booking", booking(candidate, token))
             assert good.status_code == 202, good.text
-            assert good.json()["target"] == "hiring-process/c-1"
-            bad = await hiring.deliver("calendar-booking", booking("c-1"), secret="wrong")
+            assert good.json()["target"] == f"hiring-process/{candidate}"
+            bad = await hiring.deliver(
+                "calendar-booking", booking(candidate, token), secret="wrong"
+            )
             assert bad.status_code == 401
             assert "X-Cal-Signature-256" in bad.json()["error"]["message"]
-            repeat = await hiring.deliver("calendar-booking", booking("c-1"))
+            repeat = await hiring.deliver("calendar-booking", booking(candidate, token))
             assert repeat.json() == good.json()  # the same booking is stored once
+
+    run(scenario())
+
+
+def test_a_booking_not_made_by_the_candidate_through_their_link_is_ignored() -> None:
+    async def scenario() -> None:
+        async with running() as hiring:
+            sent = await hiring.deliver("cv-submission", cv())
+            candidate, token = sent.json()["target"].split("/")[1], sent.json()["correlation_id"]
+            assert candidate == candidate_id_for("ada@example.com")  # anyone can work it out
+            forged = {
+                "no token": booking(candidate, attendee="mallory@example.net", uid="m-1"),
+                "wrong token": booking(candidate, "0" * 32, uid="m-2"),
+                "stranger": booking(candidate, token, attendee="mallory@example.net", uid="m-3"),
+                "no attendee": booking(candidate, token, uid="m-4", attendees=[]),
+            }
+            for case, body in forged.items():
+                answer = await hiring.deliver("calendar-booking", body)
+                assert answer.status_code == 200, (case, answer.text)  # Cal.com stops there
+                assert answer.json()["status"] == "ignored", case
+                assert answer.json()["action"] == "none", case
+            reasons = [
+                (await hiring.deliver("calendar-booking", body)).json()["reason"]
+                for body in forged.values()
+            ]
+            assert "not made through candidate" in reasons[0]
+            assert "not made through candidate" in reasons[1]
+            assert "(mallory@example.net) do not include candidate" in reasons[2]
+            assert "(none) do not include" in reasons[3]
+
+            own = booking(candidate, token, attendee=" Ada@Example.com ", uid="a-1")
+            answer = await hiring.deliver("calendar-booking", own)
+            assert answer.status_code == 202, answer.text
+            assert answer.json()["target"] == f"hiring-process/{candidate}"
 
     run(scenario())
 

@@ -32,6 +32,7 @@ from raw.errors import (
     ServiceUnreachableError,
     UsageError,
     WorkflowNotFoundError,
+    WorkflowOutsideProjectError,
 )
 from raw.redact import redact_urls
 
@@ -55,7 +56,9 @@ def exit_code_for(exc: BaseException) -> int:
         return USAGE
     if isinstance(exc, WorkflowNotFoundError | ProjectError | NotFoundError):
         return NOT_FOUND
-    if isinstance(exc, InvalidParamsError | InvalidWorkflowIdError | UsageError):
+    if isinstance(
+        exc, InvalidParamsError | InvalidWorkflowIdError | UsageError | WorkflowOutsideProjectError
+    ):
         return USAGE
     if isinstance(exc, RunTimedOutError):
         return TIMED_OUT
@@ -123,19 +126,44 @@ def emit_json(document: Any, *, stream: TextIO | None = None) -> None:
 
 @contextlib.contextmanager
 def stdout_to_stderr(active: bool = True) -> Iterator[TextIO]:
-    """Send stray prints (a workflow's, on import or in a step) to stderr; yield the real stdout.
+    """Send stray output (a workflow's, on import or in a step) to stderr; yield the real stdout.
 
     With ``--json`` the command's stdout holds its one JSON document and nothing else.
+    The process's file descriptor 1 is pointed at stderr too, so output that bypasses
+    ``sys.stdout`` (``os.write(1, ...)``, a subprocess, C code) cannot corrupt it either.
     """
     real = sys.stdout
     if not active:
         yield real
         return
+    real.flush()
+    try:
+        fd, err_fd = real.fileno(), sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no descriptors (captured): Python's only
+        fd = err_fd = -1
+    if fd < 0:
+        sys.stdout = sys.stderr
+        try:
+            yield real
+        finally:
+            sys.stdout = real
+        return
+    saved = os.dup(fd)
+    os.dup2(err_fd, fd)
+    document = open(  # noqa: SIM115 - closed below, after the descriptor is put back
+        saved, "w", encoding=real.encoding or "utf-8", errors="replace", closefd=False
+    )
     sys.stdout = sys.stderr
     try:
-        yield real
+        yield document
     finally:
+        document.flush()
+        sys.stderr.flush()
+        real.flush()  # anything written to sys.__stdout__ meanwhile goes to stderr, not after
         sys.stdout = real
+        os.dup2(saved, fd)
+        document.close()
+        os.close(saved)
 
 
 def error_document(exc: BaseException, code: int) -> dict[str, Any]:

@@ -216,12 +216,9 @@ def cmd_run(tokens: list[str], *, project_dir: str | None) -> int:
     try:
         target = resolve(args.workflow_id, args.project_dir or project_dir)
     except RawError as exc:
-        from raw.errors import ConfigError, InvalidWorkflowIdError
+        from raw.errors import ConfigError, InvalidWorkflowIdError, WorkflowOutsideProjectError
 
-        status: RunStatus = (
-            "invalid_input"
-            if isinstance(exc, InvalidWorkflowIdError | ConfigError)
-            else "not_found"
-        )
+        refused = InvalidWorkflowIdError | ConfigError | WorkflowOutsideProjectError
+        status: RunStatus = "invalid_input" if isinstance(exc, refused) else "not_found"
         return _Printer(args.as_json)(error_result(args.workflow_id, status, exc, dry=args.dry))
     return run_target(target, args, entry_point="cli")

@@ -17,7 +17,8 @@ examples:
 The app is system.coordinator.app when the config names one (the coordinator is
 mounted on it), else an app holding only the coordinator. Settings: RAW_ENV,
 RAW_API_TOKEN (or the setting api_token_setting names), DATABASE_URL,
-RAW_PUBLIC_BASE_URL, RAW_DISPATCHER=off.
+RAW_PUBLIC_BASE_URL, RAW_DISPATCHER=off, RAW_TRUSTED_PROXIES (the reverse proxies
+whose X-Forwarded-For is believed; none by default).
 """
 
 
@@ -70,6 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = load_app(project)
     url = database_url(project)
     asyncio.run(_preflight(url))
+    proxies = app.state.raw_coordinator.settings.trusted_proxy_list
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -77,7 +79,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             lifespan="on",
             log_level=args.log_level,
-            proxy_headers=True,
+            # X-Forwarded-* only from the proxies configured (uvicorn's default trusts
+            # 127.0.0.1, where any local client could then pick its own address).
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or "",
         )
     )
     output.err(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -41,10 +42,14 @@ from raw.coordinator.errors import (
     database_available,
 )
 from raw.coordinator.metrics import CONTENT_TYPE
+from raw.coordinator.storable import refuse_unstorable_params
+from raw.coordinator.throttle import client_address
 
 if TYPE_CHECKING:
     from raw.coordinator.app import Coordinator
     from raw.coordinator.db.models import Delivery, InboxRecord
+
+logger = logging.getLogger("raw.coordinator")
 
 __all__ = [
     "require_api_token",
@@ -264,9 +269,14 @@ async def require_api_token(request: Request, credentials: BearerCredentials) ->
         raise AuthenticationError("The API is closed because no API token is set.", setting=setting)
     if credentials is None:
         raise AuthenticationError("The request has no bearer token.", setting=setting)
+    client = client_address(request)
+    coordinator.throttle.check(client, credentials.credentials)
     given = credentials.credentials.encode("utf-8", "replace")
     if not hmac.compare_digest(given, expected.encode("utf-8")):
+        coordinator.throttle.failed(client, credentials.credentials)
+        logger.warning("API request refused from %s: not the API token.", client)
         raise AuthenticationError("The bearer token is not the API token.", setting=setting)
+    refuse_unstorable_params(request)
 
 
 def build_api_router(coordinator: Coordinator) -> APIRouter:

@@ -34,6 +34,7 @@ from raw.coordinator.db.system_migrations import upgrade_system
 from raw.coordinator.errors import install_error_handlers
 from raw.coordinator.metrics import CoordinatorMetrics
 from raw.coordinator.settings import CoordinatorSettings, check_webhook_secrets, load_settings
+from raw.coordinator.throttle import AuthThrottle
 from raw.coordinator.webhooks import WebhookRoute, build_route, import_object, mount_webhooks
 from raw.errors import ConfigError
 from raw.project import Project
@@ -72,6 +73,8 @@ class Coordinator:
         self.db = db
         self.routes = routes
         self.metrics = CoordinatorMetrics()
+        self.throttle = AuthThrottle()
+        """Wrong API tokens, wherever they are tried (sign-in form, /api, /operator)."""
         self.run_dispatcher = run_dispatcher
         self.dispatcher: Dispatcher | None = None
         self.query_timeout_seconds = QUERY_TIMEOUT_SECONDS

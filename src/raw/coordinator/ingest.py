@@ -12,7 +12,9 @@ statements whatever their count:
 2. only for keys that were already stored (repeats): their first answers;
 3. each new delivery's ``handler`` (its entity change), in arrival order, with
    the transaction's session and the stored delivery row;
-4. the entity keys the handlers returned, and the inbox records.
+4. the entity keys the handlers returned, and the inbox records (none for a
+   delivery its handler answered with :class:`Ignored`: it is stored with a 200
+   ``ignored`` answer instead, and nothing acts on it).
 
 Copies of one delivery inside a batch are answered with the first one's answer
 once it is committed. If the shared transaction fails (a handler raises), each
@@ -41,12 +43,28 @@ if TYPE_CHECKING:
     from raw.coordinator.db.models import KitBase
     from raw.coordinator.webhooks import WebhookRoute
 
-__all__ = ["KEY_COLUMN", "Accepted", "Answer", "DeliveryStore"]
+__all__ = ["KEY_COLUMN", "Accepted", "Answer", "DeliveryStore", "Ignored"]
 
 KEY_COLUMN = 300  # raw_inbox.idempotency_key and raw_webhook_deliveries.delivery_key
 
 Answer = tuple[int, dict[str, Any], bool]
 """(status, JSON body, whether the delivery was a repeat)."""
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """What a handler returns to take a delivery in without acting on it.
+
+    The delivery is stored and answered ``200 {"status": "ignored", "reason": ...}``
+    (a sender stops retrying on a 2xx), its repeats get that answer, and no inbox
+    record is written: no workflow runs, no process is started or signalled. The
+    operator page lists it with its reason, and the ``ignored`` metric counts it.
+    """
+
+    reason: str
+    """A sentence for the operator (and the sender): why nothing was done."""
+    entity_key: str | None = None
+    """The entity it concerned, kept on the delivery like a handler's returned key."""
 
 
 @dataclass(frozen=True)
@@ -93,17 +111,27 @@ class DeliveryStore:
             now = clock.now()
             inbox: list[dict[str, Any]] = []
             entities: list[dict[str, Any]] = []
+            ignored: list[dict[str, Any]] = []
             for delivery in batch:
                 key = (delivery.route.name, delivery.key)
                 if key not in ids or key in answers:
                     continue
                 row = rows[key]
-                answers[key] = (202, row["response"])
-                entity = await _run_handler(session, delivery, ids[key], row)
+                outcome = await _run_handler(session, delivery, ids[key], row)
+                if isinstance(outcome, Ignored):
+                    answer = delivery.route.answer(
+                        delivery.key, row["correlation_id"], None, ignored=outcome.reason
+                    )
+                    answers[key] = (200, answer)
+                    ignored.append({"b_id": ids[key], "b_response": answer})
+                    entity = _entity(outcome.entity_key)
+                else:
+                    answers[key] = (202, row["response"])
+                    inbox.append(_inbox_row(delivery, ids[key], row, now))
+                    entity = _entity(outcome)
                 if entity is not None:
                     entities.append({"b_id": ids[key], "b_entity": entity})
-                inbox.append(_inbox_row(delivery, ids[key], row, now))
-            await _finish(session, entities, inbox)
+            await _finish(session, entities, inbox, ignored)
         results: list[Answer] = []
         answered: set[tuple[str, str]] = set()
         for delivery in batch:
@@ -202,28 +230,43 @@ async def _first_answers(
 
 async def _run_handler(
     session: AsyncSession, delivery: Accepted, delivery_id: int, row: dict[str, Any]
-) -> str | None:
-    """The route's entity change; the entity key it returns, cut to fit its column."""
+) -> Any:
+    """The route's entity change; what it returns (an entity key, None or :class:`Ignored`)."""
     handler = delivery.route.handler
     if handler is None:
         return None
     from raw.coordinator.db.models import Delivery
 
-    entity = handler(session, delivery.validated, Delivery(id=delivery_id, **row))
-    if inspect.isawaitable(entity):
-        entity = await entity
-    return None if entity is None else str(entity)[:KEY_COLUMN]
+    outcome = handler(session, delivery.validated, Delivery(id=delivery_id, **row))
+    if inspect.isawaitable(outcome):
+        outcome = await outcome
+    return outcome
+
+
+def _entity(key: Any) -> str | None:
+    """An entity key as stored: text, cut to fit its column."""
+    return None if key is None else str(key)[:KEY_COLUMN]
 
 
 async def _finish(
-    session: AsyncSession, entities: list[dict[str, Any]], inbox: list[dict[str, Any]]
+    session: AsyncSession,
+    entities: list[dict[str, Any]],
+    inbox: list[dict[str, Any]],
+    ignored: list[dict[str, Any]],
 ) -> None:
     from sqlalchemy import bindparam, insert, update
 
     from raw.coordinator.db.models import Delivery, InboxRecord
 
+    table = _table(Delivery)
+    if ignored:  # their first answer, the one their repeats get
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(status_code=200, response=bindparam("b_response")),
+            ignored,
+        )
     if entities:
-        table = _table(Delivery)
         await session.execute(
             update(table)
             .where(table.c.id == bindparam("b_id"))

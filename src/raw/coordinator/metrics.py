@@ -1,7 +1,8 @@
 """The coordinator's Prometheus metrics, in a registry of each app's own.
 
 - ``raw_webhook_deliveries_total{route, outcome}``: every webhook request by how it
-  ended (``accepted``, ``duplicate``, ``unsupported_media_type``, ``too_large``,
+  ended (``accepted``, ``duplicate``, ``ignored`` (taken in, its handler said to do
+  nothing), ``unsupported_media_type``, ``too_large``,
   ``bad_signature``, ``invalid_body``, ``missing_key``, ``bad_request``, ``error``).
 - ``raw_inbox_records{status}``: inbox depth by status, read from the database at
   each scrape (so it also counts records written by other processes).

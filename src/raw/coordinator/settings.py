@@ -8,12 +8,17 @@
   ``/health`` and ``/ready``.
 - ``RAW_PUBLIC_BASE_URL``: the URL callers use (Twilio signs it); wins over
   ``system.coordinator.public_base_url``.
+- ``RAW_TRUSTED_PROXIES``: the reverse proxies (addresses or networks, comma
+  separated) whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` ``raw serve``
+  believes; none by default, so a client cannot choose the address the sign-in
+  throttle counts by sending the header.
 - ``RAW_DISPATCHER``: ``off`` keeps the built-in dispatcher from starting (run
   ``raw dispatcher`` on its own instead).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Sequence
 from typing import Literal
@@ -40,6 +45,27 @@ class CoordinatorSettings(BaseSettings):
     api_token: SecretStr | None = None
     """Filled from the setting named by ``api_token_setting``, not from RAW_API_TOKEN itself."""
     api_token_setting: str = Field(default="RAW_API_TOKEN")
+    trusted_proxies: str = ""
+    """RAW_TRUSTED_PROXIES: the proxies whose ``X-Forwarded-For`` is believed; none by default."""
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        entries = [part for part in value.replace(",", " ").split() if part]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"'{entry}' is not an IP address or network; list the reverse proxies in "
+                    "front of the coordinator, e.g. '10.0.0.5,10.1.0.0/16' ('*': any peer, only "
+                    "when nothing but the proxy can reach the server)"
+                ) from None
+        return ",".join(entries)
 
     @field_validator("env", mode="before")
     @classmethod
@@ -60,6 +86,10 @@ class CoordinatorSettings(BaseSettings):
     @property
     def development(self) -> bool:
         return self.env == "development"
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [entry for entry in self.trusted_proxies.split(",") if entry]
 
     def token(self) -> str | None:
         return self.api_token.get_secret_value() if self.api_token is not None else None

@@ -8,7 +8,10 @@ A delivery is checked in this order, and a refused one stores nothing:
    byte is read, and a body that turns out longer is refused as soon as it passes
    the limit, never read whole;
 3. signature (401), by the route's scheme against every active secret;
-4. the body against the route's Pydantic model (422, with field paths);
+4. the body against the route's Pydantic model (422, with field paths); before it,
+   text no database could keep as sent (422 naming the field): U+0000 in any
+   string or key, nested or not, and a form that is not UTF-8 (lone surrogates
+   included), which would otherwise be stored with U+FFFD in its place;
 5. the idempotency key (400 when there is none): the route's ``delivery_key`` body
    field, else the scheme's delivery id.
 
@@ -22,7 +25,9 @@ status and body, and causes nothing.
 The handler is called as ``await handler(session, body, delivery)`` with the
 validated body model and the stored delivery row (read it; changes to it are not
 saved), and may return the entity's key (kept on the delivery for erasure on
-request). If it raises, the delivery's transaction is rolled back: an unexpected
+request), or :class:`~raw.coordinator.ingest.Ignored` to take the delivery in
+without acting on it (answered 200 ``ignored`` with the reason; no inbox record).
+If it raises, the delivery's transaction is rolled back: an unexpected
 error answers a generic 500, and a :class:`~raw.errors.RawError` with a
 ``status_code`` (say 409) answers that status.
 """
@@ -53,7 +58,8 @@ from raw.coordinator.errors import (
     RouteConfigError,
     UnsupportedMediaTypeError,
 )
-from raw.coordinator.ingest import KEY_COLUMN, Accepted, Answer, DeliveryStore
+from raw.coordinator.ingest import KEY_COLUMN, Accepted, Answer, DeliveryStore, Ignored
+from raw.coordinator.storable import form_fields, nul_fields
 from raw.errors import FieldError
 from raw.system import WebhookConfig
 
@@ -68,6 +74,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Handler",
+    "Ignored",
     "WebhookAccepted",
     "WebhookRoute",
     "build_route",
@@ -84,7 +91,8 @@ MEDIA_TYPES = {"json": "application/json", "form": "application/x-www-form-urlen
 class WebhookAccepted(BaseModel):
     """The 202 answer to an accepted delivery (and, unchanged, to each of its repeats)."""
 
-    status: Literal["accepted"] = "accepted"
+    status: Literal["accepted", "ignored"] = "accepted"
+    """``ignored`` (HTTP 200): stored, but its handler decided nothing is to be done."""
     correlation_id: str
     """Follows the delivery to its inbox record, the process and the RAW runs it causes."""
     delivery: str
@@ -93,6 +101,8 @@ class WebhookAccepted(BaseModel):
     """What the delivery makes happen: run_workflow, start_process, signal, ... or none."""
     target: str | None = None
     """The workflow it runs, or the id of the process it starts or signals."""
+    reason: str | None = None
+    """Why an ``ignored`` delivery causes nothing."""
 
 
 def import_object(reference: str, *, root: Path | None = None) -> Any:
@@ -130,14 +140,18 @@ class WebhookRoute:
         """The action as stored on each inbox record."""
         return self.config.action.model_dump(mode="json", exclude_none=True)
 
-    def answer(self, key: str, correlation_id: str, target: str | None) -> dict[str, Any]:
-        """The 202 body of a new delivery, kept to answer its repeats."""
+    def answer(
+        self, key: str, correlation_id: str, target: str | None, *, ignored: str | None = None
+    ) -> dict[str, Any]:
+        """The body answering a new delivery (202, or 200 when ``ignored``), kept for repeats."""
         return WebhookAccepted(
+            status="accepted" if ignored is None else "ignored",
             correlation_id=correlation_id,
             delivery=key,
-            action=self.config.action.kind,
+            action=self.config.action.kind if ignored is None else "none",
             target=target,
-        ).model_dump(mode="json")
+            reason=ignored,
+        ).model_dump(mode="json", exclude={"reason"} if ignored is None else None)
 
     # -- checks, in order
 
@@ -166,6 +180,7 @@ class WebhookRoute:
 
     def parse(self, body: bytes, form: dict[str, str] | None) -> tuple[Any, dict[str, Any]]:
         """The validated body (model instance, or the plain data) and its JSON form."""
+        self.check_storable(body, form)
         try:
             if self.body_model is not None:
                 if form is not None:
@@ -201,6 +216,22 @@ class WebhookRoute:
                 [FieldError("(body)", "the body holds characters or numbers JSON cannot carry")],
             ) from None
         return validated, payload
+
+    def check_storable(self, body: bytes, form: dict[str, str] | None) -> None:
+        """Refuse U+0000 anywhere in the body, before the model sees it (paths as sent)."""
+        if form is not None:
+            problems = nul_fields(form)
+        elif b"\\u0000" in body or b"\x00" in body:  # the only ways JSON can carry U+0000
+            import pydantic_core
+
+            try:
+                problems = nul_fields(pydantic_core.from_json(body, allow_inf_nan=False))
+            except ValueError:
+                return  # not JSON: parsing it again says so
+        else:
+            return
+        if problems:
+            raise BodyValidationError(self.name, problems)
 
     def delivery_key(self, payload: Mapping[str, Any], delivery_id: str | None) -> str:
         field = self.config.delivery_key
@@ -245,6 +276,17 @@ class WebhookRoute:
                 self.name, [FieldError(action.business_key, str(exc))]
             ) from None
 
+    def read_form(self, body: bytes, query: bytes) -> dict[str, str]:
+        """The signed form's fields read strictly as UTF-8 (422 for bytes that are not)."""
+        fields, problems = form_fields(body)
+        if self.config.query_params:  # signed with the URL (config-checked)
+            query_fields, query_problems = form_fields(query)
+            fields = {**query_fields, **fields}
+            problems = query_problems + problems
+        if problems:
+            raise BodyValidationError(self.name, problems)
+        return fields
+
     # -- the whole request
 
     async def read_body(self, request: Request) -> bytes:
@@ -277,7 +319,7 @@ class WebhookRoute:
         self.check_declared_length(request.headers.get("content-length"))
         body = await self.read_body(request)
         form = None
-        if self.config.content_type == "form":
+        if self.config.content_type == "form":  # as the sender signed it, read leniently
             form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         signed = SignedRequest.from_http(
             request.method,
@@ -288,8 +330,8 @@ class WebhookRoute:
             public_base_url=public_base_url,
         )
         delivery_id = verify_request(self.config, signed)
-        if form is not None and self.config.query_params:  # signed with the URL (config-checked)
-            form = {**dict(parse_qsl(request.url.query, keep_blank_values=True)), **form}
+        if form is not None:
+            form = self.read_form(body, request.scope.get("query_string", b""))
         validated, payload = self.parse(body, form)
         key = self.delivery_key(payload, delivery_id)
         target = self.target(payload)
@@ -447,7 +489,10 @@ def _endpoint(
         except Exception as exc:
             metrics.delivery(route.name, outcome_for(exc))
             raise
-        metrics.delivery(route.name, "duplicate" if repeat else "accepted")
+        outcome = "duplicate" if repeat else "accepted"
+        if not repeat and body.get("status") == "ignored":
+            outcome = "ignored"
+        metrics.delivery(route.name, outcome)
         return JSONResponse(body, status_code=status)
 
     endpoint.__name__ = f"webhook_{route.name.replace('-', '_')}"

@@ -29,7 +29,6 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections import deque
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -154,40 +153,3 @@ def same_origin(request: Request) -> bool:
     parts = urlsplit(origin)
     host = request.headers.get("host", "")
     return parts.netloc == host
-
-
-class SignInThrottle:
-    """At most ``limit`` failed sign-ins per client address in ``window_seconds``.
-
-    Guessing the API token through the form is then slow: past the limit, an address
-    is refused (HTTP 429) until its oldest failure leaves the window. Kept in memory,
-    per server process.
-    """
-
-    def __init__(self, *, limit: int = 5, window_seconds: float = 300.0) -> None:
-        self.limit = limit
-        self.window_seconds = window_seconds
-        self._failures: dict[str, deque[float]] = {}
-
-    def _recent(self, client: str) -> deque[float]:
-        failures = self._failures.setdefault(client, deque())
-        cutoff = clock.monotonic() - self.window_seconds
-        while failures and failures[0] <= cutoff:
-            failures.popleft()
-        return failures
-
-    def retry_after(self, client: str) -> int:
-        """Seconds until ``client`` may try again; 0 when it may now."""
-        failures = self._recent(client)
-        if len(failures) < self.limit:
-            return 0
-        return max(1, int(failures[0] + self.window_seconds - clock.monotonic()) + 1)
-
-    def failed(self, client: str) -> None:
-        self._recent(client).append(clock.monotonic())
-        if len(self._failures) > 10_000:  # many addresses: forget the quiet ones
-            for quiet in [c for c, f in self._failures.items() if not f]:
-                del self._failures[quiet]
-
-    def succeeded(self, client: str) -> None:
-        self._failures.pop(client, None)

@@ -40,6 +40,8 @@ from raw.coordinator.operator.temporal import (
     list_system_processes,
 )
 from raw.coordinator.operator.timeline import build_timeline
+from raw.coordinator.storable import refuse_unstorable_params
+from raw.coordinator.throttle import client_address
 
 if TYPE_CHECKING:
     from raw.coordinator.app import Coordinator
@@ -57,11 +59,21 @@ async def current_session(request: Request) -> auth.Session:
     coordinator: Coordinator = request.app.state.raw_coordinator
     token = coordinator.settings.token()
     header = request.headers.get("authorization", "")
-    if header[:7].lower() == "bearer " and auth.token_matches(header[7:].strip(), token):
-        return auth.Session(None, int(clock.now().timestamp()), "")
-    found = auth.read_session(request.cookies.get(auth.COOKIE), token)
+    found: auth.Session | None = None
+    if header[:7].lower() == "bearer " and token is not None:
+        presented = header[7:].strip()
+        client = client_address(request)
+        coordinator.throttle.check(client, presented)
+        if auth.token_matches(presented, token):
+            found = auth.Session(None, int(clock.now().timestamp()), "")
+        else:
+            coordinator.throttle.failed(client, presented)
+            log.warning("Operator request refused from %s: not the API token.", client)
+    if found is None:
+        found = auth.read_session(request.cookies.get(auth.COOKIE), token)
     if found is None:
         raise SignInRequired
+    refuse_unstorable_params(request)
     return found
 
 
@@ -140,7 +152,7 @@ def build_pages_router(operator: Operator, renderer: Renderer) -> APIRouter:
     ) -> Response:
         return sign_in_page(request, _safe_next(next, base), None)
 
-    throttle = auth.SignInThrottle()
+    throttle = coordinator.throttle
 
     @router.post("/sign-in")
     async def sign_in(
@@ -154,20 +166,21 @@ def build_pages_router(operator: Operator, renderer: Renderer) -> APIRouter:
             return sign_in_page(request, target, "Sign-in from another site is refused.", 403)
         if expected is None:
             return sign_in_page(request, target, None, 503)
-        client = request.client.host if request.client else "?"
-        wait = throttle.retry_after(client)
+        client = client_address(request)
+        wait = throttle.retry_after(client, token.strip())
         if wait:
             log.warning("Operator sign-in refused from %s: too many failed attempts.", client)
             response = sign_in_page(
                 request,
                 target,
-                f"Too many failed sign-ins from your address. Try again in {wait} s.",
+                f"Too many failed sign-ins from your address or with that token. "
+                f"Try again in {wait} s.",
                 429,
             )
             response.headers["Retry-After"] = str(wait)
             return response
         if not auth.token_matches(token.strip(), expected):
-            throttle.failed(client)
+            throttle.failed(client, token.strip())
             log.warning("Operator sign-in refused from %s: not the API token.", client)
             return sign_in_page(
                 request, target, "That is not the API token. Check it and try again.", 401
