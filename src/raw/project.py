@@ -246,7 +246,8 @@ def _describe_problem(
         return f"unknown key '{where}'{hint}"
     if err["type"] == "missing":
         return f"'{where}' is required"
-    return f"{where}: {err['msg']}"
+    message = str(err["msg"]).removeprefix("Value error, ")  # our validators' own sentences
+    return f"{where}: {message}"
 
 
 class Project:
