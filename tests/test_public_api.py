@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pickle
+import pkgutil
 import types
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 import raw
 import raw_runtime
+from raw.errors import FieldError, RawError
+from raw.system import WebhookConfig
+from raw.up.state import UpState
 
 if TYPE_CHECKING:
     from conftest import Project
@@ -91,3 +101,80 @@ def test_original_style_workflow_runs_unchanged(project: Project) -> None:
     assert result.return_code == 0
     assert result.steps[0].result == {"lines": 3}
     assert [a.name for a in result.artifacts] == ["summary.json"]
+
+
+# Errors cross process boundaries: a worker's or a subprocess's error is pickled to
+# its parent. Each class is built from its constructor's signature; an annotation
+# missing below fails the test and names itself, so a new error gets checked too.
+_ARGUMENT_FOR_ANNOTATION: dict[str, Callable[[str], object]] = {
+    "str": lambda name: f"the {name}",
+    "str | None": lambda name: f"the {name}",
+    "int": lambda name: 7,
+    "int | None": lambda name: 503,
+    "str | int": lambda name: 42,
+    "float": lambda name: 2.5,
+    "Path": lambda name: Path("/srv/hiring") / name,
+    "Path | str": lambda name: Path("/srv/hiring") / name,
+    "Sequence[str]": lambda name: [f"{name}-a", f"{name}-b"],
+    "list[str]": lambda name: [f"{name}-a", f"{name}-b"],
+    "Mapping[str, str]": lambda name: {"database": "connection refused"},
+    "Sequence[FieldError]": lambda name: [FieldError("email", "not an email address")],
+    "list[tuple[Path, str]]": lambda name: [(Path("/srv/hiring/runs/r-1"), "permission denied")],
+    "list[WebhookConfig]": lambda name: [
+        WebhookConfig(name="cv", path="/webhooks/cv", scheme="bearer", secrets=["CV_SECRET"])
+    ],
+    "UpState": lambda name: UpState(
+        pid=4242,
+        started_at=datetime(2026, 1, 5, 9, 30, tzinfo=UTC),
+        host="127.0.0.1",
+        port=8000,
+        api_url="http://127.0.0.1:8000",
+    ),
+}
+
+
+def _all_raw_errors() -> list[type[RawError]]:
+    for module in pkgutil.walk_packages(raw.__path__, "raw."):
+        importlib.import_module(module.name)
+    found: list[type[RawError]] = []
+    pending = [RawError]
+    while pending:
+        for subclass in pending.pop().__subclasses__():
+            if subclass not in found:
+                found.append(subclass)
+                pending.append(subclass)
+    return found
+
+
+def _build(cls: type[RawError]) -> RawError:
+    args: list[object] = []
+    kwargs: dict[str, object] = {}
+    for parameter in list(inspect.signature(cls.__init__).parameters.values())[1:]:
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            return cls("Something went wrong: fix it and try again.")
+        make = _ARGUMENT_FOR_ANNOTATION.get(str(parameter.annotation))
+        if make is None:
+            raise LookupError(f"no argument for {parameter.name}: {parameter.annotation}")
+        if parameter.kind is parameter.KEYWORD_ONLY:
+            kwargs[parameter.name] = make(parameter.name)
+        else:
+            args.append(make(parameter.name))
+    return cls(*args, **kwargs)
+
+
+def test_every_raw_error_survives_pickle_with_its_message_and_fields() -> None:
+    errors = _all_raw_errors()
+    failures: dict[str, str] = {}
+    for cls in errors:
+        name = f"{cls.__module__}.{cls.__qualname__}"
+        try:
+            error = _build(cls)
+            copy = pickle.loads(pickle.dumps(error))
+        except Exception as exc:  # reported with the others below
+            failures[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        if type(copy) is not cls or str(copy) != str(error) or vars(copy) != vars(error):
+            failures[name] = f"came back as {type(copy).__name__}({str(copy)!r}, {vars(copy)})"
+
+    assert failures == {}
+    assert len(errors) > 80  # the walk reached every part, not just raw.errors

@@ -3,7 +3,9 @@
 Every error the kit raises on purpose derives from :class:`RawError`, stores the
 values that identify it and builds its own message, a full sentence that says
 what was wrong and how to fix it. The CLI maps each class to an exit code at the
-edge (``raw.cli.output``); nothing inside the kit exits the process.
+edge (``raw.cli.output``); nothing inside the kit exits the process. Every error
+survives ``pickle`` with its message and its fields, so one raised in a worker or a
+subprocess reaches its caller intact.
 
     RawError
     ├── ProjectError                 no .raw/ project
@@ -30,10 +32,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class RawError(Exception):
     """Root of every error the RAW kit raises on purpose."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # An error raised in a worker or a subprocess is pickled to its caller. The
+        # default calls the class again with the finished message, which a subclass's
+        # __init__ takes for one of its values (or refuses): restore the message and
+        # the fields as they are instead.
+        return (_restore, (type(self), self.args), self.__dict__)
+
+
+def _restore(cls: type[RawError], args: tuple[Any, ...]) -> RawError:
+    return cls.__new__(cls, *args)  # sets args, and so the message; no __init__
 
 
 class ProjectError(RawError):
