@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+import uuid
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hiring.models import candidate_id_for
 from hiring_support import cv, run, running
+
+from raw.orchestrator.client import ProcessInfo, ProcessNotFoundError, describe
+
+if TYPE_CHECKING:
+    from temporalio.testing import WorkflowEnvironment
 
 pytestmark = pytest.mark.usefixtures("settings")
 
@@ -34,7 +42,7 @@ def booking(
     }
 
 
-def test_cv_submission_creates_the_candidate_and_starts_its_process() -> None:
+def test_cv_submission_creates_the_candidate() -> None:
     async def scenario() -> None:
         async with running() as hiring:
             answer = await hiring.deliver("cv-submission", cv())
@@ -52,6 +60,41 @@ def test_cv_submission_creates_the_candidate_and_starts_its_process() -> None:
             assert body["process"] is None and body["process_error"]  # no Temporal here
 
     run(scenario())
+
+
+def test_cv_submission_starts_the_candidate_s_process(
+    monkeypatch: pytest.MonkeyPatch, raw_time_skipping_env: WorkflowEnvironment
+) -> None:
+    client = raw_time_skipping_env.client
+    monkeypatch.setenv("TEMPORAL_ADDRESS", client.service_client.config.target_host)
+    monkeypatch.setenv("RAW_DISPATCHER", "on")  # the app's own dispatcher performs the action
+    email = f"ada-{uuid.uuid4().hex[:8]}@example.com"  # a process id of this test's own
+    candidate = candidate_id_for(email)
+
+    async def scenario() -> tuple[str, ProcessInfo, dict[str, Any]]:
+        async with running() as hiring:
+            answer = await hiring.deliver("cv-submission", cv(email=email))
+            assert answer.status_code == 202, answer.text
+            for _ in range(400):  # the dispatcher polls its inbox twice a second
+                with contextlib.suppress(ProcessNotFoundError):
+                    process = await describe(client, f"hiring-process/{candidate}")
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the dispatcher never started the candidate's process")
+            handle = client.get_workflow_handle(process.id)
+            memo = await (await handle.describe()).memo()
+            await handle.terminate("the test is over")  # no worker runs it here
+            return answer.json()["correlation_id"], process, memo
+
+    correlation_id, process, memo = run(scenario())
+
+    assert (process.type, process.status, process.task_queue) == (
+        "HiringProcess",
+        "running",
+        "hiring",
+    )
+    assert memo == {"correlation_id": correlation_id}  # started by this delivery
 
 
 def test_a_second_form_from_the_same_person_keeps_one_candidate() -> None:
