@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import textwrap
-import time
 from pathlib import Path
 
 from tests.conftest import Project, RunCli
+
+from raw.pids import alive
 
 ARCHITECTURE_CONFIG = """\
 builder:
@@ -60,12 +61,16 @@ def test_command_gates_pass_fail_and_time_out_each_with_a_log(
             optional:
               ok: {command: "echo in {workflow_dir} from $(pwd)"}
               fails: {command: "echo broken >&2; exit 3"}
-              slow: {command: "sleep 30", timeout_seconds: 0.5}
+              slow:
+                command: "sleep 10 & echo $! > sleeper.pid; wait; touch slow-finished"
+                timeout_seconds: 0.5
         """,
     )
-    started = time.monotonic()
     result = raw_cli("gates", "--json")
-    assert time.monotonic() - started < 20  # the slow gate was stopped, not waited for
+    # The slow gate was stopped, not waited for: its whole process group is gone
+    # (the shell and the sleep it started) and it never reached its last command.
+    assert not alive(int((project.root / "sleeper.pid").read_text()))
+    assert not (project.root / "slow-finished").exists()
     assert result.code == 1
     run = result.json()
     gates = {g["name"]: g for g in run["gates"]}
