@@ -9,44 +9,33 @@ Install with ``pip install 'raw-systems[deploy]'`` for the checkers. From Python
     assert report.ok, report.findings
 
 ``raw.system`` imports :mod:`raw.deploy.config` on every config validation, so
-this package imports nothing else until a name is used. See docs/deploy.md.
+this package imports nothing until a name is used (:mod:`raw._lazy`). See docs/deploy.md.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from raw.deploy.config import DeployConfig
+from raw._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
-    from raw.deploy.check import check_deployment
-    from raw.deploy.findings import CheckReport, Finding, ToolMissingError
-    from raw.deploy.rendering import Rendered, render
+    from raw.deploy.check import check_deployment as check_deployment
+    from raw.deploy.config import DeployConfig as DeployConfig
+    from raw.deploy.findings import CheckReport as CheckReport
+    from raw.deploy.findings import Finding as Finding
+    from raw.deploy.findings import ToolMissingError as ToolMissingError
+    from raw.deploy.rendering import Rendered as Rendered
+    from raw.deploy.rendering import render as render
 
-__all__ = [
-    "CheckReport",
-    "DeployConfig",
-    "Finding",
-    "Rendered",
-    "ToolMissingError",
-    "check_deployment",
-    "render",
-]
-
-_LAZY = {
+_EXPORTS = {
     "check_deployment": "raw.deploy.check",
     "CheckReport": "raw.deploy.findings",
+    "DeployConfig": "raw.deploy.config",
     "Finding": "raw.deploy.findings",
-    "ToolMissingError": "raw.deploy.findings",
-    "Rendered": "raw.deploy.rendering",
     "render": "raw.deploy.rendering",
+    "Rendered": "raw.deploy.rendering",
+    "ToolMissingError": "raw.deploy.findings",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'raw.deploy' has no attribute '{name}'")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = _lazy_exports(__name__, _EXPORTS)
