@@ -62,13 +62,14 @@ def test_command_gates_pass_fail_and_time_out_each_with_a_log(
               ok: {command: "echo in {workflow_dir} from $(pwd)"}
               fails: {command: "echo broken >&2; exit 3"}
               slow:
-                command: "sleep 10 & echo $! > sleeper.pid; wait; touch slow-finished"
-                timeout_seconds: 0.5
+                command: "sleep 60 & echo $! > sleeper.pid; wait; touch slow-finished"
+                timeout_seconds: 3
         """,
     )
     result = raw_cli("gates", "--json")
     # The slow gate was stopped, not waited for: its whole process group is gone
     # (the shell and the sleep it started) and it never reached its last command.
+    # (3 s: time enough for a shell on a loaded machine to write sleeper.pid.)
     assert not alive(int((project.root / "sleeper.pid").read_text()))
     assert not (project.root / "slow-finished").exists()
     assert result.code == 1
@@ -80,7 +81,7 @@ def test_command_gates_pass_fail_and_time_out_each_with_a_log(
     workflows = project.root / ".raw" / "workflows"
     assert f"in {workflows} from {project.root}" in Path(gates["ok"]["log"]).read_text()
     assert "broken" in Path(gates["fails"]["log"]).read_text()
-    assert "timed out after 0.5 s" in Path(gates["slow"]["log"]).read_text()
+    assert "timed out after 3 s" in Path(gates["slow"]["log"]).read_text()
     folder = Path(run["directory"])
     assert folder.parent == project.root / ".raw" / "gates"
     events = [json.loads(line) for line in (folder / "journal.jsonl").read_text().splitlines()]
