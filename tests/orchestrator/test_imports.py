@@ -11,14 +11,20 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import raw.orchestrator
 from raw.errors import RawError
 from raw.orchestrator import activity, client, workflow
+
+if TYPE_CHECKING:
+    from temporalio.testing import WorkflowEnvironment
+
+    from raw.testing.pytest_plugin import WorkerFactory
 
 HIRING = Path(__file__).resolve().parents[2] / "examples" / "hiring"
 
@@ -135,6 +141,30 @@ def test_old_process_module_answers_with_a_warning_naming_workflow(name: str) ->
     with pytest.warns(DeprecationWarning, match=r"import it from raw\.orchestrator\.workflow\b"):
         old = getattr(old_module, name)
     assert old is getattr(workflow, name)
+
+
+# The sandbox imports the module again for each run: those repeats of the warning are expected.
+@pytest.mark.filterwarnings(r"ignore:raw\.orchestrator\.\w+ has moved:DeprecationWarning")
+def test_a_process_on_the_old_path_still_runs_in_the_sandbox(
+    raw_time_skipping_env: WorkflowEnvironment, raw_worker: WorkerFactory, raw_task_queue: str
+) -> None:
+    sys.modules.pop(f"{__package__}.old_path_process", None)
+    with pytest.warns(DeprecationWarning, match=r"raw\.orchestrator\.RawProcess has moved"):
+        old = importlib.import_module(".old_path_process", __package__)
+    env = raw_time_skipping_env
+
+    async def scenario() -> str:
+        async with raw_worker(
+            env.client, workflows=[old.OldPathProcess], include_raw_activities=False
+        ):
+            handle = await env.client.start_workflow(
+                "OldPathProcess", id=f"old-path-{uuid.uuid4()}", task_queue=raw_task_queue
+            )
+            await handle.signal("go", client.SignalEnvelope(idempotency_key="k-1", payload="now"))
+            result: str = await handle.result()
+            return result
+
+    assert asyncio.run(scenario()) == "go: now"
 
 
 def test_old_connect_still_connects_with_a_warning(tmp_path: Path) -> None:
