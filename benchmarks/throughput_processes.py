@@ -8,7 +8,7 @@ from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
     from raw.orchestrator.activity import run_raw_workflow
-    from raw.orchestrator.process import RawProcess, execute_raw, first_signal, sleep_until
+    from raw.orchestrator.workflow import RawProcess, execute_raw, first_signal, sleep_until
 
 TIMEOUT = timedelta(seconds=120)
 

@@ -52,7 +52,7 @@ def test_the_system_section_is_validated_on_first_use_with_the_key_named(tmp_pat
     loaded = load_config(config)  # reading the file does not build the system schema
     with pytest.raises(
         ConfigError,
-        match=r"unknown key 'system\.orchestrator\.task_queu' "
+        match=r"unknown key 'system\.orchestrator\.task_queu'\. Did you mean 'task_queue'\? "
         r"\(allowed: address, namespace, task_queue",
     ):
         loaded.system  # noqa: B018

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic.fields import FieldInfo
 
 from raw.errors import (
     ConfigError,
@@ -217,13 +218,22 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def _field_named(model: type[BaseModel], key: Any) -> FieldInfo | None:
+    """The field a config key names: by its alias (``system``) or its own name."""
+    if not isinstance(key, str):
+        return None
+    for name, field in model.model_fields.items():
+        if key in (field.alias, name):
+            return field
+    return None
+
+
 def _allowed_keys(loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> list[str]:
-    """The keys allowed beside the unknown one at ``loc`` (relative to ``root``)."""
+    """The keys allowed beside the unknown one at ``loc`` (relative to ``root``), as written."""
     model: type[BaseModel] = root or ProjectConfig
     parts = list(loc[:-1])
     while parts:
-        part = parts.pop(0)
-        field = model.model_fields.get(part) if isinstance(part, str) else None
+        field = _field_named(model, parts.pop(0))
         if field is None:
             return []
         inner = _model_in(field.annotation)
@@ -233,7 +243,7 @@ def _allowed_keys(loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> 
         if origin in (list, dict) and parts:
             parts.pop(0)  # a list index or a map key (a gate's own name)
         model = inner
-    return list(model.model_fields)
+    return [field.alias or name for name, field in model.model_fields.items()]
 
 
 def _describe_problem(
@@ -242,8 +252,10 @@ def _describe_problem(
     where = ".".join(str(p) for p in (*prefix, *err["loc"]))
     if err["type"] == "extra_forbidden":
         allowed = _allowed_keys(tuple(err["loc"]), root)
+        nearest = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
+        guess = f". Did you mean '{nearest[0]}'?" if nearest else ""
         hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
-        return f"unknown key '{where}'{hint}"
+        return f"unknown key '{where}'{guess}{hint}"
     if err["type"] == "missing":
         return f"'{where}' is required"
     message = str(err["msg"]).removeprefix("Value error, ")  # our validators' own sentences

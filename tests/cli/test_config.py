@@ -117,6 +117,49 @@ def test_an_unknown_key_is_refused_naming_it_and_what_is_allowed(
     assert "task_qeue" in doc["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (
+            "sytem:\n  name: hiring\n",
+            "unknown key 'sytem'. Did you mean 'system'? "
+            "(allowed: version, name, runs_dir, cache_dir, builder, system)",
+        ),
+        (
+            "system:\n  orchestrator:\n    task_queu: hiring\n",
+            "unknown key 'system.orchestrator.task_queu'. Did you mean 'task_queue'? "
+            "(allowed: address, namespace, task_queue, workflows, activities, activity_mode, "
+            "schedules)",
+        ),
+        (
+            "system:\n  orchestrator:\n    schedules:\n"
+            "      - {id: daily, cron: '0 8 * * *', workflow: report, timezon: UTC}\n",
+            "unknown key 'system.orchestrator.schedules.0.timezon'. Did you mean 'timezone'? "
+            "(allowed: id, cron, timezone, workflow, args, params, paused, note)",
+        ),
+    ],
+    ids=["top-level", "nested", "in-a-list-item"],
+)
+def test_a_misspelt_key_is_answered_with_the_nearest_allowed_one(
+    project: Project, raw_cli: RunCli, config: str, expected: str
+) -> None:
+    path = write_config(project, config)
+    result = raw_cli("config", "check")
+    assert result.code == 2
+    assert result.stderr == f"Error: {path} is not a valid RAW config: {expected}\n"
+
+    doc = raw_cli("config", "check", "--json").json()
+    assert doc["error"]["message"] == f"{path} is not a valid RAW config: {expected}"
+
+
+def test_a_key_like_none_allowed_gets_no_guess(project: Project, raw_cli: RunCli) -> None:
+    write_config(project, "system:\n  orchestrator:\n    zzz: hiring\n")
+    result = raw_cli("config", "check")
+    assert result.code == 2
+    assert "unknown key 'system.orchestrator.zzz' (allowed: address, " in result.stderr
+    assert "Did you mean" not in result.stderr
+
+
 def test_a_bad_schedule_is_refused_with_its_path(project: Project, raw_cli: RunCli) -> None:
     write_config(
         project,

@@ -10,7 +10,7 @@ from typing import Any
 
 from temporalio import workflow
 
-from raw.orchestrator.process import RawProcess, first_signal
+from raw.orchestrator.workflow import RawProcess, first_signal
 
 # --- RAW workflows (sources for Project.add_workflow) ----------------------------------
 

@@ -11,7 +11,8 @@ SOURCE = """
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from raw.orchestrator import RawProcess, execute_raw, first_signal, run_raw_workflow
+    from raw.orchestrator.activity import run_raw_workflow
+    from raw.orchestrator.workflow import RawProcess, execute_raw, first_signal
 
 SIGNALS = ("booked", "withdrawn")
 

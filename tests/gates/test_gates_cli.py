@@ -148,12 +148,14 @@ def test_invalid_gate_configs_exit_2_naming_the_key(project: Project, raw_cli: R
         "validate, dry, temporal-validate, docker-validate, system-check",
         "optional: {api-test: {timeout_seconds: 5}}": "builder.gates.optional.api-test.command "
         "is required",
-        "optional: {x: {command: a, timeout: 5}}": "unknown key 'builder.gates.optional.x.timeout' "
+        "optional: {x: {command: a, timeout: 5}}": "unknown key "
+        "'builder.gates.optional.x.timeout'. Did you mean 'timeout_seconds'? "
         "(allowed: command, timeout_seconds)",
         "optional: {x: {command: a, timeout_seconds: 0}}": "timeout_seconds",
         "optional: {x: {command: 'ls {workflow_folder}'}}": "unknown placeholder "
         "{workflow_folder} (allowed: {workflow_dir}",
-        "defaults: [validate]": "unknown key 'builder.gates.defaults' (allowed: default, optional)",
+        "defaults: [validate]": "unknown key 'builder.gates.defaults'. Did you mean 'default'? "
+        "(allowed: default, optional)",
     }
     for body, message in cases.items():
         configure(project, f"builder:\n  gates:\n    {body}\n")

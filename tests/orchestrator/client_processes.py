@@ -14,9 +14,8 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from raw.orchestrator.client import SignalEnvelope
-    from raw.orchestrator.process import RawProcess, first_signal
     from raw.orchestrator.search_attributes import RAW_STEP, RAW_WAITING_FOR
+    from raw.orchestrator.workflow import RawProcess, SignalEnvelope, first_signal
 
 
 class EchoInput(BaseModel):

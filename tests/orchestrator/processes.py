@@ -14,14 +14,11 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
-from raw.orchestrator.activity import (
+from raw.orchestrator.activity import run_raw_workflow, run_raw_workflow_call
+from raw.orchestrator.workflow import (
+    RawProcess,
     RawWorkflowCall,
     RawWorkflowResult,
-    run_raw_workflow,
-    run_raw_workflow_call,
-)
-from raw.orchestrator.process import (
-    RawProcess,
     execute_raw,
     first_signal,
     sleep_until,

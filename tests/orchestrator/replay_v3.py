@@ -7,7 +7,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from raw.orchestrator.process import RawProcess, execute_raw, sleep_until
+    from raw.orchestrator.workflow import RawProcess, execute_raw, sleep_until
 
 
 @workflow.defn(name="Onboarding")

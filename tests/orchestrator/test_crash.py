@@ -37,7 +37,7 @@ PROCESS = """
     from temporalio import workflow
 
     with workflow.unsafe.imports_passed_through():
-        from raw.orchestrator.process import RawProcess, execute_raw
+        from raw.orchestrator.workflow import RawProcess, execute_raw
 
 
     @workflow.defn

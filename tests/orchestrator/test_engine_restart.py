@@ -48,7 +48,7 @@ PROCESS = """
     from temporalio import workflow
 
     with workflow.unsafe.imports_passed_through():
-        from raw.orchestrator.process import RawProcess, execute_raw, first_signal
+        from raw.orchestrator.workflow import RawProcess, execute_raw, first_signal
 
 
     @workflow.defn

@@ -20,8 +20,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from raw.orchestrator.activity import RawActivities
 from raw.orchestrator.client import SignalEnvelope
-from raw.orchestrator.process import RawState
 from raw.orchestrator.search_attributes import RAW_STEP, RAW_WAIT_UNTIL, RAW_WAITING_FOR
+from raw.orchestrator.workflow import RawState
 from raw.testing.pytest_plugin import WorkerFactory
 
 from .processes import (

@@ -91,7 +91,8 @@ def test_raw_temporal_replay_is_the_gate_from_the_command_line(
             encoding="utf-8",
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("RAW_", "TEMPORAL_"))}
-        env["PYTHONPATH"] = str(tests_dir)
+        # Ahead of, not instead of, a PYTHONPATH that points at the source under test.
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tests_dir), env.get("PYTHONPATH")]))
         proc = subprocess.run(
             [str(RAW_BIN), "temporal", "replay", "--json"],
             cwd=kit_project.root,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import json
+import os
 import re
 from pathlib import Path
 
@@ -98,8 +99,9 @@ def requirements_only_env(project: Path, folder: Path, requirements: str) -> dic
     folder.mkdir(parents=True, exist_ok=True)
     items = ", ".join(json.dumps(m) for m in blocked)
     (folder / "sitecustomize.py").write_text(_SITECUSTOMIZE.format(blocked="{" + items + "}"))
+    # Ahead of, not instead of, a PYTHONPATH that points at the source under test.
     return {
-        "PYTHONPATH": str(folder),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")])),
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
         "PYTEST_PLUGINS": ",".join(plugins),
     }

@@ -31,7 +31,13 @@ with workflow.unsafe.imports_passed_through():
         SummaryRecord,
     )
     from hiring.models import CVSubmission
-    from raw.orchestrator import FirstSignal, RawProcess, execute_raw, first_signal, sleep_until
+    from raw.orchestrator.workflow import (
+        FirstSignal,
+        RawProcess,
+        execute_raw,
+        first_signal,
+        sleep_until,
+    )
 
 FINAL_CALL_STATES = {"completed", "busy", "failed", "no-answer", "canceled"}
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=10)

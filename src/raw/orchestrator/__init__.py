@@ -1,70 +1,35 @@
 """The orchestrator kit: RAW workflows inside durable Temporal processes.
 
 Install with ``pip install 'raw-systems[orchestrator]'``. Built on the official
-``temporalio`` SDK and Temporal's own servers::
+``temporalio`` SDK and Temporal's own servers, and split the way it is:
+
+- :mod:`raw.orchestrator.workflow`: what process code uses (``RawProcess``,
+  ``execute_raw``, ``first_signal``, ``sleep_until``, ``wait_for``...). Sandbox-safe:
+  it loads no I/O library.
+- :mod:`raw.orchestrator.client`: starting, signalling, querying and cancelling
+  processes from outside (``connect``, ``start_process``, ``signal``...).
+- :mod:`raw.orchestrator.activity`: the activity that runs a RAW workflow
+  (``RawActivities``, ``run_raw_workflow``).
+
+::
 
     from temporalio import workflow
 
     with workflow.unsafe.imports_passed_through():
-        from raw.orchestrator import RawProcess, execute_raw, first_signal, sleep_until
+        from raw.orchestrator.workflow import RawProcess, execute_raw, first_signal, sleep_until
 
 See docs/orchestrator.md.
 """
 
 from __future__ import annotations
 
-from raw.orchestrator.activity import (
-    RawActivities,
-    RawWorkflowCall,
-    RawWorkflowResult,
-    run_raw_workflow,
-    run_raw_workflow_call,
-)
-from raw.orchestrator.client import (
-    SignalEnvelope,
-    cancel,
-    describe,
-    list_processes,
-    process_id,
-    query,
-    signal,
-    signal_with_start,
-    start_process,
-)
-from raw.orchestrator.connect import connect
-from raw.orchestrator.process import (
-    FirstSignal,
-    RawProcess,
-    RawState,
-    execute_raw,
-    first_signal,
-    set_step,
-    sleep_until,
-    wait_for,
-)
+from typing import Any
 
-__all__ = [
-    "FirstSignal",
-    "RawActivities",
-    "RawProcess",
-    "RawState",
-    "RawWorkflowCall",
-    "RawWorkflowResult",
-    "SignalEnvelope",
-    "cancel",
-    "connect",
-    "describe",
-    "execute_raw",
-    "first_signal",
-    "list_processes",
-    "process_id",
-    "query",
-    "run_raw_workflow",
-    "run_raw_workflow_call",
-    "set_step",
-    "signal",
-    "signal_with_start",
-    "sleep_until",
-    "start_process",
-    "wait_for",
-]
+from raw.orchestrator import _deprecated
+
+__all__: list[str] = []
+
+
+def __getattr__(name: str) -> Any:
+    # Names this package exported before the split: they answer for one release, with a warning.
+    return _deprecated.resolve(__name__, name, _deprecated.PACKAGE_NAMES)

@@ -68,10 +68,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from raw.orchestrator._common import (
+    RUN_RAW_WORKFLOW,
+    RUN_RAW_WORKFLOW_CALL,
+    RawWorkflowCall,
+    RawWorkflowResult,
+)
 from raw.workflow.result import RunResult, RunStatus
 
 __all__ = [
@@ -87,8 +93,6 @@ __all__ = [
     "run_raw_workflow_call",
 ]
 
-RUN_RAW_WORKFLOW = "run_raw_workflow"
-RUN_RAW_WORKFLOW_CALL = "run_raw_workflow_call"
 IDEMPOTENCY_ENV = "RAW_IDEMPOTENCY_KEY"
 """The environment variable that carries the key to a ``raw run`` subprocess."""
 
@@ -105,41 +109,6 @@ ERROR_TYPES: dict[str, str] = {
 
 _NON_RETRYABLE = frozenset({"invalid_input", "not_found"})
 _T = TypeVar("_T")
-
-
-class RawWorkflowCall(BaseModel):
-    """Which RAW workflow to run, and how."""
-
-    workflow: str = Field(description="The workflow id, e.g. 'analyze-cv'.")
-    params: dict[str, Any] = Field(default_factory=dict, description="Params, as JSON values.")
-    args: list[str] | None = Field(
-        default=None, description="CLI-style flags, e.g. ['--id=123']; they win over params."
-    )
-    dry: bool = False
-    timeout_seconds: float | None = Field(
-        default=None, description="The run's own timeout; it ends as timed_out past it."
-    )
-    use_cache: bool = True
-    project_dir: str | None = Field(
-        default=None, description="The project folder; default: the activity's own."
-    )
-    idempotency_key: str | None = Field(
-        default=None, description="Overrides the key derived from the activity invocation."
-    )
-
-
-class RawWorkflowResult(BaseModel):
-    """What a RAW run came to, as the typed call returns it."""
-
-    workflow: str
-    run_id: str
-    status: RunStatus
-    output: Any = None
-    error: str | None = None
-    return_code: int | None = None
-    idempotency_key: str | None = None
-    llm: Literal["provider", "recorded"] | None = None
-    """Where the run's LLM calls were answered from (None: it made none)."""
 
 
 # --- turning calls into runs ------------------------------------------------------

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from temporalio import workflow as temporal_workflow
 from temporalio.client import (
     Client,
@@ -41,7 +41,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from raw.errors import RawError
-from raw.orchestrator.connect import orchestrator_config
+from raw.orchestrator._common import SignalEnvelope
+from raw.orchestrator.connect import TemporalUnavailableError, connect, orchestrator_config
 from raw.orchestrator.search_attributes import (
     RAW_STATE_QUERY,
     RAW_STEP,
@@ -59,7 +60,9 @@ __all__ = [
     "SignalEnvelope",
     "SignalWithStartResult",
     "StartResult",
+    "TemporalUnavailableError",
     "cancel",
+    "connect",
     "describe",
     "list_processes",
     "process_id",
@@ -132,18 +135,6 @@ class InvalidVisibilityQueryError(RawError):
 
 
 # --- models -------------------------------------------------------------------------------
-
-
-class SignalEnvelope(BaseModel):
-    """What every signal sent by the kit carries: ``{"idempotency_key": ..., "payload": ...}``.
-
-    The receiving process remembers the keys it has handled and drops a repeat.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    idempotency_key: str
-    payload: Any = None
 
 
 class StartResult(BaseModel):

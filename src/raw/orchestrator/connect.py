@@ -11,8 +11,13 @@ process and activity boundaries as themselves.
 from __future__ import annotations
 
 import os
+import sys
+import types
+import warnings
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -93,3 +98,23 @@ async def connect(
             f"Cannot reach Temporal at {target.address} (from {target.source}): {exc}. "
             "Is the server running? 'raw engine status' tells for the embedded engine."
         ) from None
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable for one release: ``from raw.orchestrator import connect`` gave
+    the function before the split, and finds this module once it has been imported."""
+
+    def __call__(
+        self, project: Project | Path | str | None = None, *, target: Target | None = None
+    ) -> Coroutine[Any, Any, Client]:
+        warnings.warn(
+            "raw.orchestrator.connect has moved: import it from raw.orchestrator.client "
+            "('from raw.orchestrator.client import connect'). "
+            "The old path stops working in the next release.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return connect(project, target=target)
+
+
+sys.modules[__name__].__class__ = _CallableModule
