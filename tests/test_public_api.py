@@ -126,46 +126,21 @@ EXPORTED: dict[str, dict[str, list[str]]] = {
             "register_scheme",
         ],
     },
-    # raw.orchestrator is not split into workflow/client/activity modules on this branch
-    # yet: its surface and its process, client and activity modules as they are.
-    "raw.orchestrator": {
-        "raw.orchestrator.activity": [
-            "RawActivities",
-            "RawWorkflowCall",
-            "RawWorkflowResult",
-            "run_raw_workflow",
-            "run_raw_workflow_call",
-        ],
-        "raw.orchestrator.client": [
-            "SignalEnvelope",
-            "cancel",
-            "describe",
-            "list_processes",
-            "process_id",
-            "query",
-            "signal",
-            "signal_with_start",
-            "start_process",
-        ],
-        "raw.orchestrator.connect": ["connect"],
-        "raw.orchestrator.process": [
-            "FirstSignal",
-            "RawProcess",
-            "RawState",
-            "execute_raw",
-            "first_signal",
-            "set_step",
-            "sleep_until",
-            "wait_for",
-        ],
-    },
-    "raw.orchestrator.process": {
-        "raw.orchestrator.process": [
+    # raw.orchestrator is split as temporalio is: workflow (sandbox-safe, for process
+    # code), client (from outside) and activity. The package itself exports nothing;
+    # its old names answer for one release with a DeprecationWarning
+    # (tests/orchestrator/test_imports.py).
+    "raw.orchestrator": {},
+    "raw.orchestrator.workflow": {
+        "raw.orchestrator.workflow": [
             "SIGNAL_IDEMPOTENCY_FIELD",
             "FirstSignal",
             "RawEvent",
             "RawProcess",
             "RawState",
+            "RawWorkflowCall",
+            "RawWorkflowResult",
+            "SignalEnvelope",
             "execute_raw",
             "first_signal",
             "set_step",
@@ -184,7 +159,9 @@ EXPORTED: dict[str, dict[str, list[str]]] = {
             "SignalEnvelope",
             "SignalWithStartResult",
             "StartResult",
+            "TemporalUnavailableError",
             "cancel",
+            "connect",
             "describe",
             "list_processes",
             "process_id",

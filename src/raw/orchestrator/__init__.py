@@ -23,13 +23,13 @@ See docs/orchestrator.md.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any as _Any
 
 from raw.orchestrator import _deprecated
 
 __all__: list[str] = []
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     # Names this package exported before the split: they answer for one release, with a warning.
     return _deprecated.resolve(__name__, name, _deprecated.PACKAGE_NAMES)
