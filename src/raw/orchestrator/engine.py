@@ -71,6 +71,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import psutil
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from raw import clock, pids
@@ -560,28 +561,24 @@ def _is_engine_process(pid: int, db_filename: str) -> bool:
     if pid <= 0 or _exit_code(pid) is not None:
         return False
     try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return pids.alive(pid)  # no /proc: trust the pid
-    return b"start-dev" in args and os.fsencode(db_filename) in args
+        args = psutil.Process(pid).cmdline()
+    except psutil.AccessDenied:
+        return pids.alive(pid)  # its command line is hidden from us: trust the pid
+    except psutil.Error:
+        return False
+    return _serves(args, db_filename)
+
+
+def _serves(args: list[str], db_filename: str) -> bool:
+    """Whether a command line is a dev server on ``db_filename``."""
+    return "start-dev" in args and db_filename in args
 
 
 def _find_server_on(db_path: Path) -> int | None:
-    """The pid of a dev server running on ``db_path`` (Linux; None elsewhere)."""
-    wanted = os.fsencode(str(db_path))
-    try:
-        entries = list(Path("/proc").iterdir())
-    except OSError:
-        return None
-    for entry in entries:
-        if not entry.name.isdigit():
-            continue
-        try:
-            args = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"start-dev" in args and wanted in args:
-            return int(entry.name)
+    """The pid of a dev server running on ``db_path``, or None."""
+    for process in psutil.process_iter(["cmdline"]):
+        if _serves(process.info["cmdline"] or [], str(db_path)):
+            return int(process.pid)
     return None
 
 
