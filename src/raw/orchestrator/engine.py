@@ -64,9 +64,8 @@ import shutil
 import signal
 import socket
 import sys
-import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -75,6 +74,7 @@ import psutil
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from raw import clock, pids
+from raw.aio import run_sync
 from raw.errors import RawError
 from raw.local_state import ENGINE_DIR
 from raw.orchestrator.search_attributes import ALL as SEARCH_ATTRIBUTES
@@ -423,7 +423,7 @@ class Engine:
                 raise self._start_error(f"it did not answer on {info.address} in time")
             clock.wall_sleep(0.02)
         try:
-            _run_sync(_until_serving(info.address, info.namespace, deadline))
+            run_sync(_until_serving(info.address, info.namespace, deadline))
         except TimeoutError as exc:
             raise self._start_error(str(exc)) from None
 
@@ -501,29 +501,6 @@ async def _until_serving(address: str, namespace: str, deadline: float) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"it did not serve namespace '{namespace}' in time ({last})")
         await asyncio.sleep(0.05)
-
-
-def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to completion, also when the caller is inside an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    result: list[T] = []
-    error: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(asyncio.run(coro))
-        except BaseException as exc:  # re-raised in the caller's thread
-            error.append(exc)
-
-    thread = threading.Thread(target=target, name="raw-engine-wait")
-    thread.start()
-    thread.join()
-    if error:
-        raise error[0]
-    return result[0]
 
 
 def _port_answers(port: int, timeout_seconds: float = 0.5) -> bool:
