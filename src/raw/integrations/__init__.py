@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from raw.integrations.smtp import SmtpEmail, SmtpServer
     from raw.integrations.storage import Storage, StoredObject
     from raw.integrations.sync import run_sync
-    from raw.integrations.telephony import CallRef, Telephony
+    from raw.integrations.telephony import CallRef, PlaceCallRequest, Telephony
     from raw.integrations.twilio_voice import TwilioAccount, TwilioTelephony
 
 _WHERE = {
@@ -97,7 +97,7 @@ _WHERE = {
     "raw.integrations.smtp": ["SmtpEmail", "SmtpServer"],
     "raw.integrations.storage": ["Storage", "StoredObject"],
     "raw.integrations.sync": ["run_sync"],
-    "raw.integrations.telephony": ["CallRef", "Telephony"],
+    "raw.integrations.telephony": ["CallRef", "PlaceCallRequest", "Telephony"],
     "raw.integrations.twilio_voice": ["TwilioAccount", "TwilioTelephony"],
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
@@ -128,6 +128,7 @@ __all__ = [
     "OutboxChat",
     "PhoneSimulator",
     "PhoneSimulatorConfig",
+    "PlaceCallRequest",
     "S3Storage",
     "SentEmail",
     "SettingMissingError",

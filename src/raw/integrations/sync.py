@@ -9,6 +9,27 @@ on a short-lived loop of its own.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
 from raw.aio import run_sync
 
-__all__ = ["run_sync"]
+__all__ = ["run_sync", "sync_twin"]
+
+S = TypeVar("S")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def sync_twin(
+    method: Callable[Concatenate[S, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[S, P], R]:
+    """The synchronous twin of an async method, with its signature: ``x_sync = sync_twin(x)``."""
+
+    @functools.wraps(method)
+    def twin(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return run_sync(method(self, *args, **kwargs))
+
+    twin.__name__ = twin.__qualname__ = f"{method.__name__}_sync"
+    return twin
