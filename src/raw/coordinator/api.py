@@ -45,6 +45,7 @@ from raw.coordinator.errors import (
 from raw.coordinator.metrics import CONTENT_TYPE
 from raw.coordinator.storable import refuse_unstorable_params
 from raw.coordinator.throttle import client_address
+from raw.processes import ProcessView
 
 if TYPE_CHECKING:
     from raw.coordinator.app import Coordinator
@@ -100,26 +101,6 @@ class Readiness(BaseModel):
 
 class RunList(BaseModel):
     runs: list[RunRecord]
-
-
-class ProcessView(BaseModel):
-    """A Temporal process as the server describes it, plus its answer to ``raw_state``."""
-
-    id: str
-    run_id: str
-    type: str
-    status: str
-    """running, completed, failed, canceled, terminated, continued_as_new or timed_out."""
-    task_queue: str
-    start_time: datetime
-    close_time: datetime | None = None
-    step: str | None = None
-    waiting_for: str | None = None
-    wait_until: datetime | None = None
-    state: Any = None
-    """The process's ``raw_state`` query answer (None when it could not answer)."""
-    state_error: str | None = None
-    """Why there is no state: no worker running, or a process without the query."""
 
 
 class InboxRecordView(BaseModel):
@@ -416,7 +397,7 @@ async def _process_view(coordinator: Coordinator, process_id: str) -> ProcessVie
         info = await describe(client, process_id)
     except RPCError as exc:
         raise TemporalUnavailableError(f"Temporal could not describe the process: {exc}") from None
-    view = ProcessView.model_validate(info.model_dump())
+    view = info
     try:
         view.state = _jsonable(
             await query(client, process_id, timeout_seconds=coordinator.query_timeout_seconds)
