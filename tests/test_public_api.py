@@ -263,7 +263,7 @@ EXPORTED: dict[str, dict[str, list[str]]] = {
         "raw.integrations.smtp": ["SmtpEmail", "SmtpServer"],
         "raw.integrations.storage": ["Storage", "StoredObject"],
         "raw.integrations.sync": ["run_sync"],
-        "raw.integrations.telephony": ["CallRef", "Telephony"],
+        "raw.integrations.telephony": ["CallRef", "PlaceCallRequest", "Telephony"],
         "raw.integrations.twilio_voice": ["TwilioAccount", "TwilioTelephony"],
     },
 }

@@ -2,39 +2,33 @@
 
 ``os.kill(pid, 0)`` alone says yes for a zombie (a killed process whose parent died
 too waits for an init that may never reap it, as in containers) and for a pid the
-kernel has since given to another process. On Linux, ``/proc/<pid>/stat`` tells
-both apart: its state letter, and its start time (clock ticks since boot), which a
-state file records beside the pid. Elsewhere the pid alone is trusted.
+kernel has since given to another process. ``psutil`` tells both apart: the
+process's status, and its start time, which a state file records beside the pid
+(in clock ticks since boot, as Linux's ``/proc/<pid>/stat`` counts them, so files
+written by earlier versions still match).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+
+import psutil
 
 __all__ = ["alive", "start_ticks"]
 
-
-def _stat_fields(pid: int) -> list[str] | None:
-    """The fields of ``/proc/<pid>/stat`` after the command name, or None."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()
+_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _ticks(fields: list[str]) -> int | None:
-    try:
-        return int(fields[19])  # field 22 of stat; the 3rd (the state) is fields[0]
-    except (IndexError, ValueError):
-        return None
+def _ticks(process: psutil.Process) -> int:
+    return round((process.create_time() - psutil.boot_time()) * _TICKS_PER_SECOND)
 
 
 def start_ticks(pid: int) -> int | None:
-    """When ``pid`` started, in clock ticks since boot (Linux), else None."""
-    fields = _stat_fields(pid)
-    return _ticks(fields) if fields else None
+    """When ``pid`` started, in clock ticks since boot, or None if it cannot be told."""
+    try:
+        return _ticks(psutil.Process(pid))
+    except (psutil.Error, ValueError):
+        return None
 
 
 def alive(pid: int, started: int | None = None) -> bool:
@@ -42,14 +36,11 @@ def alive(pid: int, started: int | None = None) -> bool:
     if pid <= 0:
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return started is None or _ticks(process) == started
+    except psutil.NoSuchProcess:  # ZombieProcess too
         return False
-    except PermissionError:
-        pass
-    fields = _stat_fields(pid)
-    if fields is None:
-        return True  # no /proc: trust the pid
-    if fields[:1] == ["Z"]:
-        return False
-    return started is None or _ticks(fields) == started
+    except psutil.AccessDenied:
+        return True  # another user's process: trust the pid

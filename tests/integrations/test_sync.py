@@ -95,7 +95,7 @@ def test_run_sync_from_a_thread_running_an_event_loop_uses_a_thread_of_its_own()
     async def main() -> str:
         return run_sync(where())
 
-    assert asyncio.run(main()) == "raw-integrations-run-sync"
+    assert asyncio.run(main()) == "raw-run-sync"
     assert run_sync(where()) == threading.current_thread().name
 
 

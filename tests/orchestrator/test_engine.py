@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+import psutil
 import pytest
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
@@ -48,16 +49,11 @@ RECORD_FIELDS = {
 
 def _servers_on(db: Path) -> list[int]:
     """Pids of dev servers whose command line names ``db`` (whoever started them)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                args = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"start-dev" in args and os.fsencode(str(db)) in args:
-                pids.append(int(entry.name))
-    return pids
+    return [
+        process.pid
+        for process in psutil.process_iter(["cmdline"])
+        if "start-dev" in (args := process.info["cmdline"] or []) and str(db) in args
+    ]
 
 
 def _kill(pid: int) -> None:
@@ -72,10 +68,9 @@ def _kill(pid: int) -> None:
 def _running(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie waiting for its parent to reap it has ended)."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
         return False
-    return state != "Z"
 
 
 def _gone(pid: int, within_seconds: float = 5) -> bool:

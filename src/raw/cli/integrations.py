@@ -115,6 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
     config = Project(root).config.system.integrations  # an invalid config fails here
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per SMTP command
+    logging.getLogger("uvicorn").setLevel(logging.WARNING)  # the phone simulator's start and stop
 
     async def main() -> int:
         stop = asyncio.Event()

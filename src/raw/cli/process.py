@@ -317,7 +317,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
         found = await list_processes(client, query=args.query, limit=max(args.limit, 1))
         if args.json:
-            output.emit_json({"processes": [p.model_dump(mode="json") for p in found]})
+            listed = [p.model_dump(mode="json", exclude={"state", "state_error"}) for p in found]
+            output.emit_json({"processes": listed})
             return output.OK
         if not found:
             output.err("No processes.")

@@ -34,6 +34,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, field_validator
 
 from raw.coordinator.db.run_index import RunRecord, get_run, list_runs
+from raw.coordinator.dependencies import CoordinatorDep, DatabaseDep, get_coordinator
 from raw.coordinator.errors import (
     ERROR_RESPONSES,
     AuthenticationError,
@@ -44,6 +45,7 @@ from raw.coordinator.errors import (
 from raw.coordinator.metrics import CONTENT_TYPE
 from raw.coordinator.storable import refuse_unstorable_params
 from raw.coordinator.throttle import client_address
+from raw.processes import ProcessView
 
 if TYPE_CHECKING:
     from raw.coordinator.app import Coordinator
@@ -61,8 +63,8 @@ __all__ = [
     "ProcessView",
     "Readiness",
     "RunList",
-    "build_api_router",
-    "build_health_router",
+    "api_router",
+    "health_router",
     "redact",
 ]
 
@@ -99,26 +101,6 @@ class Readiness(BaseModel):
 
 class RunList(BaseModel):
     runs: list[RunRecord]
-
-
-class ProcessView(BaseModel):
-    """A Temporal process as the server describes it, plus its answer to ``raw_state``."""
-
-    id: str
-    run_id: str
-    type: str
-    status: str
-    """running, completed, failed, canceled, terminated, continued_as_new or timed_out."""
-    task_queue: str
-    start_time: datetime
-    close_time: datetime | None = None
-    step: str | None = None
-    waiting_for: str | None = None
-    wait_until: datetime | None = None
-    state: Any = None
-    """The process's ``raw_state`` query answer (None when it could not answer)."""
-    state_error: str | None = None
-    """Why there is no state: no worker running, or a process without the query."""
 
 
 class InboxRecordView(BaseModel):
@@ -214,46 +196,44 @@ def _redact_body(body: str | None) -> Any:
 
 # --- routers ------------------------------------------------------------------------------
 
+health_router = APIRouter(tags=["health"])
+"""``/health`` and ``/ready``: open, for probes."""
 
-def build_health_router(coordinator: Coordinator) -> APIRouter:
-    """``/health`` and ``/ready``: open, for probes."""
-    router = APIRouter(tags=["health"])
 
-    @router.get("/health", response_model=Health, summary="The process lives")
-    async def health() -> Health:
-        return Health()
+@health_router.get("/health", response_model=Health, summary="The process lives")
+async def health() -> Health:
+    return Health()
 
-    @router.get(
-        "/ready",
-        response_model=Readiness,
-        responses={503: ERROR_RESPONSES[503]},
-        summary="The database (and Temporal, when used) answer",
-    )
-    async def ready() -> Readiness:
-        from raw.coordinator.db.database import DatabaseUnavailableError
 
-        checks: dict[str, str] = {}
-        down: dict[str, str] = {}
+@health_router.get(
+    "/ready",
+    response_model=Readiness,
+    responses={503: ERROR_RESPONSES[503]},
+    summary="The database (and Temporal, when used) answer",
+)
+async def ready(coordinator: CoordinatorDep) -> Readiness:
+    from raw.coordinator.db.database import DatabaseUnavailableError
+
+    checks: dict[str, str] = {}
+    down: dict[str, str] = {}
+    try:
+        await coordinator.db.ping(timeout_seconds=3.0)
+        checks["database"] = "ok"
+    except DatabaseUnavailableError as exc:
+        down["database"] = exc.reason
+    if coordinator.uses_temporal:
         try:
-            await coordinator.db.ping(timeout_seconds=3.0)
-            checks["database"] = "ok"
-        except DatabaseUnavailableError as exc:
-            down["database"] = exc.reason
-        if coordinator.uses_temporal:
-            try:
-                await coordinator.check_temporal()
-                checks["temporal"] = "ok"
-            except ImportError:
-                down["temporal"] = "temporalio is not installed (pip install 'raw-systems[all]')"
-            except Exception as exc:  # TemporalUnavailableError, or the SDK's own
-                down["temporal"] = str(exc)
-        else:
-            checks["temporal"] = "not used"
-        if down:
-            raise NotReadyError(down)
-        return Readiness(checks=checks)
-
-    return router
+            await coordinator.check_temporal()
+            checks["temporal"] = "ok"
+        except ImportError:
+            down["temporal"] = "temporalio is not installed (pip install 'raw-systems[all]')"
+        except Exception as exc:  # TemporalUnavailableError, or the SDK's own
+            down["temporal"] = str(exc)
+    else:
+        checks["temporal"] = "not used"
+    if down:
+        raise NotReadyError(down)
+    return Readiness(checks=checks)
 
 
 async def require_api_token(request: Request, credentials: BearerCredentials) -> None:
@@ -262,7 +242,7 @@ async def require_api_token(request: Request, credentials: BearerCredentials) ->
     ``APIRouter(dependencies=[Depends(require_api_token)])`` on an app the coordinator is
     mounted on; a missing or wrong token answers 401 in the one error shape.
     """
-    coordinator: Coordinator = request.app.state.raw_coordinator
+    coordinator = await get_coordinator(request)
     setting = coordinator.settings.api_token_setting
     expected = coordinator.settings.token()
     if expected is None:
@@ -279,123 +259,127 @@ async def require_api_token(request: Request, credentials: BearerCredentials) ->
     refuse_unstorable_params(request)
 
 
-def build_api_router(coordinator: Coordinator) -> APIRouter:
-    """Everything behind the API token: metrics, runs, processes, inbox, deliveries."""
-    router = APIRouter(
-        dependencies=[Depends(require_api_token)],
-        responses={401: ERROR_RESPONSES[401], 422: ERROR_RESPONSES[422]},
-    )
+api_router = APIRouter(
+    dependencies=[Depends(require_api_token)],
+    responses={401: ERROR_RESPONSES[401], 422: ERROR_RESPONSES[422]},
+)
+"""Everything behind the API token: metrics, runs, processes, inbox, deliveries."""
 
-    @router.get(
-        "/metrics",
-        tags=["health"],
-        response_class=Response,
-        responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text"}},
-        summary="Prometheus metrics",
-    )
-    async def metrics() -> Response:
-        from sqlalchemy import func, select
 
-        from raw.coordinator.db.models import InboxRecord
+@api_router.get(
+    "/metrics",
+    tags=["health"],
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text"}},
+    summary="Prometheus metrics",
+)
+async def metrics(coordinator: CoordinatorDep) -> Response:
+    from sqlalchemy import func, select
 
-        async with database_available(coordinator.db), coordinator.db.read() as session:
-            rows = (
-                await session.execute(
-                    select(InboxRecord.status, func.count()).group_by(InboxRecord.status)
-                )
-            ).all()
-        coordinator.metrics.set_inbox_depth({str(status): int(n) for status, n in rows})
-        return Response(coordinator.metrics.render(), media_type=CONTENT_TYPE)
+    from raw.coordinator.db.models import InboxRecord
 
-    @router.get("/api/runs", response_model=RunList, tags=["runs"], summary="RAW runs")
-    async def runs(
-        workflow: Annotated[str | None, Query(max_length=100)] = None,
-        status: Annotated[str | None, Query(max_length=20)] = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    ) -> RunList:
-        async with database_available(coordinator.db):
-            found = await list_runs(coordinator.db, workflow=workflow, status=status, limit=limit)
-        return RunList(runs=found)
+    query = select(InboxRecord.status, func.count()).group_by(InboxRecord.status)
+    async with database_available(coordinator.db), coordinator.db.read() as session:
+        rows = (await session.execute(query)).all()
+    coordinator.metrics.set_inbox_depth({str(status): int(n) for status, n in rows})
+    return Response(coordinator.metrics.render(), media_type=CONTENT_TYPE)
 
-    @router.get(
-        "/api/runs/{run_id}",
-        response_model=RunRecord,
-        responses={404: ERROR_RESPONSES[404]},
-        tags=["runs"],
-        summary="One RAW run",
-    )
-    async def run(run_id: Annotated[str, Path(max_length=64)]) -> RunRecord:
-        async with database_available(coordinator.db):
-            found = await get_run(coordinator.db, run_id)
-        if found is None:
-            raise ResourceNotFoundError("run", run_id, "GET /api/runs lists the runs.")
-        return found
 
-    @router.get(
-        "/api/processes/{process_id:path}",
-        response_model=ProcessView,
-        responses={404: ERROR_RESPONSES[404], 503: ERROR_RESPONSES[503]},
-        tags=["processes"],
-        summary="A Temporal process and its state",
-    )
-    async def process(process_id: str) -> ProcessView:
-        return await _process_view(coordinator, process_id)
+@api_router.get("/api/runs", response_model=RunList, tags=["runs"], summary="RAW runs")
+async def runs(
+    db: DatabaseDep,
+    workflow: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> RunList:
+    async with database_available(db):
+        found = await list_runs(db, workflow=workflow, status=status, limit=limit)
+    return RunList(runs=found)
 
-    @router.get("/api/inbox", response_model=InboxList, tags=["inbox"], summary="Inbox records")
-    async def inbox(
-        status: InboxStatus | None = None,
-        route: Annotated[str | None, Query(max_length=200)] = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    ) -> InboxList:
-        from sqlalchemy import select
 
-        from raw.coordinator.db.models import InboxRecord
+@api_router.get(
+    "/api/runs/{run_id}",
+    response_model=RunRecord,
+    responses={404: ERROR_RESPONSES[404]},
+    tags=["runs"],
+    summary="One RAW run",
+)
+async def run(db: DatabaseDep, run_id: Annotated[str, Path(max_length=64)]) -> RunRecord:
+    async with database_available(db):
+        found = await get_run(db, run_id)
+    if found is None:
+        raise ResourceNotFoundError("run", run_id, "GET /api/runs lists the runs.")
+    return found
 
-        query = select(InboxRecord).order_by(InboxRecord.id.desc()).limit(limit)
-        if status is not None:
-            query = query.where(InboxRecord.status == status)
-        if route is not None:
-            query = query.where(InboxRecord.route == route)
-        async with database_available(coordinator.db), coordinator.db.read() as session:
-            rows = (await session.scalars(query)).all()
-            return InboxList(records=[InboxRecordView.of(row) for row in rows])
 
-    @router.post(
-        "/api/inbox/{record_id}/retry",
-        response_model=InboxRecordView,
-        responses={404: ERROR_RESPONSES[404], 409: ERROR_RESPONSES[409]},
-        tags=["inbox"],
-        summary="Send a dead letter back to the dispatcher",
-    )
-    async def retry(record_id: int) -> InboxRecordView:
-        from raw.coordinator.dispatcher import retry_dead_letter
+@api_router.get(
+    "/api/processes/{process_id:path}",
+    response_model=ProcessView,
+    responses={404: ERROR_RESPONSES[404], 503: ERROR_RESPONSES[503]},
+    tags=["processes"],
+    summary="A Temporal process and its state",
+)
+async def process(coordinator: CoordinatorDep, process_id: str) -> ProcessView:
+    return await _process_view(coordinator, process_id)
 
-        async with database_available(coordinator.db):
-            record = await retry_dead_letter(coordinator.db, record_id)
-        return InboxRecordView.of(record)
 
-    @router.get(
-        "/api/deliveries",
-        response_model=DeliveryList,
-        tags=["webhooks"],
-        summary="Recent webhook deliveries",
-    )
-    async def deliveries(
-        route: Annotated[str | None, Query(max_length=200)] = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    ) -> DeliveryList:
-        from sqlalchemy import select
+@api_router.get("/api/inbox", response_model=InboxList, tags=["inbox"], summary="Inbox records")
+async def inbox(
+    db: DatabaseDep,
+    status: InboxStatus | None = None,
+    route: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> InboxList:
+    from sqlalchemy import select
 
-        from raw.coordinator.db.models import Delivery
+    from raw.coordinator.db.models import InboxRecord
 
-        query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
-        if route is not None:
-            query = query.where(Delivery.route == route)
-        async with database_available(coordinator.db), coordinator.db.read() as session:
-            rows = (await session.scalars(query)).all()
-            return DeliveryList(deliveries=[DeliveryView.of(row) for row in rows])
+    query = select(InboxRecord).order_by(InboxRecord.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(InboxRecord.status == status)
+    if route is not None:
+        query = query.where(InboxRecord.route == route)
+    async with database_available(db), db.read() as session:
+        rows = (await session.scalars(query)).all()
+        return InboxList(records=[InboxRecordView.of(row) for row in rows])
 
-    return router
+
+@api_router.post(
+    "/api/inbox/{record_id}/retry",
+    response_model=InboxRecordView,
+    responses={404: ERROR_RESPONSES[404], 409: ERROR_RESPONSES[409]},
+    tags=["inbox"],
+    summary="Send a dead letter back to the dispatcher",
+)
+async def retry(db: DatabaseDep, record_id: int) -> InboxRecordView:
+    from raw.coordinator.dispatcher import retry_dead_letter
+
+    async with database_available(db):
+        record = await retry_dead_letter(db, record_id)
+    return InboxRecordView.of(record)
+
+
+@api_router.get(
+    "/api/deliveries",
+    response_model=DeliveryList,
+    tags=["webhooks"],
+    summary="Recent webhook deliveries",
+)
+async def deliveries(
+    db: DatabaseDep,
+    route: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> DeliveryList:
+    from sqlalchemy import select
+
+    from raw.coordinator.db.models import Delivery
+
+    query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
+    if route is not None:
+        query = query.where(Delivery.route == route)
+    async with database_available(db), db.read() as session:
+        rows = (await session.scalars(query)).all()
+        return DeliveryList(deliveries=[DeliveryView.of(row) for row in rows])
 
 
 async def _process_view(coordinator: Coordinator, process_id: str) -> ProcessView:
@@ -413,7 +397,7 @@ async def _process_view(coordinator: Coordinator, process_id: str) -> ProcessVie
         info = await describe(client, process_id)
     except RPCError as exc:
         raise TemporalUnavailableError(f"Temporal could not describe the process: {exc}") from None
-    view = ProcessView.model_validate(info.model_dump())
+    view = info
     try:
         view.state = _jsonable(
             await query(client, process_id, timeout_seconds=coordinator.query_timeout_seconds)

@@ -195,7 +195,7 @@ def mount_coordinator(
     Raises at once, naming the problem, for an insecure setting outside development,
     a missing webhook secret outside development, or a route that cannot be mounted.
     """
-    from raw.coordinator.api import build_api_router, build_health_router
+    from raw.coordinator.api import api_router, health_router
 
     if getattr(app.state, "raw_coordinator", None) is not None:
         raise ConfigError("This app already has the coordinator mounted on it; mount it once.")
@@ -230,8 +230,8 @@ def mount_coordinator(
         metrics=coordinator.metrics,
         public_base_url=settings.public_base_url,
     )
-    app.include_router(build_health_router(coordinator))
-    app.include_router(build_api_router(coordinator))
+    app.include_router(health_router)
+    app.include_router(api_router)
     from raw.coordinator.operator import mount_operator
 
     mount_operator(app, coordinator)

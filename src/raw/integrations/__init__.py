@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from raw.integrations.storage import StoredObject as StoredObject
     from raw.integrations.sync import run_sync as run_sync
     from raw.integrations.telephony import CallRef as CallRef
+    from raw.integrations.telephony import PlaceCallRequest as PlaceCallRequest
     from raw.integrations.telephony import Telephony as Telephony
     from raw.integrations.twilio_voice import TwilioAccount as TwilioAccount
     from raw.integrations.twilio_voice import TwilioTelephony as TwilioTelephony
@@ -94,6 +95,7 @@ _EXPORTS = {
     "OutboxChat": "raw.integrations.outbox",
     "PhoneSimulator": "raw.integrations.phone_simulator",
     "PhoneSimulatorConfig": "raw.integrations.config",
+    "PlaceCallRequest": "raw.integrations.telephony",
     "read_state": "raw.integrations.services",
     "run_sync": "raw.integrations.sync",
     "S3Storage": "raw.integrations.s3",

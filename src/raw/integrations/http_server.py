@@ -1,28 +1,37 @@
-"""A small HTTP/1.1 server on asyncio and ``h11`` for the local services that speak HTTP.
+"""A small HTTP server for the local services that speak HTTP: a Starlette app under uvicorn.
 
-The phone simulator (and the tests' fake Slack) need a real HTTP server, on the
-caller's event loop, with nothing beyond the base install: ``h11`` (httpx's own
-HTTP/1.1 parser) does the protocol, this module the sockets. Keep-alive works,
-bodies are capped, a handler's exception answers 500 and is logged.
+The phone simulator (and the tests' fake Slack) need a real HTTP server on the
+caller's event loop. One handler takes every request (:class:`HttpRequest`) and
+answers an :class:`HttpResponse`; bodies are capped, a handler's exception
+answers 500 and is logged. uvicorn runs embedded: it leaves the process's signal
+handlers and logging configuration alone, writes no access log, and a port in use
+raises ``OSError`` from ``start``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import socket
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import h11
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 __all__ = ["HttpRequest", "HttpResponse", "HttpServer"]
 
 logger = logging.getLogger("raw.integrations.http")
 
-_REASONS = {200: b"OK", 201: b"Created", 202: b"Accepted", 204: b"No Content"}
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 @dataclass(frozen=True)
@@ -61,108 +70,98 @@ class HttpResponse:
 Handler = Callable[[HttpRequest], Awaitable[HttpResponse]]
 
 
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _QuietProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol without the access log (a URL may carry a secret)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.access_log = False
+
+
+class _EmbeddedServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # the host process (raw up, a test) keeps its own signal handlers
+
+
 class HttpServer:
     """``await HttpServer(handler).start(host, port)``; ``await server.close()`` ends it."""
 
     def __init__(self, handler: Handler, *, max_body_bytes: int = 1_048_576) -> None:
         self.handler = handler
         self.max_body_bytes = max_body_bytes
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
+        self.app = Starlette(routes=[Route("/{path:path}", self._endpoint, methods=_METHODS)])
+        self._socket: socket.socket | None = None
+        self._server: _EmbeddedServer | None = None
+        self._task: asyncio.Task[None] | None = None
 
     async def start(self, host: str, port: int) -> HttpServer:
-        self._server = await asyncio.start_server(self._connection, host, port)
+        self._socket = socket.create_server((host, port))  # OSError here: the port is taken
+        config = uvicorn.Config(
+            self.app,
+            http=_QuietProtocol,
+            lifespan="off",
+            log_config=None,  # the process's logging stays as it is
+            server_header=False,
+            date_header=False,
+        )
+        server = self._server = _EmbeddedServer(config)
+        self._task = asyncio.create_task(server.serve(sockets=[self._socket]))
+        while not server.started and not self._task.done():
+            await asyncio.sleep(0.005)
+        if self._task.done():
+            await self._task  # its error
         return self
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "start() the server first"
-        port: int = self._server.sockets[0].getsockname()[1]
+        assert self._socket is not None, "start() the server first"
+        port: int = self._socket.getsockname()[1]
         return port
 
     async def close(self) -> None:
-        if self._server is None:
+        if self._server is None or self._task is None:
             return
-        self._server.close()
-        for writer in list(self._writers):  # idle keep-alive connections
-            writer.close()
-        await self._server.wait_closed()
-        self._server = None
+        self._server.should_exit = True
+        await self._task
+        self._server = self._task = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
 
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
-        conn = h11.Connection(h11.SERVER)
+    async def _endpoint(self, request: Request) -> Response:
         try:
-            while True:
-                request = await self._read_request(conn, reader)
-                if request is None:
-                    break
-                if isinstance(request, HttpResponse):  # refused while reading
-                    await self._send(conn, writer, request)
-                    break
-                try:
-                    response = await self.handler(request)
-                except Exception:
-                    logger.exception("%s %s failed", request.method, request.path)
-                    response = HttpResponse.json(500, {"message": "internal error"})
-                await self._send(conn, writer, response)
-                if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
-                    break
-                conn.start_next_cycle()
-        except (h11.RemoteProtocolError, ConnectionError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.close()
+            body = await self._body(request)
+        except _BodyTooLarge:
+            return _response(HttpResponse(413, b"request body too large"))
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        target = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
+        incoming = HttpRequest(
+            method=request.method,
+            target=f"{target}?{query}" if query else target,
+            headers=dict(request.headers.items()),
+            body=body,
+        )
+        try:
+            answer = await self.handler(incoming)
+        except Exception:
+            logger.exception("%s %s failed", incoming.method, incoming.path)
+            answer = HttpResponse.json(500, {"message": "internal error"})
+        return _response(answer)
 
-    async def _next_event(self, conn: h11.Connection, reader: asyncio.StreamReader) -> Any:
-        while True:
-            event = conn.next_event()
-            if event is not h11.NEED_DATA:
-                return event
-            conn.receive_data(await reader.read(65536))
-
-    async def _read_request(
-        self, conn: h11.Connection, reader: asyncio.StreamReader
-    ) -> HttpRequest | HttpResponse | None:
-        event = await self._next_event(conn, reader)
-        if not isinstance(event, h11.Request):
-            return None  # the client closed the connection
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in event.headers}
+    async def _body(self, request: Request) -> bytes:
         body = bytearray()
-        while True:
-            part = await self._next_event(conn, reader)
-            if isinstance(part, h11.Data):
-                body += part.data
-                if len(body) > self.max_body_bytes:
-                    return HttpResponse(413, b"request body too large")
-            elif isinstance(part, h11.EndOfMessage):
-                break
-            else:
-                return None
-        return HttpRequest(
-            method=event.method.decode("ascii"),
-            target=event.target.decode("latin-1"),
-            headers=headers,
-            body=bytes(body),
-        )
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_body_bytes:
+                raise _BodyTooLarge
+        return bytes(body)
 
-    async def _send(
-        self, conn: h11.Connection, writer: asyncio.StreamWriter, response: HttpResponse
-    ) -> None:
-        headers = [
-            ("content-type", response.content_type),
-            ("content-length", str(len(response.body))),
-            *response.headers.items(),
-        ]
-        data = conn.send(
-            h11.Response(
-                status_code=response.status,
-                headers=headers,
-                reason=_REASONS.get(response.status, b""),
-            )
-        )
-        data = (data or b"") + (conn.send(h11.Data(data=response.body)) or b"")
-        data += conn.send(h11.EndOfMessage()) or b""
-        writer.write(data)
-        await writer.drain()
+
+def _response(answer: HttpResponse) -> Response:
+    headers = {"content-type": answer.content_type, **answer.headers}
+    return Response(answer.body, status_code=answer.status, headers=headers)

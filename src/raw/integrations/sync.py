@@ -9,43 +9,27 @@ on a short-lived loop of its own.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
-import threading
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-__all__ = ["run_sync"]
+from raw.aio import run_sync
 
-T = TypeVar("T")
+__all__ = ["run_sync", "sync_twin"]
+
+S = TypeVar("S")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run ``coroutine`` to completion and return its result, from synchronous code.
+def sync_twin(
+    method: Callable[Concatenate[S, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[S, P], R]:
+    """The synchronous twin of an async method, with its signature: ``x_sync = sync_twin(x)``."""
 
-    Called where no event loop runs (the usual case), it uses a loop of its own.
-    Called from a thread that runs an event loop, it runs the coroutine in a thread
-    of its own and blocks that loop until it ends (as ``raw.run_workflow`` does for
-    async workflows): prefer ``await`` there, and never block the loop that serves
-    the local services you are calling.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    results: list[T] = []
-    errors: list[BaseException] = []
-    context = contextvars.copy_context()  # the caller's clock and run context
+    @functools.wraps(method)
+    def twin(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return run_sync(method(self, *args, **kwargs))
 
-    def target() -> None:
-        try:
-            results.append(context.run(asyncio.run, coroutine))
-        except BaseException as exc:  # re-raised in the caller's thread
-            errors.append(exc)
-
-    worker = threading.Thread(target=target, name="raw-integrations-run-sync")
-    worker.start()
-    worker.join()
-    if errors:
-        raise errors[0]
-    return results[0]
+    twin.__name__ = twin.__qualname__ = f"{method.__name__}_sync"
+    return twin

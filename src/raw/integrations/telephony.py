@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from raw.integrations.sync import run_sync
+from raw.integrations.sync import sync_twin
 
-__all__ = ["CALL_EVENTS", "CallRef", "Telephony"]
+__all__ = ["CALL_EVENTS", "CallRef", "PlaceCallRequest", "Telephony"]
 
 CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
 """Twilio's StatusCallbackEvent values; with none given, only ``completed`` is posted."""
@@ -31,10 +31,41 @@ class CallRef(BaseModel):
     from_: str = Field(alias="from")
 
 
+class PlaceCallRequest(BaseModel):
+    """A call to place: whom, from which number, what it does and where its outcome goes.
+
+    What the call does is ``twiml`` (TwiML instructions) or ``url`` (where the
+    provider fetches them); give one. The outcome is posted to
+    ``status_callback_url``; ``status_callback_events`` asks for intermediate
+    events too (:data:`CALL_EVENTS`). ``idempotency_key`` is the same on every
+    retry of one logical call: a provider that honours it (the local simulator
+    does) places the call once.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    to: str = Field(description="The number to call (E.164).")
+    from_: str | None = Field(
+        default=None, description="The caller id (default: telephony.from_number)."
+    )
+    status_callback_url: str
+    idempotency_key: str | None = None
+    twiml: str | None = None
+    url: str | None = None
+    status_callback_events: tuple[str, ...] = ()
+    timeout_seconds: int | None = None
+
+
 class Telephony(abc.ABC):
-    """Places calls. ``await telephony.place_call(...)``, or ``place_call_sync`` in sync code."""
+    """Places calls. ``await telephony.place_call(...)``, or ``place_call_sync`` in sync code.
+
+    An adapter implements :meth:`place`, which takes the one :class:`PlaceCallRequest`.
+    """
 
     @abc.abstractmethod
+    async def place(self, call: PlaceCallRequest) -> CallRef:
+        """Place ``call``; raises :class:`~raw.integrations.errors.TelephonyError` if refused."""
+
     async def place_call(
         self,
         to: str,
@@ -47,37 +78,17 @@ class Telephony(abc.ABC):
         status_callback_events: Sequence[str] = (),
         timeout_seconds: int | None = None,
     ) -> CallRef:
-        """Place a call to ``to`` (E.164) from ``from_`` (default: telephony.from_number).
-
-        What the call does is ``twiml`` (TwiML instructions) or ``url`` (where the
-        provider fetches them); give one. The outcome is posted to
-        ``status_callback_url``; ``status_callback_events`` asks for intermediate
-        events too (:data:`CALL_EVENTS`). ``idempotency_key`` is the same on every
-        retry of one logical call: a provider that honours it (the local simulator
-        does) places the call once.
-        """
-
-    def place_call_sync(
-        self,
-        to: str,
-        from_: str | None = None,
-        *,
-        status_callback_url: str,
-        idempotency_key: str | None = None,
-        twiml: str | None = None,
-        url: str | None = None,
-        status_callback_events: Sequence[str] = (),
-        timeout_seconds: int | None = None,
-    ) -> CallRef:
-        return run_sync(
-            self.place_call(
-                to,
-                from_,
-                status_callback_url=status_callback_url,
-                idempotency_key=idempotency_key,
-                twiml=twiml,
-                url=url,
-                status_callback_events=status_callback_events,
-                timeout_seconds=timeout_seconds,
-            )
+        """Place a call to ``to`` (E.164) from ``from_``: :class:`PlaceCallRequest`'s fields."""
+        call = PlaceCallRequest(
+            to=to,
+            from_=from_,
+            status_callback_url=status_callback_url,
+            idempotency_key=idempotency_key,
+            twiml=twiml,
+            url=url,
+            status_callback_events=tuple(status_callback_events),
+            timeout_seconds=timeout_seconds,
         )
+        return await self.place(call)
+
+    place_call_sync = sync_twin(place_call)

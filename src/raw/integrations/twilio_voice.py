@@ -10,7 +10,7 @@ that header; the simulator honours it. The blocking client runs in a thread.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +23,7 @@ from raw.integrations.errors import (
     TelephonyUnreachableError,
 )
 from raw.integrations.settings import read_setting
-from raw.integrations.telephony import CALL_EVENTS, CallRef, Telephony
+from raw.integrations.telephony import CALL_EVENTS, CallRef, PlaceCallRequest, Telephony
 
 __all__ = ["LOCAL_ACCOUNT_SID", "TWILIO_API", "TwilioAccount", "TwilioTelephony"]
 
@@ -118,30 +118,19 @@ class TwilioTelephony(Telephony):
     def account(self) -> TwilioAccount:
         return self._account() if callable(self._account) else self._account
 
-    async def place_call(
-        self,
-        to: str,
-        from_: str | None = None,
-        *,
-        status_callback_url: str,
-        idempotency_key: str | None = None,
-        twiml: str | None = None,
-        url: str | None = None,
-        status_callback_events: Sequence[str] = (),
-        timeout_seconds: int | None = None,
-    ) -> CallRef:
-        caller = from_ or self.from_number
+    async def place(self, call: PlaceCallRequest) -> CallRef:
+        caller = call.from_ or self.from_number
         if not caller:
             raise TelephonyError(
                 "the call has no caller id: pass from_ or set system.integrations.telephony."
                 "from_number"
             )
-        if (twiml is None) == (url is None):
+        if (call.twiml is None) == (call.url is None):
             raise TelephonyError(
                 "give the call's instructions as twiml (TwiML such as "
                 "'<Response><Say>Hello</Say></Response>') or as url, exactly one"
             )
-        unknown = [e for e in status_callback_events if e not in CALL_EVENTS]
+        unknown = [e for e in call.status_callback_events if e not in CALL_EVENTS]
         if unknown:
             raise TelephonyError(
                 f"unknown status callback event {', '.join(unknown)} "
@@ -152,26 +141,26 @@ class TwilioTelephony(Telephony):
         if client is None:
             client = self._clients[account] = _client(account)
         arguments: dict[str, Any] = {
-            "to": to,
+            "to": call.to,
             "from_": caller,
-            "status_callback": status_callback_url,
+            "status_callback": call.status_callback_url,
         }
-        if twiml is not None:
-            arguments["twiml"] = twiml
-        if url is not None:
-            arguments["url"] = url
-        if status_callback_events:
-            arguments["status_callback_event"] = list(status_callback_events)
-        if timeout_seconds is not None:
-            arguments["timeout"] = timeout_seconds
-        token = _idempotency_key.set(idempotency_key)
+        if call.twiml is not None:
+            arguments["twiml"] = call.twiml
+        if call.url is not None:
+            arguments["url"] = call.url
+        if call.status_callback_events:
+            arguments["status_callback_event"] = list(call.status_callback_events)
+        if call.timeout_seconds is not None:
+            arguments["timeout"] = call.timeout_seconds
+        token = _idempotency_key.set(call.idempotency_key)
         try:
-            call = await asyncio.to_thread(client.calls.create, **arguments)
+            placed = await asyncio.to_thread(client.calls.create, **arguments)
         except Exception as exc:
             raise _telephony_error(exc, account) from None
         finally:
             _idempotency_key.reset(token)
-        return CallRef(sid=call.sid, status=call.status, to=call.to, from_=call._from)
+        return CallRef(sid=placed.sid, status=placed.status, to=placed.to, from_=placed._from)
 
 
 def _telephony_error(exc: Exception, account: TwilioAccount) -> TelephonyError:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -49,6 +49,7 @@ from raw.orchestrator.search_attributes import (
     RAW_WAIT_UNTIL,
     RAW_WAITING_FOR,
 )
+from raw.processes import ProcessView
 
 __all__ = [
     "InvalidProcessIdError",
@@ -151,39 +152,25 @@ class SignalWithStartResult(StartResult):
     idempotency_key: str
 
 
-class ProcessInfo(BaseModel):
-    """One process as the server describes it, with the kit's search attributes."""
+ProcessInfo = ProcessView
+"""The earlier name of :class:`raw.processes.ProcessView`, which ``describe`` and
+``list_processes`` return (``state`` unset)."""
 
-    id: str
-    run_id: str
-    type: str
-    status: str
-    """running, completed, failed, canceled, terminated, continued_as_new or timed_out."""
-    task_queue: str
-    start_time: datetime
-    close_time: datetime | None = None
-    step: str | None = None
-    """RawStep: the step the process is in."""
-    waiting_for: str | None = None
-    """RawWaitingFor: the signal it waits for, or "timer"."""
-    wait_until: datetime | None = None
-    """RawWaitUntil: until when it waits."""
 
-    @classmethod
-    def from_execution(cls, execution: WorkflowExecution) -> ProcessInfo:
-        attributes = execution.typed_search_attributes
-        return cls(
-            id=execution.id,
-            run_id=execution.run_id,
-            type=execution.workflow_type,
-            status=execution.status.name.lower() if execution.status is not None else "unknown",
-            task_queue=execution.task_queue,
-            start_time=execution.start_time,
-            close_time=execution.close_time,
-            step=attributes.get(RAW_STEP) or None,
-            waiting_for=attributes.get(RAW_WAITING_FOR) or None,
-            wait_until=attributes.get(RAW_WAIT_UNTIL),
-        )
+def _view(execution: WorkflowExecution) -> ProcessView:
+    attributes = execution.typed_search_attributes
+    return ProcessView(
+        id=execution.id,
+        run_id=execution.run_id,
+        type=execution.workflow_type,
+        status=execution.status.name.lower() if execution.status is not None else "unknown",
+        task_queue=execution.task_queue,
+        start_time=execution.start_time,
+        close_time=execution.close_time,
+        step=attributes.get(RAW_STEP) or None,
+        waiting_for=attributes.get(RAW_WAITING_FOR) or None,
+        wait_until=attributes.get(RAW_WAIT_UNTIL),
+    )
 
 
 # --- ids ----------------------------------------------------------------------------------
@@ -352,7 +339,7 @@ async def query(
         raise
 
 
-async def describe(client: Client, process_id: str) -> ProcessInfo:
+async def describe(client: Client, process_id: str) -> ProcessView:
     """The process's status, type, times and the kit's search attributes."""
     try:
         description: WorkflowExecutionDescription = await client.get_workflow_handle(
@@ -362,7 +349,7 @@ async def describe(client: Client, process_id: str) -> ProcessInfo:
         if _not_found(exc):
             raise ProcessNotFoundError(process_id, namespace=client.namespace) from None
         raise
-    return ProcessInfo.from_execution(description)
+    return _view(description)
 
 
 async def cancel(client: Client, process_id: str) -> None:
@@ -382,16 +369,16 @@ async def cancel(client: Client, process_id: str) -> None:
 
 async def list_processes(
     client: Client, *, query: str | None = None, limit: int = 100
-) -> list[ProcessInfo]:
+) -> list[ProcessView]:
     """Processes the visibility store finds (newest first); ``query`` is a visibility filter.
 
     Needs a server with visibility (the dev server or a real one); the
     time-skipping test server cannot list.
     """
-    found: list[ProcessInfo] = []
+    found: list[ProcessView] = []
     try:
         async for execution in client.list_workflows(query or None, limit=limit):
-            found.append(ProcessInfo.from_execution(execution))
+            found.append(_view(execution))
     except RPCError as exc:
         if exc.status == RPCStatusCode.INVALID_ARGUMENT and query:
             raise InvalidVisibilityQueryError(query, exc.message) from None

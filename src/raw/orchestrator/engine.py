@@ -64,16 +64,17 @@ import shutil
 import signal
 import socket
 import sys
-import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import psutil
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from raw import clock, pids
+from raw.aio import run_sync
 from raw.errors import RawError
 from raw.local_state import ENGINE_DIR
 from raw.orchestrator.search_attributes import ALL as SEARCH_ATTRIBUTES
@@ -422,7 +423,7 @@ class Engine:
                 raise self._start_error(f"it did not answer on {info.address} in time")
             clock.wall_sleep(0.02)
         try:
-            _run_sync(_until_serving(info.address, info.namespace, deadline))
+            run_sync(_until_serving(info.address, info.namespace, deadline))
         except TimeoutError as exc:
             raise self._start_error(str(exc)) from None
 
@@ -502,29 +503,6 @@ async def _until_serving(address: str, namespace: str, deadline: float) -> None:
         await asyncio.sleep(0.05)
 
 
-def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to completion, also when the caller is inside an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    result: list[T] = []
-    error: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(asyncio.run(coro))
-        except BaseException as exc:  # re-raised in the caller's thread
-            error.append(exc)
-
-    thread = threading.Thread(target=target, name="raw-engine-wait")
-    thread.start()
-    thread.join()
-    if error:
-        raise error[0]
-    return result[0]
-
-
 def _port_answers(port: int, timeout_seconds: float = 0.5) -> bool:
     try:
         with socket.create_connection((HOST, port), timeout=timeout_seconds):
@@ -560,28 +538,24 @@ def _is_engine_process(pid: int, db_filename: str) -> bool:
     if pid <= 0 or _exit_code(pid) is not None:
         return False
     try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return pids.alive(pid)  # no /proc: trust the pid
-    return b"start-dev" in args and os.fsencode(db_filename) in args
+        args = psutil.Process(pid).cmdline()
+    except psutil.AccessDenied:
+        return pids.alive(pid)  # its command line is hidden from us: trust the pid
+    except psutil.Error:
+        return False
+    return _serves(args, db_filename)
+
+
+def _serves(args: list[str], db_filename: str) -> bool:
+    """Whether a command line is a dev server on ``db_filename``."""
+    return "start-dev" in args and db_filename in args
 
 
 def _find_server_on(db_path: Path) -> int | None:
-    """The pid of a dev server running on ``db_path`` (Linux; None elsewhere)."""
-    wanted = os.fsencode(str(db_path))
-    try:
-        entries = list(Path("/proc").iterdir())
-    except OSError:
-        return None
-    for entry in entries:
-        if not entry.name.isdigit():
-            continue
-        try:
-            args = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"start-dev" in args and wanted in args:
-            return int(entry.name)
+    """The pid of a dev server running on ``db_path``, or None."""
+    for process in psutil.process_iter(["cmdline"]):
+        if _serves(process.info["cmdline"] or [], str(db_path)):
+            return int(process.pid)
     return None
 
 

@@ -15,7 +15,6 @@ asyncio is imported only where a run needs it: a sync ``raw run`` never pays for
 
 from __future__ import annotations
 
-import contextvars
 import json
 import os
 import sys
@@ -526,19 +525,9 @@ def execute(
     run._start_hard_timer()
     if not run.loaded.cls.is_async():
         return run.call_sync()
-    import asyncio
+    from raw.aio import run_sync  # asyncio loads only for async workflows (raw run start-up)
 
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(run.call_async())
-    # Called from inside an event loop: run the workflow's loop in a thread of its own.
-    box: list[RunResult] = []
-    context = contextvars.copy_context()
-    worker = threading.Thread(target=lambda: box.append(context.run(asyncio.run, run.call_async())))
-    worker.start()
-    worker.join()
-    return box[0]
+    return run_sync(run.call_async())
 
 
 async def execute_async(

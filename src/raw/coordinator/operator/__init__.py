@@ -34,24 +34,24 @@ def mount_operator(
     """Put the operator page at ``path`` and its JSON reads under ``/api`` on ``app``."""
     from starlette.staticfiles import StaticFiles
 
-    from raw.coordinator.operator.api import build_operator_api_router
+    from raw.coordinator.operator.api import operator_api_router
 
     operator = Operator(coordinator)
-    app.include_router(build_operator_api_router(operator))
+    app.include_router(operator_api_router)
     app.state.raw_operator = operator
     try:
         import jinja2  # noqa: F401 - only to know whether the page can be rendered
     except ImportError:
         _mount_missing(app, path)
         return operator
-    from raw.coordinator.operator.pages import build_pages_router
+    from raw.coordinator.operator.pages import pages_router
     from raw.coordinator.operator.render import Renderer
 
     renderer = Renderer(operator, base_path=path)
     app.state.raw_operator_renderer = renderer
     static = resources.files("raw.coordinator.operator") / "static"
     app.mount(f"{path}/static", StaticFiles(directory=str(static)), name="raw-operator-static")
-    app.include_router(build_pages_router(operator, renderer))
+    app.include_router(pages_router, prefix=path)
     return operator
 
 

@@ -164,8 +164,7 @@ async def list_system_processes(
     query = visibility_query(operator, state)
 
     async def listed(client: Client) -> list[ProcessView]:
-        found = await list_processes(client, query=query, limit=limit + 1)
-        return [ProcessView.model_validate(info.model_dump()) for info in found]
+        return await list_processes(client, query=query, limit=limit + 1)
 
     rows, error = await _ask(operator, listed)
     if rows is None:
