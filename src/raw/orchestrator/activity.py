@@ -75,6 +75,7 @@ from temporalio.exceptions import ApplicationError
 from raw.orchestrator._common import (
     RUN_RAW_WORKFLOW,
     RUN_RAW_WORKFLOW_CALL,
+    SERVICE_UNAVAILABLE,
     RawWorkflowCall,
     RawWorkflowResult,
 )
@@ -295,6 +296,15 @@ def _failure(result: RunResult, key: str | None) -> ApplicationError:
         "idempotency_key": key,
         "log_path": result.log_path,
     }
+    away = result.error.unavailable if result.error else None
+    if away:  # an outage, not a failure: the process waits it out, spending no attempt
+        details["unavailable"] = away
+        return ApplicationError(
+            f"RAW workflow '{result.workflow}' could not reach {away}: {message}",
+            details,
+            type=SERVICE_UNAVAILABLE,
+            non_retryable=True,
+        )
     return ApplicationError(
         f"RAW workflow '{result.workflow}' {_VERBS.get(status, status)}: {message}",
         details,

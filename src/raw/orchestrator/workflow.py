@@ -67,9 +67,11 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from raw.orchestrator._common import (
     RUN_RAW_WORKFLOW_CALL,
+    SERVICE_UNAVAILABLE,
     SIGNAL_IDEMPOTENCY_FIELD,
     RawWorkflowCall,
     RawWorkflowResult,
@@ -408,6 +410,7 @@ async def execute_raw(
     retry_policy: RetryPolicy | None = None,
     idempotency_key: str | None = None,
     task_queue: str | None = None,
+    outage_wait_max_seconds: float = 300.0,
 ) -> RawWorkflowResult:
     """Run a RAW workflow as an activity and return its :class:`RawWorkflowResult`.
 
@@ -417,6 +420,12 @@ async def execute_raw(
     (non-retryable); other failures are retried ``max_attempts`` times with
     backoff, or as ``retry_policy`` says. Cancelling the process stops the run
     and waits until it has stopped.
+
+    A run that fails because a service it needs is away (an SMTP server, a call
+    provider: its ``error.unavailable``) spends no attempt: the process waits (a
+    durable timer, shown as waiting for "<service> (away)"), up to
+    ``outage_wait_max_seconds`` between tries, and runs it again with the same
+    idempotency key, however long the outage lasts.
     """
     set_step(step or workflow_id)
     if isinstance(params, BaseModel):
@@ -441,19 +450,41 @@ async def execute_raw(
         if heartbeat_timeout_seconds is not None
         else None
     )
-    result: RawWorkflowResult = await workflow.execute_activity(
-        RUN_RAW_WORKFLOW_CALL,
-        call,
-        result_type=RawWorkflowResult,
-        start_to_close_timeout=timedelta(seconds=timeout_seconds + _ACTIVITY_GRACE_SECONDS),
-        heartbeat_timeout=heartbeat,
-        retry_policy=policy,
-        cancellation_type=(
-            workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
-            if heartbeat is not None
-            else workflow.ActivityCancellationType.TRY_CANCEL
-        ),
-        task_queue=task_queue,
-        summary=f"raw run {workflow_id}",
-    )
-    return result
+    wait = timedelta(seconds=retry_interval_seconds)
+    while True:
+        try:
+            result: RawWorkflowResult = await workflow.execute_activity(
+                RUN_RAW_WORKFLOW_CALL,
+                call,
+                result_type=RawWorkflowResult,
+                start_to_close_timeout=timedelta(seconds=timeout_seconds + _ACTIVITY_GRACE_SECONDS),
+                heartbeat_timeout=heartbeat,
+                retry_policy=policy,
+                cancellation_type=(
+                    workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+                    if heartbeat is not None
+                    else workflow.ActivityCancellationType.TRY_CANCEL
+                ),
+                task_queue=task_queue,
+                summary=f"raw run {workflow_id}",
+            )
+            return result
+        except ActivityError as exc:
+            away = _service_away(exc)
+            if away is None:
+                raise
+            service, key = away
+        if call.idempotency_key is None and key:  # the next try is the same invocation
+            call = call.model_copy(update={"idempotency_key": key})
+        with _waiting(f"{service} (away)", workflow.now() + wait):
+            await workflow.sleep(wait, summary=f"{service} is away: {workflow_id} waits")
+        wait = min(wait * 2, timedelta(seconds=outage_wait_max_seconds))
+
+
+def _service_away(exc: ActivityError) -> tuple[str, str | None] | None:
+    """(the service, the run's idempotency key) when the run failed on an outage."""
+    cause = exc.cause
+    if not isinstance(cause, ApplicationError) or cause.type != SERVICE_UNAVAILABLE:
+        return None
+    details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+    return str(details.get("unavailable") or "a service"), details.get("idempotency_key")
