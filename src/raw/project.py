@@ -24,6 +24,7 @@ from raw.errors import (
     WorkflowNotFoundError,
     WorkflowOutsideProjectError,
 )
+from raw.files import write_atomic
 
 if TYPE_CHECKING:
     from raw.system import SystemConfig
@@ -179,8 +180,6 @@ def _parse_yaml(path: Path) -> Any:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     try:
-        from raw.workflow.recorder import write_atomic
-
         cache.parent.mkdir(exist_ok=True)
         payload = {"source": str(path), "version": version, "data": data}
         write_atomic(cache, json.dumps(payload).encode())

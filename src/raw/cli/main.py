@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from raw.version import __version__
+
 DESCRIPTION = """\
 raw: build durable, event-driven systems from small, stateless RAW workflows.
 
@@ -222,9 +224,7 @@ def _main(argv: list[str] | None) -> NoReturn:
     if args.project_dir is None:
         args.project_dir = project_dir
     if args.version:
-        import raw
-
-        print(f"raw {raw.__version__}")
+        print(f"raw {__version__}")
         sys.exit(0)
     if args.command is None:
         parser.print_help(sys.stderr)

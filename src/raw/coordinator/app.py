@@ -39,6 +39,7 @@ from raw.coordinator.webhooks import WebhookRoute, build_route, import_object, m
 from raw.errors import ConfigError
 from raw.project import Project
 from raw.system import CoordinatorConfig
+from raw.version import __version__
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -283,12 +284,10 @@ def create_app(
     """
     from fastapi import FastAPI
 
-    import raw
-
     name = project.config.system.name or project.config.name or project.root.name
     app = FastAPI(
         title=f"{name} coordinator",
-        version=raw.__version__,
+        version=__version__,
         description="Webhooks, the inbox and the status API of a RAW system.",
     )
     mount_coordinator(app, project, db=db, run_dispatcher=run_dispatcher)

@@ -25,7 +25,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from raw import clock, local_state
-from raw.workflow.recorder import new_run_id, write_atomic
+from raw.files import write_atomic
+from raw.ids import new_run_id
 
 __all__ = ["CapturedEmail", "MailStore", "start_mail_catcher"]
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import raw
+from raw.version import __version__
 
 if TYPE_CHECKING:
     from raw.scaffold.system import SystemPlan
@@ -113,7 +113,7 @@ def config_yaml(plan: SystemPlan) -> str:
 
 
 def _requirements(plan: SystemPlan) -> tuple[str, str]:
-    version = raw.__version__
+    version = __version__
     extras = "" if plan.pattern == "single" else "[coordinator,orchestrator]"
     runtime = (
         "# What the system needs to run (the Dockerfile installs it too).\n"

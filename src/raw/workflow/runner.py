@@ -28,7 +28,6 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-import raw
 from raw import clock
 from raw.errors import (
     ConfigError,
@@ -39,12 +38,14 @@ from raw.errors import (
     RunTimedOutError,
     WorkflowLoadError,
 )
+from raw.ids import new_run_id
 from raw.project import Project, check_workflow_id, find_project
 from raw.redact import environment_secrets
+from raw.version import __version__
 from raw.workflow.base import BaseWorkflow
 from raw.workflow.context import RunContext, _current_run
 from raw.workflow.loader import LoadedWorkflow, load_workflow
-from raw.workflow.recorder import Recorder, default_recorder, new_run_id
+from raw.workflow.recorder import Recorder, default_recorder
 from raw.workflow.redaction import (
     RedactingHandle,
     mask_keys,
@@ -142,7 +143,7 @@ def _environment(entry_point: str) -> dict[str, Any]:
     # An allowlist: never environment variables, which hold secrets.
     return {
         "python": sys.version.split()[0],
-        "raw": raw.__version__,
+        "raw": __version__,
         "host": os.uname().nodename,
         "pid": os.getpid(),
         "entry_point": entry_point,
