@@ -10,7 +10,7 @@ class AnalyzeCV(BaseWorkflow[CVParams]):
 from __future__ import annotations
 
 from raw import clock
-from raw.coordinator.run_mirror import run_index_mirror
+from raw.coordinator import run_mirror as _run_mirror
 from raw.errors import RawError
 from raw.version import __version__
 from raw.workflow import (
@@ -26,11 +26,11 @@ from raw.workflow import (
     run_workflow_async,
     step,
 )
-from raw.workflow.recorder import register_mirror_factory
+from raw.workflow import recorder as _recorder
 
 # The composition root: the runtime records runs; the coordinator's run index is
 # wired in here, so every entry point mirrors to it and the runtime never imports it.
-register_mirror_factory(run_index_mirror)
+_recorder.register_mirror_factory(_run_mirror.run_index_mirror)
 
 __all__ = [
     "BaseWorkflow",

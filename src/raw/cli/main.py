@@ -63,7 +63,7 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors exit 2; with --json they are a JSON document too."""
 
     def error(self, message: str) -> NoReturn:
-        from raw.cli.output import USAGE, emit_json
+        from raw.console import USAGE, emit_json
 
         if "--json" in sys.argv[1:]:
             emit_json({"error": {"type": "UsageError", "message": message}, "exit_code": USAGE})
@@ -198,7 +198,7 @@ def _split_globals(argv: list[str]) -> tuple[str | None, list[str]]:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run one command; a reader that stops reading early (``raw ... | head``) ends it quietly."""
-    from raw.cli.output import CLOSED_OUTPUT, drop_closed_stdout, stdout_closed
+    from raw.console import CLOSED_OUTPUT, drop_closed_stdout, stdout_closed
 
     try:
         try:
@@ -236,7 +236,7 @@ def _main(argv: list[str] | None) -> NoReturn:
     try:
         code = args.handler(args)
     except RawError as exc:
-        from raw.cli.output import fail
+        from raw.console import fail
 
         fail(exc, as_json=getattr(args, "json", False))
     except KeyboardInterrupt:

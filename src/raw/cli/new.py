@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from raw.cli import output
+from raw import console as output
 
 EXAMPLES = """\
 examples:

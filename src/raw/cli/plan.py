@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from raw.cli import output
+from raw import console as output
 
 EXAMPLES = """\
 examples:

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from raw.cli import output
+from raw import console as output
 from raw.errors import RawError, UsageError
 from raw.ids import new_run_id
 from raw.local_state import SIMULATE_DIR

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from raw.cli import output
+from raw import console as output
 from raw.errors import RawError, UsageError
 
 if TYPE_CHECKING:

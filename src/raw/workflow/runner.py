@@ -42,8 +42,8 @@ from raw.ids import new_run_id
 from raw.project import Project, check_workflow_id, find_project
 from raw.redact import environment_secrets
 from raw.version import __version__
-from raw.workflow.base import BaseWorkflow
 from raw.workflow.context import RunContext, _current_run
+from raw.workflow.definition import WorkflowDefinition
 from raw.workflow.loader import LoadedWorkflow, load_workflow
 from raw.workflow.recorder import Recorder, default_recorder
 from raw.workflow.redaction import (
@@ -81,7 +81,7 @@ class WorkflowTarget:
     workflow_id: str
     workflow_dir: Path
     project: Project | None = None
-    preloaded: type[BaseWorkflow] | None = None  # type: ignore[type-arg]
+    preloaded: type[WorkflowDefinition] | None = None  # type: ignore[type-arg]
     """A class already imported (``python run.py`` runs as ``__main__``)."""
 
     @property
