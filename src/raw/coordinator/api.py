@@ -46,8 +46,8 @@ from raw.coordinator.storable import refuse_unstorable_params
 from raw.coordinator.throttle import client_address
 
 if TYPE_CHECKING:
-    from raw.coordinator.app import Coordinator
     from raw.coordinator.db.models import Delivery, InboxRecord
+    from raw.coordinator.runtime import Coordinator
 
 logger = logging.getLogger("raw.coordinator")
 

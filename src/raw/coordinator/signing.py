@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, parse_qsl, urlsplit, urlunsplit
 
-from raw.coordinator.verify import (
+from raw.coordinator.signatures import (
     InvalidSecretError,
     SignatureError,
     SignedRequest,

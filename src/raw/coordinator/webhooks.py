@@ -58,18 +58,16 @@ from raw.coordinator.errors import (
     RouteConfigError,
     UnsupportedMediaTypeError,
 )
-from raw.coordinator.ingest import KEY_COLUMN, Accepted, Answer, DeliveryStore, Ignored
+from raw.coordinator.ingest import KEY_COLUMN, Accepted, Answer, DeliveryStore, Handler, Ignored
 from raw.coordinator.storable import form_fields, nul_fields
 from raw.errors import FieldError
 from raw.system import WebhookConfig
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-    from sqlalchemy.ext.asyncio import AsyncSession
     from starlette.responses import JSONResponse
 
     from raw.coordinator.db.database import Database
-    from raw.coordinator.db.models import Delivery
     from raw.coordinator.metrics import CoordinatorMetrics
 
 __all__ = [
@@ -81,9 +79,6 @@ __all__ = [
     "import_object",
     "mount_webhooks",
 ]
-
-Handler = Callable[["AsyncSession", Any, "Delivery"], Awaitable[str | None] | str | None]
-"""``await handler(session, body, delivery)``: the user's entity change; returns an entity key."""
 
 MEDIA_TYPES = {"json": "application/json", "form": "application/x-www-form-urlencoded"}
 

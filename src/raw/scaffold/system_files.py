@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from raw import local_state
+from raw.scaffold.system_readme import readme
 from raw.version import __version__
 
 if TYPE_CHECKING:
-    from raw.scaffold.system import SystemPlan
+    from raw.scaffold.system_plan import SystemPlan
 
 NO_DELIVERY_ID = ("twilio",)
 """Schemes whose requests carry no delivery id: the route takes it from the body."""
@@ -218,8 +220,6 @@ def scenario(plan: SystemPlan) -> str:
 
 
 def project_files(plan: SystemPlan) -> dict[str, str]:
-    from raw import local_state
-    from raw.scaffold.system_readme import readme
 
     runtime, dev = _requirements(plan)
     gitignore = local_state.gitignore()

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from raw import clock
 
 if TYPE_CHECKING:
-    from raw.coordinator.app import Coordinator
+    from raw.coordinator.runtime import Coordinator
     from raw.system import CoordinatorConfig, OrchestratorConfig
 
 __all__ = ["Operator", "TEMPORAL_UI_SETTING"]

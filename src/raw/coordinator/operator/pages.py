@@ -44,8 +44,8 @@ from raw.coordinator.storable import refuse_unstorable_params
 from raw.coordinator.throttle import client_address
 
 if TYPE_CHECKING:
-    from raw.coordinator.app import Coordinator
     from raw.coordinator.operator.context import Operator
+    from raw.coordinator.runtime import Coordinator
 
 __all__ = ["build_pages_router", "current_session"]
 
