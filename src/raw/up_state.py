@@ -1,4 +1,4 @@
-"""Where this project's running ``raw up`` listens: ``.raw/up/state.json``.
+"""Where the project's running ``raw up`` listens (``.raw/up/state.json``); any part may read it.
 
 ``raw up`` writes it before it starts anything (its pid, the coordinator's host, port
 and URL), again once Temporal is there (its address and web UI), and removes it when
