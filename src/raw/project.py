@@ -143,6 +143,7 @@ class ProjectConfig(_Strict):
         ``raw config check`` validate it; an error names the key like any other.
         """
         if self._system is None:
+            # Lazy: the system schema costs ~10 ms to build; raw run never needs it.
             from raw.system import SystemConfig
 
             try:
@@ -174,7 +175,7 @@ def _parse_yaml(path: Path) -> Any:
             return cached["data"]
     except (OSError, ValueError, AttributeError, KeyError):
         pass
-    import yaml
+    import yaml  # lazy: see above, ~15 ms that a run with a cached config skips
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -39,6 +39,7 @@ from raw.errors import RawError
 from raw.project import Project, find_project
 from raw.system import ActionConfig
 from raw.workflow.result import RunResult
+from raw.workflow.runner import run_workflow_async
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -256,7 +257,6 @@ class ActionRunner:
         }
 
     async def _run_workflow(self, item: InboxItemLike, action: ActionConfig) -> ActionOutcome:
-        from raw.workflow.runner import run_workflow_async
 
         assert action.workflow is not None
         params = self._params(item, action)

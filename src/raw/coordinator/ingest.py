@@ -36,7 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from raw import clock
 from raw.coordinator.db.group_commit import GroupCommit
-from raw.coordinator.db.models import Delivery, KitBase
+from raw.coordinator.db.models import Delivery, InboxRecord, KitBase
 from raw.coordinator.errors import database_available
 
 if TYPE_CHECKING:
@@ -275,8 +275,6 @@ async def _finish(
     ignored: list[dict[str, Any]],
 ) -> None:
     from sqlalchemy import bindparam, insert, update
-
-    from raw.coordinator.db.models import Delivery, InboxRecord
 
     table = _table(Delivery)
     if ignored:  # their first answer, the one their repeats get

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from raw.coordinator.actions import ActionRunner
 from raw.coordinator.db.database import Database, upgrade
 from raw.coordinator.db.system_migrations import upgrade_system
 from raw.coordinator.metrics import CoordinatorMetrics
@@ -80,7 +81,6 @@ class Coordinator:
         await upgrade(self.db)
         await upgrade_system(self.db, self.project)
         if self.run_dispatcher:
-            from raw.coordinator.actions import ActionRunner
             from raw.coordinator.dispatcher import Dispatcher
 
             self.dispatcher = Dispatcher(

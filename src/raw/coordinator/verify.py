@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from raw import clock
 from raw.coordinator.signatures import (
     Headers,
     InvalidSecretError,
@@ -141,7 +142,6 @@ def verify_request(
     environ: Mapping[str, str] | None = None,
 ) -> str | None:
     """Verify ``request`` for a declared route; return the scheme's delivery id, if any."""
-    from raw import clock
 
     scheme = get_scheme(route.scheme)
     scheme.verify(

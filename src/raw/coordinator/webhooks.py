@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
 
+import pydantic_core
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request  # at module level: FastAPI reads the endpoint's hints
 
@@ -217,8 +218,6 @@ class WebhookRoute:
         if form is not None:
             problems = nul_fields(form)
         elif b"\\u0000" in body or b"\x00" in body:  # the only ways JSON can carry U+0000
-            import pydantic_core
-
             try:
                 problems = nul_fields(pydantic_core.from_json(body, allow_inf_nan=False))
             except ValueError:

@@ -14,6 +14,7 @@ this package imports nothing else until a name is used. See docs/deploy.md.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from raw.deploy.config import DeployConfig
@@ -47,6 +48,5 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'raw.deploy' has no attribute '{name}'")
-    import importlib
 
     return getattr(importlib.import_module(module), name)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from raw.deploy.plan import build_plan
+
 if TYPE_CHECKING:
     from raw.project import Project
     from raw.system import SystemConfig
@@ -84,7 +86,6 @@ def _containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _present_in(entries: list[tuple[list[str], str]], project: Project) -> set[str]:
     """Component keys present among (command words, image) pairs."""
-    from raw.deploy.plan import build_plan
     from raw.deploy.rules import role_of, schedule_of
 
     plan = build_plan(project)

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from raw import clock, local_state
 from raw.files import write_atomic
 from raw.ids import new_run_id
+from raw.integrations.paths import local_path
 
 __all__ = ["CapturedEmail", "MailStore", "start_mail_catcher"]
 
@@ -80,7 +81,6 @@ class MailStore:
 
     @classmethod
     def for_project(cls, project_dir: Path) -> MailStore:
-        from raw.integrations.paths import local_path
 
         return cls(local_path(project_dir, MAIL_DIR))
 

@@ -28,6 +28,7 @@ from raw.integrations.mail_catcher import MailStore, start_mail_catcher
 from raw.integrations.outbox import OutboxChat
 from raw.integrations.paths import local_path
 from raw.integrations.phone_simulator import CallLog, PhoneSimulator
+from raw.project import Project
 
 T = TypeVar("T")
 
@@ -74,7 +75,6 @@ def running_services(project_dir: Path, service: str) -> ServicesState:
 
 
 def _project_config(project_dir: Path) -> IntegrationsConfig:
-    from raw.project import Project
 
     return Project(project_dir).config.system.integrations
 

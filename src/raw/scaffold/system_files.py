@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from raw import local_state
+from raw.project import Project
 from raw.scaffold.system_readme import readme
 from raw.version import __version__
 
@@ -257,7 +258,6 @@ def finish(plan: SystemPlan, files: list[Path]) -> list[str]:
     """Render the deployment files and record the histories; notes for what could not be."""
     if plan.pattern == "single":
         return []
-    from raw.project import Project
 
     notes: list[str] = []
     root = plan.options.directory

@@ -16,6 +16,7 @@ from pathlib import Path
 from raw import clock
 from raw.cron import InvalidCronError, check_cron
 from raw.errors import UsageError
+from raw.project import WORKFLOW_ID
 from raw.scaffold.decision import DEFAULT_WEBHOOKS, PATTERNS, Pattern
 from raw.scaffold.workflow import ScaffoldExistsError, class_name
 
@@ -78,7 +79,6 @@ class ScheduleSpec:
 
 def parse_schedule(text: str) -> ScheduleSpec:
     """``"0 8 * * *:daily-report"`` -> the cron and the RAW workflow it runs."""
-    from raw.project import WORKFLOW_ID
 
     cron, sep, workflow = text.rpartition(":")
     if not sep or len(cron.split()) != 5 or not WORKFLOW_ID.match(workflow):

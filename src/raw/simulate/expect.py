@@ -13,6 +13,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from raw.errors import RawError
+from raw.integrations import for_project
+from raw.integrations.errors import ObjectNotFoundError
 from raw.simulate.scenario import (
     CallsExpect,
     ChatExpect,
@@ -192,8 +194,6 @@ def _chat(system: SimulatedSystem, expect: ChatExpect) -> list[str]:
 
 
 async def _storage(system: SimulatedSystem, expect: StorageExpect) -> list[str]:
-    from raw.integrations import for_project
-    from raw.integrations.errors import ObjectNotFoundError
 
     storage = for_project(system.project.root).storage
     try:

@@ -26,6 +26,7 @@ from raw import clock
 from raw.errors import RawError
 from raw.project import Project
 from raw.up.local_env import new_secret, secret_settings
+from raw.workflow.runner import run_workflow_async
 
 if TYPE_CHECKING:
     import httpx
@@ -342,7 +343,6 @@ class SimulatedSystem:
 
     async def run_workflow(self, workflow: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """Run a RAW workflow in-process, as the dispatcher does (recorded, indexed)."""
-        from raw.workflow.runner import run_workflow_async
 
         result = await run_workflow_async(workflow, dict(params), project_dir=self.project.root)
         return result.to_json_dict()

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from raw import clock
 from raw.workflow.context import RunContext, current_run
+from raw.workflow.recorder import save_into
 from raw.workflow.steps import StepSpec, get_spec
 
 if typing.TYPE_CHECKING:
@@ -138,6 +139,7 @@ class WorkflowDefinition(Generic[P]):
     def llm(self) -> LLM:
         """The LLM client: the provider, or recorded responses (dry runs, ``RAW_LLM_MODE``)."""
         if self._llm is None:
+            # Lazy: the LLM clients cost ~10 ms to import; only workflows using self.llm pay.
             from raw.workflow.llm import llm_source
 
             run = current_run()
@@ -145,10 +147,12 @@ class WorkflowDefinition(Generic[P]):
                 "recorded" if run is not None and run.dry else llm_source()
             )
             if source == "recorded":
+                # Lazy: as above, the recorded responses only when a run asks for them.
                 from raw.workflow.llm_mock import RecordedLLM
 
                 self._llm = RecordedLLM.for_mocks_dir(run.mocks_dir if run else None)
             else:
+                # Lazy: as above.
                 from raw.workflow.llm import default_llm
 
                 self._llm = default_llm()
@@ -179,8 +183,6 @@ class WorkflowDefinition(Generic[P]):
         """
         run = current_run()
         if run is None:  # called outside a run (a unit test): write to ./results
-            from raw.workflow.recorder import save_into
-
             return Path(save_into(self.results_dir, filename, data).path)
         artifact = run.handle.save(filename, data)
         run.artifacts.append(artifact)

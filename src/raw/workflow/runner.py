@@ -33,6 +33,7 @@ from raw.errors import (
     ConfigError,
     FieldError,
     InvalidParamsError,
+    InvalidWorkflowIdError,
     RawError,
     RunCancelledError,
     RunTimedOutError,
@@ -292,6 +293,7 @@ class _Run:
         token = _current_run.set(self.ctx)
         try:
             if self.options.dry:
+                # Lazy: the network guard serves dry runs only.
                 from raw.workflow import netguard
 
                 netguard.install()
@@ -310,12 +312,13 @@ class _Run:
         return self.finish_with_value(value)
 
     async def call_async(self) -> RunResult:
-        import asyncio
+        import asyncio  # lazy: a sync run never pays for asyncio (module docstring)
 
         assert self.loaded is not None and self.ctx is not None
         token = _current_run.set(self.ctx)
         try:
             if self.options.dry:
+                # Lazy: the network guard serves dry runs only.
                 from raw.workflow import netguard
 
                 netguard.install()
@@ -362,6 +365,7 @@ class _Run:
             return self.finish(
                 "failed", return_code=value, error=RawError(f"run() returned exit code {value}.")
             )
+        # Lazy: only an output that is not plain JSON needs pydantic's serializer.
         from pydantic_core import PydanticSerializationError, to_jsonable_python
 
         try:
@@ -491,8 +495,6 @@ def _prepare(
         try:
             target = resolve(workflow, project_dir)
         except RawError as exc:
-            from raw.errors import InvalidWorkflowIdError
-
             # A bad id is bad input; no project or no such workflow is "not found".
             status: RunStatus = (
                 "invalid_input"
@@ -527,7 +529,7 @@ def execute(
     run._start_hard_timer()
     if not run.loaded.cls.is_async():
         return run.call_sync()
-    import asyncio
+    import asyncio  # lazy: a sync run never pays for asyncio (module docstring)
 
     try:
         asyncio.get_running_loop()
@@ -550,7 +552,7 @@ async def execute_async(
     project_dir: Path | str | None = None,
 ) -> RunResult:
     """Run without blocking the event loop: sync workflows go to a worker thread."""
-    import asyncio
+    import asyncio  # lazy: a sync run never pays for asyncio (module docstring)
 
     options = options or RunOptions()
     if options.cancel_event is None:
