@@ -219,6 +219,7 @@ class ActionRunner:
                 if self.connect_client is not None:
                     self.client = await self.connect_client()
                 else:
+                    # Lazy: needs the orchestrator extra, which may be missing.
                     from raw.orchestrator.connect import connect
 
                     self.client = await connect(self.project_obj)
@@ -273,6 +274,7 @@ class ActionRunner:
     # -- Temporal: start, signal, signal-with-start
 
     async def _temporal(self, item: InboxItemLike, action: ActionConfig) -> ActionOutcome:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from temporalio.service import RPCError
 
         from raw.orchestrator.client import (
@@ -298,6 +300,7 @@ class ActionRunner:
             if action.kind == "start_process":
                 result = await self._start(client, item, action, pid)
             elif action.kind == "signal":
+                # Lazy: needs the orchestrator extra, which may be missing.
                 from raw.orchestrator.client import signal
 
                 assert action.signal is not None
@@ -324,6 +327,7 @@ class ActionRunner:
         return ActionOutcome.done(result, target_process_id=pid)
 
     def _task_queue(self) -> str:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.connect import orchestrator_config
 
         return orchestrator_config(self.project_obj).task_queue
@@ -362,6 +366,7 @@ class ActionRunner:
         """
         if item.attempts <= 1:
             return None
+        # Lazy: needs the orchestrator extra, which may be missing.
         from temporalio.service import RPCError, RPCStatusCode
 
         try:
@@ -378,6 +383,7 @@ class ActionRunner:
     async def _signal_with_start(
         self, client: Client, item: InboxItemLike, action: ActionConfig, pid: str
     ) -> dict[str, Any]:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.client import SignalEnvelope
 
         assert action.process is not None and action.signal is not None

@@ -107,6 +107,7 @@ class Coordinator:
             self._temporal_lock = asyncio.Lock()
         async with self._temporal_lock:
             if self._temporal is None:
+                # Lazy: needs the orchestrator extra, which may be missing.
                 from raw.orchestrator.connect import TemporalUnavailableError, connect
 
                 try:
@@ -122,6 +123,7 @@ class Coordinator:
 
     async def process_state(self, process_id: str) -> tuple[dict[str, Any] | None, str | None]:
         """A process's ``raw_state`` answer as JSON, or (None, why it could not be read)."""
+        # Lazy: needs the orchestrator extra, which may be missing.
         from temporalio.service import RPCError
 
         from raw.orchestrator.client import ProcessNotFoundError, ProcessQueryError, query
@@ -142,6 +144,7 @@ class Coordinator:
 
     async def check_temporal(self) -> None:
         """Raise TemporalUnavailableError unless Temporal answers a health check."""
+        # Lazy: needs the orchestrator extra, which may be missing.
         from temporalio.service import RPCError
 
         from raw.orchestrator.connect import TemporalUnavailableError

@@ -255,6 +255,7 @@ class WebhookRoute:
             return action.workflow
         if self.process_type is None or action.business_key is None:
             return None
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.client import InvalidProcessIdError, process_id
 
         value = _lookup(payload, action.business_key)
@@ -373,6 +374,7 @@ def build_route(
         handler = obj
     process_type = None
     if config.action.process is not None:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.client import process_type as type_prefix
 
         process_type = type_prefix(config.action.process)

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from raw.deploy.check import check_deployment
+from raw.deploy.rendering import render
 from raw.errors import ConfigError, RawError
 from raw.project import Project
 from raw.workflow.runner import run_workflow
@@ -74,6 +76,7 @@ def temporal_validate(project: Project) -> Outcome:
     """The processes load in Temporal's sandbox and replay their recorded histories."""
     import asyncio
 
+    # Lazy: needs the orchestrator extra, which may be missing.
     from temporalio import workflow
     from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -120,9 +123,6 @@ def temporal_validate(project: Project) -> Outcome:
 
 def docker_validate(project: Project) -> Outcome:
     """The deployment files pass `raw deploy check`: the project's own, else freshly rendered."""
-
-    from raw.deploy.check import check_deployment
-    from raw.deploy.rendering import render
 
     folder = project.root / "deploy"
     with tempfile.TemporaryDirectory(prefix="raw-gates-deploy-") as tmp:

@@ -136,6 +136,7 @@ class _Checker:
 
     def _load_processes(self) -> list[Path]:
         """Import what the worker serves; the source files to read."""
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.worker import WorkerConfigError, plan_worker
         from raw.orchestrator.worker import _activity_name as activity_name
         from raw.orchestrator.worker import _workflow_name as workflow_name

@@ -167,6 +167,7 @@ async def start_mail_catcher(
     whole connection TLS (SMTPS): a catcher that plays a production server, with a
     login and encryption, in tests.
     """
+    # Lazy: needs the integrations extra, which may be missing.
     from aiosmtpd.smtp import SMTP
 
     loop = asyncio.get_running_loop()

@@ -59,6 +59,7 @@ class SlackChat(Chat):
         )
 
     def _post(self, text: str) -> tuple[int, str]:
+        # Lazy: needs the integrations extra, which may be missing.
         from slack_sdk.webhook import WebhookClient
 
         url = self._webhook_url()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from raw import local_state
+from raw.deploy.rendering import render
 from raw.project import Project
 from raw.scaffold.system_readme import readme
 from raw.version import __version__
@@ -262,8 +263,6 @@ def finish(plan: SystemPlan, files: list[Path]) -> list[str]:
     notes: list[str] = []
     root = plan.options.directory
     try:
-        from raw.deploy.rendering import render
-
         rendered = render(Project(root))
         files += [rendered.out / name for name in rendered.files]
     except ImportError as exc:

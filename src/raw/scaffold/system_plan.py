@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from raw import clock
+from raw.coordinator.verify import known_schemes
 from raw.cron import InvalidCronError, check_cron
 from raw.errors import UsageError
 from raw.project import WORKFLOW_ID
@@ -141,6 +142,7 @@ class SystemPlan:
 
     @property
     def process_type(self) -> str:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.client import process_type
 
         return process_type(self.process_class)
@@ -234,7 +236,6 @@ def _parse_webhook(text: str) -> tuple[str, str]:
     name, sep, scheme = text.partition(":")
     if not sep:
         return name, DEFAULT_SCHEME
-    from raw.coordinator.verify import known_schemes
 
     known = known_schemes()
     if scheme not in known:

@@ -98,6 +98,7 @@ def _count(what: str, matched: int, expected: int | None) -> list[str]:
 
 
 async def _process(system: SimulatedSystem, expect: ProcessExpect) -> list[str]:
+    # Lazy: needs the orchestrator extra, which may be missing.
     from raw.orchestrator.client import process_id, process_type
 
     if expect.id:
@@ -127,6 +128,7 @@ async def _process(system: SimulatedSystem, expect: ProcessExpect) -> list[str]:
 
 
 async def _database(system: SimulatedSystem, expect: DatabaseExpect) -> list[str]:
+    # Lazy: needs the coordinator extra, which may be missing.
     from sqlalchemy import MetaData, Table, inspect, select
     from sqlalchemy.exc import NoSuchTableError
 
@@ -208,6 +210,7 @@ async def _storage(system: SimulatedSystem, expect: StorageExpect) -> list[str]:
 
 
 async def _runs(system: SimulatedSystem, expect: RunsExpect) -> list[str]:
+    # Lazy: needs the coordinator extra, which may be missing.
     from raw.coordinator.db.run_index import get_run, list_runs
 
     runs = await list_runs(system.db, workflow=expect.workflow, status=expect.status, limit=1000)

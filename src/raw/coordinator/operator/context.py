@@ -126,6 +126,7 @@ def _database_password(url: str) -> str | None:
 def _engine_ui(coordinator: Coordinator) -> str | None:
     """The UI of this project's embedded engine while it runs (None without temporalio)."""
     try:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.engine import Engine
     except ImportError:
         return None
