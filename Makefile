@@ -49,6 +49,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples/hiring
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	cd examples/hiring && $(abspath $(BIN))/mypy --strict --ignore-missing-imports hiring
 
 format: $(STAMP)
@@ -59,4 +60,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/workflow_overhead.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache

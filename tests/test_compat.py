@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from raw.workflow.recorder import FileRecorder, new_run_id
+from raw.ids import new_run_id
+from raw.workflow.recorder import FileRecorder
 
 if TYPE_CHECKING:
     from conftest import CliResult, Project, RunCli

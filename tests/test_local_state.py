@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from raw.coordinator.run_mirror import DEFAULT_DATABASE_FILE
 from raw.integrations import EmailMessage, for_project
 from raw.integrations.config import ChatConfig, StorageConfig
 from raw.integrations.mail_catcher import MAIL_DIR
@@ -22,7 +23,6 @@ from raw.integrations.services import STATE_FILE
 from raw.local_state import LOCAL_STATE, gitignore
 from raw.orchestrator.engine import ENGINE_DIR
 from raw.up.local_env import LOCAL_ENV
-from raw.workflow.recorder import DEFAULT_DATABASE_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = str(Path(sys.executable).with_name("raw"))

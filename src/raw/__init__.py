@@ -9,10 +9,10 @@ class AnalyzeCV(BaseWorkflow[CVParams]):
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from raw import clock
+from raw.coordinator import run_mirror as _run_mirror
 from raw.errors import RawError
+from raw.version import __version__
 from raw.workflow import (
     BaseWorkflow,
     NoParams,
@@ -26,6 +26,11 @@ from raw.workflow import (
     run_workflow_async,
     step,
 )
+from raw.workflow import recorder as _recorder
+
+# The composition root: the runtime records runs; the coordinator's run index is
+# wired in here, so every entry point mirrors to it and the runtime never imports it.
+_recorder.register_mirror_factory(_run_mirror.run_index_mirror)
 
 __all__ = [
     "BaseWorkflow",

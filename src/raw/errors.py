@@ -3,7 +3,7 @@
 Every error the kit raises on purpose derives from :class:`RawError`, stores the
 values that identify it and builds its own message, a full sentence that says
 what was wrong and how to fix it. The CLI maps each class to an exit code at the
-edge (``raw.cli.output``); nothing inside the kit exits the process. Every error
+edge (``raw.console``); nothing inside the kit exits the process. Every error
 survives ``pickle`` with its message and its fields, so one raised in a worker or a
 subprocess reaches its caller intact.
 

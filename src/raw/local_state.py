@@ -3,6 +3,8 @@
 One list for everything that must keep it out: the ``.gitignore`` of a new system,
 the ``.dockerignore`` that ``raw deploy render`` writes, ``raw deploy check`` (which
 fails when the build context would hold any of it) and copies of a project for tests.
+What a project's own config moves elsewhere is added by
+:meth:`raw.project.Project.local_state`.
 A module that writes under ``.raw/`` takes its path from here, so a new kind of local
 state cannot be added without being kept out of images and commits.
 
@@ -16,11 +18,7 @@ committed test data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from raw.project import Project
+from pathlib import PurePosixPath
 
 __all__ = [
     "LOCAL_STATE",
@@ -39,7 +37,6 @@ __all__ = [
     "LocalState",
     "gitignore",
     "gitignore_lines",
-    "local_state",
     "raw_dir_entries",
 ]
 
@@ -106,54 +103,6 @@ SECRET_FILES: tuple[LocalState, ...] = (
     LocalState("**/.env.*", "settings and secrets", "you"),
 )
 """Files that hold secrets by convention, wherever they lie."""
-
-
-def _inside(project: Project, configured: str | Path | None) -> str | None:
-    """``configured`` (a path from the project's root or absolute) as a pattern, if inside."""
-    if not configured:
-        return None
-    path = Path(configured).expanduser()
-    path = path if path.is_absolute() else project.root / path
-    try:
-        relative = path.resolve().relative_to(project.root)
-    except ValueError:
-        return None
-    return relative.as_posix() if relative.parts else None
-
-
-def _configured(project: Project) -> list[LocalState]:
-    """Local state the project's config moved elsewhere (cache, runs, storage, outbox, db)."""
-    config = project.config
-    found: list[tuple[str | None, str, str]] = [
-        (_inside(project, config.cache_dir), "cached step results", "@cache"),
-        (_inside(project, config.runs_dir), "run records", "raw run"),
-    ]
-    integrations = config.system.integrations
-    if integrations.storage is not None and integrations.storage.adapter == "local":
-        found.append((_inside(project, integrations.storage.path), "stored objects", "storage"))
-    if integrations.chat is not None and integrations.chat.adapter == "local":
-        found.append((_inside(project, integrations.chat.outbox), "chat notifications", "chat"))
-    url = config.system.coordinator.database_url or ""
-    scheme, sep, rest = url.partition(":///")
-    if sep and scheme.split("+")[0] == "sqlite" and rest and not rest.startswith(":memory:"):
-        database = _inside(project, rest.split("?", 1)[0])
-        if database:
-            found.append((database, "the system's SQLite database", "raw up"))
-            found.append((database + "-*", "a SQLite journal (-wal, -shm)", "raw up"))
-    known = {entry.pattern for entry in KIT_STATE}
-    return [
-        LocalState(pattern, holds, by)
-        for pattern, holds, by in found
-        if pattern is not None and pattern not in known
-    ]
-
-
-def local_state(project: Project | None = None) -> list[LocalState]:
-    """Every kind of local state of ``project`` (the kit's defaults, then its config's moves)."""
-    entries = list(KIT_STATE)
-    if project is not None:
-        entries += _configured(project)
-    return entries
 
 
 LOCAL_STATE: dict[str, str] = {entry.gitignore_line: entry.holds for entry in KIT_STATE}

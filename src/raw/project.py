@@ -25,6 +25,8 @@ from raw.errors import (
     WorkflowNotFoundError,
     WorkflowOutsideProjectError,
 )
+from raw.files import write_atomic
+from raw.local_state import KIT_STATE, LocalState
 
 if TYPE_CHECKING:
     from raw.system import SystemConfig
@@ -142,6 +144,7 @@ class ProjectConfig(_Strict):
         ``raw config check`` validate it; an error names the key like any other.
         """
         if self._system is None:
+            # Lazy: the system schema costs ~10 ms to build; raw run never needs it.
             from raw.system import SystemConfig
 
             try:
@@ -173,15 +176,13 @@ def _parse_yaml(path: Path) -> Any:
             return cached["data"]
     except (OSError, ValueError, AttributeError, KeyError):
         pass
-    import yaml
+    import yaml  # lazy: see above, ~15 ms that a run with a cached config skips
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     try:
-        from raw.workflow.recorder import write_atomic
-
         cache.parent.mkdir(exist_ok=True)
         payload = {"source": str(path), "version": version, "data": data}
         write_atomic(cache, json.dumps(payload).encode())
@@ -299,6 +300,10 @@ class Project:
             self.raw_dir / "cache"
         )
 
+    def local_state(self) -> list[LocalState]:
+        """Every kind of local state of the project: the kit's defaults, then its config's."""
+        return [*KIT_STATE, *_configured_local_state(self)]
+
     def workflow_ids(self) -> list[str]:
         if not self.workflows_dir.is_dir():
             return []
@@ -340,3 +345,43 @@ def find_project(start: Path | str | None = None) -> Project:
         f"No RAW project found in {origin} or any folder above it. "
         "Run 'raw init' to create one, or pass --project-dir."
     )
+
+
+def _inside(project: Project, configured: str | Path | None) -> str | None:
+    """``configured`` (a path from the project's root or absolute) as a pattern, if inside."""
+    if not configured:
+        return None
+    path = Path(configured).expanduser()
+    path = path if path.is_absolute() else project.root / path
+    try:
+        relative = path.resolve().relative_to(project.root)
+    except ValueError:
+        return None
+    return relative.as_posix() if relative.parts else None
+
+
+def _configured_local_state(project: Project) -> list[LocalState]:
+    """Local state the project's config moved elsewhere (cache, runs, storage, outbox, db)."""
+    config = project.config
+    found: list[tuple[str | None, str, str]] = [
+        (_inside(project, config.cache_dir), "cached step results", "@cache"),
+        (_inside(project, config.runs_dir), "run records", "raw run"),
+    ]
+    integrations = config.system.integrations
+    if integrations.storage is not None and integrations.storage.adapter == "local":
+        found.append((_inside(project, integrations.storage.path), "stored objects", "storage"))
+    if integrations.chat is not None and integrations.chat.adapter == "local":
+        found.append((_inside(project, integrations.chat.outbox), "chat notifications", "chat"))
+    url = config.system.coordinator.database_url or ""
+    scheme, sep, rest = url.partition(":///")
+    if sep and scheme.split("+")[0] == "sqlite" and rest and not rest.startswith(":memory:"):
+        database = _inside(project, rest.split("?", 1)[0])
+        if database:
+            found.append((database, "the system's SQLite database", "raw up"))
+            found.append((database + "-*", "a SQLite journal (-wal, -shm)", "raw up"))
+    known = {entry.pattern for entry in KIT_STATE}
+    return [
+        LocalState(pattern, holds, by)
+        for pattern, holds, by in found
+        if pattern is not None and pattern not in known
+    ]

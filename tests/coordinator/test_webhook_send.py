@@ -333,7 +333,7 @@ def test_bad_data_exits_2(
 def _record_running_up(project: Project, port: int) -> None:
     """A `raw up` record as raw up writes it, naming this (alive) test process."""
     from raw.project import Project as RawProject
-    from raw.up.state import UpState, write_state
+    from raw.up_state import UpState, write_state
 
     write_state(RawProject(project.root), UpState.here("127.0.0.1", port))
 
@@ -353,7 +353,7 @@ def test_without_url_and_no_raw_up_nothing_is_sent_and_it_exits_4(
 ) -> None:
     # A record left by a raw up that was killed: its process is gone, so it counts as none.
     from raw.project import Project as RawProject
-    from raw.up.state import UpState, write_state
+    from raw.up_state import UpState, write_state
 
     stale = UpState.here("127.0.0.1", 8000).model_copy(update={"pid": exited_pid()})
     write_state(RawProject(project.root), stale)

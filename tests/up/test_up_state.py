@@ -15,7 +15,7 @@ import pytest
 from conftest import exited_pid
 from raw.orchestrator.connect import resolve_target
 from raw.project import Project
-from raw.up.state import UpState, read_running, remove_state, state_path, write_state
+from raw.up_state import UpState, read_running, remove_state, state_path, write_state
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ import pytest
 
 from raw import RunResult, clock, run_workflow
 from raw.clock import ManualClock
-from raw.workflow.recorder import FileRecorder, read_manifest, write_atomic
+from raw.files import write_atomic
+from raw.workflow.recorder import FileRecorder, read_manifest
 
 if TYPE_CHECKING:
     from conftest import Project

@@ -10,7 +10,7 @@ import argparse
 import os
 from typing import Any
 
-from raw.cli import output
+from raw import console as output
 from raw.errors import ConfigError
 
 EXAMPLES = """\

@@ -15,7 +15,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from raw.cli import output
+from raw import console as output
 
 if TYPE_CHECKING:
     from raw.coordinator.db.database import Database

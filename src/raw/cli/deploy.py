@@ -11,7 +11,7 @@ import argparse
 from collections import defaultdict
 from pathlib import Path
 
-from raw.cli import output
+from raw import console as output
 
 EXAMPLES = """\
 examples:

@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from raw.cli import output
+from raw import console as output
 from raw.errors import RawError
 from raw.project import Project, find_project
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from raw.cli import output
+from raw import console as output
 
 if TYPE_CHECKING:
     from raw.gates.runner import GateResult

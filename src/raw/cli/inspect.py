@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from raw.cli import output
+from raw import console as output
 from raw.errors import RawError
 from raw.project import Project, find_project
 from raw.workflow.arguments import flags_for

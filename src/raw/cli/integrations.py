@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from raw.cli import output
+from raw import console as output
 from raw.errors import RawError
 
 if TYPE_CHECKING:

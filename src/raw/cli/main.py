@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from raw.version import __version__
+
 DESCRIPTION = """\
 raw: build durable, event-driven systems from small, stateless RAW workflows.
 
@@ -61,7 +63,7 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors exit 2; with --json they are a JSON document too."""
 
     def error(self, message: str) -> NoReturn:
-        from raw.cli.output import USAGE, emit_json
+        from raw.console import USAGE, emit_json
 
         if "--json" in sys.argv[1:]:
             emit_json({"error": {"type": "UsageError", "message": message}, "exit_code": USAGE})
@@ -196,7 +198,7 @@ def _split_globals(argv: list[str]) -> tuple[str | None, list[str]]:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run one command; a reader that stops reading early (``raw ... | head``) ends it quietly."""
-    from raw.cli.output import CLOSED_OUTPUT, drop_closed_stdout, stdout_closed
+    from raw.console import CLOSED_OUTPUT, drop_closed_stdout, stdout_closed
 
     try:
         try:
@@ -222,9 +224,7 @@ def _main(argv: list[str] | None) -> NoReturn:
     if args.project_dir is None:
         args.project_dir = project_dir
     if args.version:
-        import raw
-
-        print(f"raw {raw.__version__}")
+        print(f"raw {__version__}")
         sys.exit(0)
     if args.command is None:
         parser.print_help(sys.stderr)
@@ -236,7 +236,7 @@ def _main(argv: list[str] | None) -> NoReturn:
     try:
         code = args.handler(args)
     except RawError as exc:
-        from raw.cli.output import fail
+        from raw.console import fail
 
         fail(exc, as_json=getattr(args, "json", False))
     except KeyboardInterrupt:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from raw.cli import output
+from raw import console as output
 
 EXAMPLES = """\
 examples:
@@ -62,7 +62,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_new_system(args: argparse.Namespace) -> int:
-    from raw.scaffold.system import SystemOptions, parse_schedule, plan_system, write_system
+    from raw.scaffold.system import write_system
+    from raw.scaffold.system_plan import SystemOptions, parse_schedule, plan_system
 
     directory = Path(args.dir) if args.dir else Path.cwd() / args.name
     options = SystemOptions(

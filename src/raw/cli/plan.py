@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from raw.cli import output
+from raw import console as output
 
 EXAMPLES = """\
 examples:
@@ -79,7 +79,7 @@ def _ask(question: str) -> bool:
 
 
 def _schedule(text: str) -> str:
-    from raw.scaffold.system import parse_schedule
+    from raw.scaffold.system_plan import parse_schedule
 
     spec = text if ":" in text else f"{text}:daily-report"
     return parse_schedule(spec).text
@@ -88,7 +88,7 @@ def _schedule(text: str) -> str:
 def cmd_plan(args: argparse.Namespace) -> int:
     from raw.errors import UsageError
     from raw.scaffold.decision import decide
-    from raw.scaffold.system import check_system_name
+    from raw.scaffold.system_plan import check_system_name
 
     check_system_name(args.name)
     if args.webhook and args.webhooks is False:

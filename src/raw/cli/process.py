@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from raw.cli import output
+from raw import console as output
 from raw.errors import ProjectError, RawError, UsageError
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from raw.cli import output
+from raw import console as output
 from raw.project import find_project
 from raw.scaffold.workflow import create_workflow, init_project
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from raw.cli import output
+from raw import console as output
 from raw.cli.process import action_adder, run_with_client
 from raw.errors import ProjectError
 

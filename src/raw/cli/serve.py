@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 
-from raw.cli import output
+from raw import console as output
 from raw.errors import UsageError
 from raw.project import find_project
 

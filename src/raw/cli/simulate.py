@@ -14,8 +14,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from raw.cli import output
+from raw import console as output
 from raw.errors import RawError, UsageError
+from raw.ids import new_run_id
 from raw.local_state import SIMULATE_DIR
 
 if TYPE_CHECKING:
@@ -95,7 +96,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         from raw import clock
-        from raw.workflow.recorder import new_run_id
 
         for path, scenario in scenarios:
             workdir = project.raw_dir / SIMULATE_DIR / new_run_id(clock.now())

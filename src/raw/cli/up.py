@@ -8,7 +8,7 @@ schedules are synced. It prints the URLs and streams every part's log with a
 prefix. Ctrl-C or SIGTERM stops every part (and the engine if it started it);
 processes waiting in Temporal wait on, and the next ``raw up`` resumes them.
 
-While it runs, ``.raw/up/state.json`` says where (:mod:`raw.up.state`): the other
+While it runs, ``.raw/up/state.json`` says where (:mod:`raw.up_state`): the other
 commands find the system there, and a second ``raw up`` in the project refuses to
 start. ``raw up --print-url`` prints the coordinator's URL from it.
 """
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from raw.cli import output
+from raw import console as output
 from raw.errors import RawError, UsageError
 
 if TYPE_CHECKING:
@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from raw.orchestrator.engine import EngineInfo
     from raw.project import Project
     from raw.system import SystemConfig
-    from raw.up.state import UpState
     from raw.up.supervisor import Supervisor
+    from raw.up_state import UpState
 
 EXAMPLES = """\
 examples:
@@ -105,7 +105,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     import time
 
     from raw.project import find_project
-    from raw.up.state import (
+    from raw.up_state import (
         UpAlreadyRunningError,
         UpState,
         read_running,
@@ -140,7 +140,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def _print_url(args: argparse.Namespace) -> int:
     from raw.project import find_project
-    from raw.up.state import running_or_fail
+    from raw.up_state import running_or_fail
 
     state = running_or_fail(find_project(args.project_dir))
     if args.json:
@@ -157,7 +157,7 @@ def _up(
     import asyncio
 
     from raw.up.local_env import ensure_local_env
-    from raw.up.state import write_state
+    from raw.up_state import write_state
 
     try:
         written = ensure_local_env(project)

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from raw.cli import output
+from raw import console as output
 from raw.errors import RawError, ServiceUnreachableError, UsageError
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ def find_route(webhooks: list[WebhookConfig], route: str, where: Path) -> Webhoo
 def _running_coordinator(project: Project) -> str:
     """The URL of this project's running ``raw up``: a delivery signed with this project's
     secrets never goes to whatever else listens on a default port."""
-    from raw.up.state import running_or_fail
+    from raw.up_state import running_or_fail
 
     instead = (
         "pass --url with the coordinator's base URL (e.g. http://127.0.0.1:8000 for raw serve)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from raw.cli import output
+from raw import console as output
 from raw.errors import RawError
 from raw.project import find_project
 

@@ -39,6 +39,7 @@ from raw.errors import RawError
 from raw.project import Project, find_project
 from raw.system import ActionConfig
 from raw.workflow.result import RunResult
+from raw.workflow.runner import run_workflow_async
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -218,6 +219,7 @@ class ActionRunner:
                 if self.connect_client is not None:
                     self.client = await self.connect_client()
                 else:
+                    # Lazy: needs the orchestrator extra, which may be missing.
                     from raw.orchestrator.connect import connect
 
                     self.client = await connect(self.project_obj)
@@ -256,7 +258,6 @@ class ActionRunner:
         }
 
     async def _run_workflow(self, item: InboxItemLike, action: ActionConfig) -> ActionOutcome:
-        from raw.workflow.runner import run_workflow_async
 
         assert action.workflow is not None
         params = self._params(item, action)
@@ -273,6 +274,7 @@ class ActionRunner:
     # -- Temporal: start, signal, signal-with-start
 
     async def _temporal(self, item: InboxItemLike, action: ActionConfig) -> ActionOutcome:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from temporalio.service import RPCError
 
         from raw.orchestrator.client import (
@@ -298,6 +300,7 @@ class ActionRunner:
             if action.kind == "start_process":
                 result = await self._start(client, item, action, pid)
             elif action.kind == "signal":
+                # Lazy: needs the orchestrator extra, which may be missing.
                 from raw.orchestrator.client import signal
 
                 assert action.signal is not None
@@ -324,6 +327,7 @@ class ActionRunner:
         return ActionOutcome.done(result, target_process_id=pid)
 
     def _task_queue(self) -> str:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.connect import orchestrator_config
 
         return orchestrator_config(self.project_obj).task_queue
@@ -362,6 +366,7 @@ class ActionRunner:
         """
         if item.attempts <= 1:
             return None
+        # Lazy: needs the orchestrator extra, which may be missing.
         from temporalio.service import RPCError, RPCStatusCode
 
         try:
@@ -378,6 +383,7 @@ class ActionRunner:
     async def _signal_with_start(
         self, client: Client, item: InboxItemLike, action: ActionConfig, pid: str
     ) -> dict[str, Any]:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.client import SignalEnvelope
 
         assert action.process is not None and action.signal is not None

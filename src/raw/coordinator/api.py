@@ -48,8 +48,8 @@ from raw.coordinator.throttle import client_address
 from raw.processes import ProcessView
 
 if TYPE_CHECKING:
-    from raw.coordinator.app import Coordinator
     from raw.coordinator.db.models import Delivery, InboxRecord
+    from raw.coordinator.runtime import Coordinator
 
 logger = logging.getLogger("raw.coordinator")
 

@@ -20,159 +20,29 @@ run at start, then the built-in dispatcher starts unless
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pydantic import BaseModel
+from fastapi import FastAPI
 
-from raw.coordinator.db.database import Database, database_url, upgrade
-from raw.coordinator.db.system_migrations import upgrade_system
+from raw.coordinator.api import api_router, health_router
+from raw.coordinator.db.database import Database, database_url
 from raw.coordinator.errors import install_error_handlers
-from raw.coordinator.metrics import CoordinatorMetrics
+from raw.coordinator.operator import mount_operator
+from raw.coordinator.runtime import Coordinator
+from raw.coordinator.sender import load_schemes
 from raw.coordinator.settings import CoordinatorSettings, check_webhook_secrets, load_settings
-from raw.coordinator.throttle import AuthThrottle
-from raw.coordinator.webhooks import WebhookRoute, build_route, import_object, mount_webhooks
+from raw.coordinator.webhooks import build_route, import_object, mount_webhooks
 from raw.errors import ConfigError
 from raw.project import Project
 from raw.system import CoordinatorConfig
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-    from temporalio.client import Client
-
-    from raw.coordinator.dispatcher import Dispatcher
+from raw.version import __version__
 
 __all__ = ["Coordinator", "create_app", "load_app", "mount_coordinator"]
 
 log = logging.getLogger("raw.coordinator")
-
-PROCESS_ACTIONS = ("start_process", "signal", "signal_with_start")
-TEMPORAL_TIMEOUT_SECONDS = 3.0
-QUERY_TIMEOUT_SECONDS = 5.0
-
-
-class Coordinator:
-    """What :func:`mount_coordinator` put on an app: its routes, database, metrics, dispatcher."""
-
-    def __init__(
-        self,
-        project: Project,
-        *,
-        settings: CoordinatorSettings,
-        db: Database,
-        owns_db: bool,
-        routes: list[WebhookRoute],
-        run_dispatcher: bool,
-    ) -> None:
-        self.project = project
-        self.settings = settings
-        self.db = db
-        self.routes = routes
-        self.metrics = CoordinatorMetrics()
-        self.throttle = AuthThrottle()
-        """Wrong API tokens, wherever they are tried (sign-in form, /api, /operator)."""
-        self.run_dispatcher = run_dispatcher
-        self.dispatcher: Dispatcher | None = None
-        self.query_timeout_seconds = QUERY_TIMEOUT_SECONDS
-        """How long ``/api/processes/{id}`` waits for the process's ``raw_state`` answer."""
-        self._owns_db = owns_db
-        self._temporal: Client | None = None
-        self._temporal_lock: asyncio.Lock | None = None
-
-    @property
-    def config(self) -> CoordinatorConfig:
-        return self.project.config.system.coordinator
-
-    @property
-    def uses_temporal(self) -> bool:
-        """Whether the system has processes, so Temporal must be reachable to be ready."""
-        orchestrator = self.project.config.system.orchestrator
-        return bool(orchestrator.workflows) or any(
-            route.config.action.kind in PROCESS_ACTIONS for route in self.routes
-        )
-
-    async def start(self) -> None:
-        """Migrate the kit's tables and the system's, then start the dispatcher (if it is here)."""
-        await upgrade(self.db)
-        await upgrade_system(self.db, self.project)
-        if self.run_dispatcher:
-            from raw.coordinator.actions import ActionRunner
-            from raw.coordinator.dispatcher import Dispatcher
-
-            self.dispatcher = Dispatcher(
-                self.db,
-                self.config.dispatcher,
-                self.project,
-                actions=ActionRunner(self.project, connect_client=self.temporal),
-                on_dispatch=self.metrics.observe_dispatch,
-            )
-            await self.dispatcher.start()
-
-    async def stop(self) -> None:
-        if self.dispatcher is not None:
-            await self.dispatcher.stop()
-            self.dispatcher = None
-        if self._owns_db:
-            await self.db.dispose()
-
-    async def temporal(self) -> Client:
-        """The Temporal client, connected on first use (raises TemporalUnavailableError)."""
-        if self._temporal is not None:
-            return self._temporal
-        if self._temporal_lock is None:
-            self._temporal_lock = asyncio.Lock()
-        async with self._temporal_lock:
-            if self._temporal is None:
-                from raw.orchestrator.connect import TemporalUnavailableError, connect
-
-                try:
-                    self._temporal = await asyncio.wait_for(
-                        connect(self.project), TEMPORAL_TIMEOUT_SECONDS
-                    )
-                except TimeoutError:
-                    raise TemporalUnavailableError(
-                        f"Temporal did not answer within {TEMPORAL_TIMEOUT_SECONDS:g} seconds. "
-                        "Is the server running? 'raw engine status' tells for the embedded engine."
-                    ) from None
-        return self._temporal
-
-    async def process_state(self, process_id: str) -> tuple[dict[str, Any] | None, str | None]:
-        """A process's ``raw_state`` answer as JSON, or (None, why it could not be read)."""
-        from temporalio.service import RPCError
-
-        from raw.orchestrator.client import ProcessNotFoundError, ProcessQueryError, query
-        from raw.orchestrator.connect import TemporalUnavailableError
-
-        try:
-            client = await self.temporal()
-            state = await query(client, process_id, timeout_seconds=self.query_timeout_seconds)
-        except ProcessNotFoundError:
-            return None, "no such process (not started yet, or removed by retention)"
-        except ProcessQueryError as exc:
-            return None, exc.reason
-        except (RPCError, TemporalUnavailableError) as exc:
-            return None, f"the query failed: {exc}"
-        if isinstance(state, BaseModel):
-            return state.model_dump(mode="json"), None
-        return (state if isinstance(state, dict) else {"value": state}), None
-
-    async def check_temporal(self) -> None:
-        """Raise TemporalUnavailableError unless Temporal answers a health check."""
-        from temporalio.service import RPCError
-
-        from raw.orchestrator.connect import TemporalUnavailableError
-
-        client = await self.temporal()
-        try:
-            await client.service_client.check_health(
-                timeout=timedelta(seconds=TEMPORAL_TIMEOUT_SECONDS)
-            )
-        except RPCError as exc:
-            raise TemporalUnavailableError(f"Temporal's health check failed: {exc}") from None
 
 
 def _dispatcher_wanted(config: CoordinatorConfig, settings: CoordinatorSettings) -> bool:
@@ -195,16 +65,12 @@ def mount_coordinator(
     Raises at once, naming the problem, for an insecure setting outside development,
     a missing webhook secret outside development, or a route that cannot be mounted.
     """
-    from raw.coordinator.api import api_router, health_router
-
     if getattr(app.state, "raw_coordinator", None) is not None:
         raise ConfigError("This app already has the coordinator mounted on it; mount it once.")
     config = project.config.system.coordinator
     settings = load_settings(config)
     if not settings.development:
         check_webhook_secrets(config.webhooks, environment=settings.env)
-    from raw.coordinator.sender import load_schemes
-
     load_schemes(config, project.root)
     routes = [
         build_route(hook, default_limit_bytes=config.max_body_bytes, root=project.root)
@@ -232,8 +98,6 @@ def mount_coordinator(
     )
     app.include_router(health_router)
     app.include_router(api_router)
-    from raw.coordinator.operator import mount_operator
-
     mount_operator(app, coordinator)
     _add_openapi_components(app, components)
     _hook_lifespan(app, coordinator)
@@ -281,14 +145,10 @@ def create_app(
 
     ``db`` and ``run_dispatcher`` are :func:`mount_coordinator`'s.
     """
-    from fastapi import FastAPI
-
-    import raw
-
     name = project.config.system.name or project.config.name or project.root.name
     app = FastAPI(
         title=f"{name} coordinator",
-        version=raw.__version__,
+        version=__version__,
         description="Webhooks, the inbox and the status API of a RAW system.",
     )
     mount_coordinator(app, project, db=db, run_dispatcher=run_dispatcher)
@@ -300,8 +160,6 @@ def load_app(project: Project) -> FastAPI:
 
     A named app gets the coordinator mounted unless it mounted it itself.
     """
-    from fastapi import FastAPI
-
     reference = project.config.system.coordinator.app
     if reference is None:
         return create_app(project)

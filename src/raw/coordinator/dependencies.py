@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Request
 
 if TYPE_CHECKING:
-    from raw.coordinator.app import Coordinator
+    from raw.coordinator.runtime import Coordinator
     from raw.coordinator.db.database import Database
     from raw.coordinator.operator.context import Operator
     from raw.coordinator.operator.render import Renderer

@@ -26,13 +26,17 @@ from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from raw import clock
 from raw.coordinator.db.group_commit import GroupCommit
+from raw.coordinator.db.models import Delivery, InboxRecord, KitBase
 from raw.coordinator.errors import database_available
 
 if TYPE_CHECKING:
@@ -40,8 +44,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from raw.coordinator.db.database import Database
-    from raw.coordinator.db.models import KitBase
-    from raw.coordinator.webhooks import WebhookRoute
+    from raw.system import WebhookConfig
 
 __all__ = ["KEY_COLUMN", "Accepted", "Answer", "DeliveryStore", "Ignored"]
 
@@ -67,11 +70,38 @@ class Ignored:
     """The entity it concerned, kept on the delivery like a handler's returned key."""
 
 
+Handler = Callable[["AsyncSession", Any, "Delivery"], Awaitable[str | None] | str | None]
+"""``await handler(session, body, delivery)``: the user's entity change; returns an entity key."""
+
+
+class Route(Protocol):
+    """What storing a delivery needs of its route: a ``webhooks.WebhookRoute`` fits."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def config(self) -> WebhookConfig: ...
+
+    @property
+    def handler(self) -> Handler | None: ...
+
+    @property
+    def process_type(self) -> str | None: ...
+
+    @property
+    def action_json(self) -> dict[str, Any]: ...
+
+    def answer(
+        self, key: str, correlation_id: str, target: str | None, *, ignored: str | None = None
+    ) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True)
 class Accepted:
     """A delivery that passed every check of its route, to be stored."""
 
-    route: WebhookRoute
+    route: Route
     key: str
     validated: Any
     """The body as the handler gets it: the route's model instance, or the plain data."""
@@ -187,10 +217,6 @@ async def _insert_deliveries(
     session: AsyncSession, dialect: str, rows: list[dict[str, Any]]
 ) -> dict[tuple[str, str], int]:
     """Insert the rows whose key is new; the ids of those inserted, by key."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    from raw.coordinator.db.models import Delivery
-
     table = _table(Delivery)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
@@ -208,10 +234,6 @@ async def _first_answers(
     """The stored answers of deliveries already committed (repeats)."""
     if not keys:
         return {}
-    from sqlalchemy import select
-
-    from raw.coordinator.db.models import Delivery
-
     found: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
     for route in sorted({route for route, _ in keys}):
         rows = await session.execute(
@@ -235,8 +257,6 @@ async def _run_handler(
     handler = delivery.route.handler
     if handler is None:
         return None
-    from raw.coordinator.db.models import Delivery
-
     outcome = handler(session, delivery.validated, Delivery(id=delivery_id, **row))
     if inspect.isawaitable(outcome):
         outcome = await outcome
@@ -255,8 +275,6 @@ async def _finish(
     ignored: list[dict[str, Any]],
 ) -> None:
     from sqlalchemy import bindparam, insert, update
-
-    from raw.coordinator.db.models import Delivery, InboxRecord
 
     table = _table(Delivery)
     if ignored:  # their first answer, the one their repeats get

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from types import ModuleType
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
-from raw.coordinator.verify import (
+from raw.coordinator.signatures import (
     InvalidSecretError,
     SignatureError,
     SignedRequest,

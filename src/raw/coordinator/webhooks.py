@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
 
+import pydantic_core
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request  # at module level: FastAPI reads the endpoint's hints
 
@@ -58,18 +59,16 @@ from raw.coordinator.errors import (
     RouteConfigError,
     UnsupportedMediaTypeError,
 )
-from raw.coordinator.ingest import KEY_COLUMN, Accepted, Answer, DeliveryStore, Ignored
+from raw.coordinator.ingest import KEY_COLUMN, Accepted, Answer, DeliveryStore, Handler, Ignored
 from raw.coordinator.storable import form_fields, nul_fields
 from raw.errors import FieldError
 from raw.system import WebhookConfig
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-    from sqlalchemy.ext.asyncio import AsyncSession
     from starlette.responses import JSONResponse
 
     from raw.coordinator.db.database import Database
-    from raw.coordinator.db.models import Delivery
     from raw.coordinator.metrics import CoordinatorMetrics
 
 __all__ = [
@@ -81,9 +80,6 @@ __all__ = [
     "import_object",
     "mount_webhooks",
 ]
-
-Handler = Callable[["AsyncSession", Any, "Delivery"], Awaitable[str | None] | str | None]
-"""``await handler(session, body, delivery)``: the user's entity change; returns an entity key."""
 
 MEDIA_TYPES = {"json": "application/json", "form": "application/x-www-form-urlencoded"}
 
@@ -222,8 +218,6 @@ class WebhookRoute:
         if form is not None:
             problems = nul_fields(form)
         elif b"\\u0000" in body or b"\x00" in body:  # the only ways JSON can carry U+0000
-            import pydantic_core
-
             try:
                 problems = nul_fields(pydantic_core.from_json(body, allow_inf_nan=False))
             except ValueError:
@@ -261,6 +255,7 @@ class WebhookRoute:
             return action.workflow
         if self.process_type is None or action.business_key is None:
             return None
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.client import InvalidProcessIdError, process_id
 
         value = _lookup(payload, action.business_key)
@@ -379,6 +374,7 @@ def build_route(
         handler = obj
     process_type = None
     if config.action.process is not None:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.client import process_type as type_prefix
 
         process_type = type_prefix(config.action.process)

@@ -39,6 +39,7 @@ from raw.deploy.validators import (
     validate_objects,
 )
 from raw.errors import UsageError
+from raw.project import find_project
 
 if TYPE_CHECKING:
     from raw.deploy.plan import Plan
@@ -169,7 +170,6 @@ def check_deployment(
     UsageError for an unsupported Kubernetes version or a missing folder, and
     ToolMissingError without hadolint.
     """
-    from raw.project import find_project
 
     project = project or find_project()
     plan = build_plan(project)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from raw.deploy.findings import Finding
 from raw.deploy.rules import (
     LONG_RUNNING,
     command_words,
@@ -63,7 +64,6 @@ class _Checker:
         self.secrets = secret_names(plan) | {"POSTGRES_PASSWORD"}
 
     def add(self, obj: str, problem: str, fix: str) -> None:
-        from raw.deploy.findings import Finding
 
         self.findings.append(Finding(self.file, obj, problem, fix, "system"))
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from raw.deploy.findings import Finding, ToolMissingError
-from raw.local_state import SECRET_FILES, LocalState, local_state
+from raw.local_state import SECRET_FILES, LocalState
 
 if TYPE_CHECKING:
     from raw.project import Project
@@ -82,7 +82,7 @@ def check_build_context(project: Project, deploy_dir: Path) -> tuple[list[Findin
     """Findings for each file of local state or secrets the image would hold; files sent."""
     context = build_context(project.root, deploy_dir / "Dockerfile")
     entries = [
-        (entry, _matcher([entry.pattern])) for entry in (*local_state(project), *SECRET_FILES)
+        (entry, _matcher([entry.pattern])) for entry in (*project.local_state(), *SECRET_FILES)
     ]
     if context.ignore_file is not None:
         where = os.path.relpath(context.ignore_file, deploy_dir)

@@ -108,7 +108,7 @@ CMD {_exec_form(plan.commands["api"])}
 def render_dockerignore(out_dir_from_root: str, local: Sequence[LocalState]) -> str:
     """What never goes into the image: ``local`` state, any .env, tools' caches, tests' data.
 
-    ``local`` is :func:`raw.local_state.local_state` of the project, so the list grows
+    ``local`` is :meth:`raw.project.Project.local_state`, so the list grows
     with every kind of local state the kit writes; ``raw deploy check`` checks the folder
     against the same list.
     """

@@ -19,79 +19,22 @@ if TYPE_CHECKING:
     from raw.deploy.plan import Plan
     from raw.deploy.values import Values
 
-__all__ = ["app_documents", "resources", "restricted", "secret_ref"]
+from raw.deploy.kube_infra import namespace_container
+from raw.deploy.kube_objects import (
+    RESOURCES_SCHEMA,
+    TMP_MOUNT,
+    TMP_VOLUME,
+    job,
+    labels,
+    metadata,
+    pod_security,
+    resources,
+    restricted,
+    secret_ref,
+    selector,
+)
 
-RESOURCES_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        section: {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {"cpu": {"type": "string"}, "memory": {"type": "string"}},
-        }
-        for section in ("requests", "limits")
-    },
-}
-
-
-def resources(config: Resources) -> dict[str, Any]:
-    dumped = config.model_dump(exclude_none=True)
-    return {section: values for section, values in dumped.items() if values}
-
-
-def labels(plan: Plan, component: str) -> dict[str, str]:
-    return {
-        "app.kubernetes.io/name": plan.name,
-        "app.kubernetes.io/component": component[:63].rstrip("-"),
-        "app.kubernetes.io/part-of": plan.name,
-    }
-
-
-def selector(plan: Plan, component: str) -> dict[str, str]:
-    return {key: value for key, value in labels(plan, component).items() if "part-of" not in key}
-
-
-def metadata(plan: Plan, name: str, component: str, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "labels": labels(plan, component), **extra}
-
-
-def restricted(*, read_only: bool = True) -> dict[str, Any]:
-    """The container security context of the restricted Pod Security Standard."""
-    return {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": read_only,
-        "runAsNonRoot": True,
-        "capabilities": {"drop": ["ALL"]},
-    }
-
-
-def pod_security(uid: int) -> dict[str, Any]:
-    return {
-        "runAsNonRoot": True,
-        "runAsUser": uid,
-        "runAsGroup": uid,
-        "fsGroup": uid,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
-
-
-TMP_VOLUME = {"name": "tmp", "emptyDir": {}}
-TMP_MOUNT = {"name": "tmp", "mountPath": "/tmp"}
-
-
-def secret_ref(plan: Plan, v: Values, name: str, key: str, *, optional: bool = False) -> Any:
-    ref: dict[str, Any] = {
-        "name": v.scalar(
-            "secretName",
-            plan.secret_name,
-            "The Secret (created by you) holding the secret settings.",
-        ),
-        "key": key,
-    }
-    if optional:
-        ref["optional"] = True
-    return {"name": name, "valueFrom": {"secretKeyRef": ref}}
+__all__ = ["app_documents"]
 
 
 def app_env(plan: Plan, v: Values, role: str) -> list[dict[str, Any]]:
@@ -240,47 +183,6 @@ def _ingress(plan: Plan, v: Values) -> Document | None:
     return Document(obj, when=when if isinstance(when, str) else None)
 
 
-def _hook(v: Values, weight: int) -> dict[str, Any]:
-    if not v.helm:
-        return {}
-    return {
-        "annotations": {
-            "helm.sh/hook": "post-install,post-upgrade",
-            "helm.sh/hook-weight": str(weight),
-            "helm.sh/hook-delete-policy": "before-hook-creation,hook-succeeded",
-        }
-    }
-
-
-def job(
-    plan: Plan,
-    v: Values,
-    name: str,
-    steps: list[dict[str, Any]],
-    *,
-    weight: int,
-    pod: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A one-shot Job; its steps run in order (all but the last as init containers)."""
-    base = pod or app_pod(plan, [])
-    spec: dict[str, Any] = {k: v for k, v in base.items() if k not in ("containers", "volumes")}
-    spec["restartPolicy"] = "OnFailure"
-    if steps[:-1]:
-        spec["initContainers"] = steps[:-1]
-    spec["containers"] = steps[-1:]
-    spec["volumes"] = base["volumes"]
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": metadata(plan, f"{plan.name}-{name}", name, **_hook(v, weight)),
-        "spec": {
-            "backoffLimit": 10,
-            "ttlSecondsAfterFinished": 600,
-            "template": {"metadata": {"labels": labels(plan, name)}, "spec": spec},
-        },
-    }
-
-
 def _job_container(plan: Plan, v: Values, role: str, command: list[str]) -> dict[str, Any]:
     return app_container(plan, v, role, command, "jobs.resources", Resources())
 
@@ -348,8 +250,6 @@ def app_documents(plan: Plan, v: Values) -> dict[str, list[Document]]:
         sync["name"] = "schedules-sync"
         setup.append(sync)
     if plan.in_cluster_temporal:
-        from raw.deploy.kube_infra import namespace_container
-
         setup.insert(0, namespace_container(plan, v))
     jobs = [
         job(
@@ -358,8 +258,9 @@ def app_documents(plan: Plan, v: Values) -> dict[str, list[Document]]:
             "migrate",
             [_job_container(plan, v, "migrate", plan.commands["migrate"])],
             weight=0,
+            pod=app_pod(plan, []),
         ),
-        job(plan, v, "temporal-setup", setup, weight=5),
+        job(plan, v, "temporal-setup", setup, weight=5, pod=app_pod(plan, [])),
     ]
     ingress = _ingress(plan, v)
     files = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from raw.deploy.compose import namespace_script, schema_script
-from raw.deploy.kube import (
+from raw.deploy.kube_objects import (
     RESOURCES_SCHEMA,
     TMP_MOUNT,
     TMP_VOLUME,

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from raw.deploy.config import looks_secret
-from raw.deploy.plan import TEMPORAL_PORT
+from raw.deploy.findings import Finding
+from raw.deploy.plan import TEMPORAL_PORT, schedule_command
 from raw.deploy.rules import (
     LONG_RUNNING,
     command_words,
@@ -89,7 +90,6 @@ class _Checker:
         }
 
     def add(self, file: str, obj: str, problem: str, fix: str) -> None:
-        from raw.deploy.findings import Finding
 
         self.findings.append(Finding(file, obj, problem, fix, CHECK))
 
@@ -433,7 +433,6 @@ class _Checker:
             )
 
     def command_for(self, schedule_id: str) -> list[str]:
-        from raw.deploy.plan import schedule_command
 
         return next(schedule_command(s) for s in self.plan.schedules if s.id == schedule_id)
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from raw.errors import ConfigError
+from raw.version import __version__
 
 if TYPE_CHECKING:
     from raw.deploy.config import DeployConfig
@@ -236,7 +237,6 @@ def _temporal_address(name: str, system: SystemConfig, deploy: DeployConfig) -> 
 
 def build_plan(project: Project) -> Plan:
     """The deployment of ``project``'s system. Raises ConfigError for an unusable config."""
-    import raw
 
     config = project.config
     system = config.system
@@ -257,7 +257,7 @@ def build_plan(project: Project) -> Plan:
         deploy=deploy,
         system=system,
         project_root=project.root,
-        python_version=deploy.python.version or raw.__version__,
+        python_version=deploy.python.version or __version__,
         settings=tuple(_settings(system, deploy, address)),
         schedules=schedules,
         temporal_address=address,

@@ -21,7 +21,6 @@ from raw.deploy.kube_infra import infra_documents
 from raw.deploy.plan import Plan, build_plan
 from raw.deploy.values import Concrete, Document, HelmValues, dump_documents, dump_yaml
 from raw.errors import ConfigError
-from raw.local_state import local_state
 from raw.project import Project
 
 __all__ = ["DEFAULT_OUT", "MANIFEST", "Rendered", "render", "render_files"]
@@ -72,7 +71,7 @@ def render_files(plan: Plan, out: Path) -> dict[str, str]:
     files = {
         "Dockerfile": render_dockerfile(plan, dockerfile_path=dockerfile),
         "Dockerfile.dockerignore": render_dockerignore(
-            _relative(out, root), local_state(Project(root))
+            _relative(out, root), Project(root).local_state()
         ),
         "docker-compose.yml": dump_yaml(
             render_compose(plan, context=_relative(root, out), dockerfile=dockerfile)

@@ -7,6 +7,7 @@ consistency checks. Imports are inside the functions: ``raw`` stays fast.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -69,8 +70,6 @@ def _cache_schemas(kubernetes_validate: Any) -> None:
     utils = kubernetes_validate.utils
     reader = getattr(utils, "schema_contents", None)
     if reader is not None and not hasattr(reader, "cache_info"):
-        import functools
-
         utils.schema_contents = functools.lru_cache(maxsize=256)(reader)
 
 

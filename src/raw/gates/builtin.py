@@ -10,12 +10,18 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from raw.deploy.check import check_deployment
+from raw.deploy.rendering import render
+from raw.errors import ConfigError, RawError
 from raw.project import Project
+from raw.workflow.runner import run_workflow
+from raw.workflow.validate import check_config, check_workflow
 
 __all__ = ["GATES", "main"]
 
@@ -29,7 +35,6 @@ def _say(text: str) -> None:
 
 def validate(project: Project) -> Outcome:
     """Every workflow imports and is well formed; the config is valid."""
-    from raw.workflow.validate import check_config, check_workflow
 
     problem = check_config(project.root)
     if problem is not None:
@@ -50,7 +55,6 @@ def validate(project: Project) -> Outcome:
 
 def dry(project: Project) -> Outcome:
     """Every workflow runs on its mocks (``raw run <id> --dry``)."""
-    from raw.workflow.runner import run_workflow
 
     ids = project.workflow_ids()
     if not ids:
@@ -72,6 +76,7 @@ def temporal_validate(project: Project) -> Outcome:
     """The processes load in Temporal's sandbox and replay their recorded histories."""
     import asyncio
 
+    # Lazy: needs the orchestrator extra, which may be missing.
     from temporalio import workflow
     from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -118,10 +123,6 @@ def temporal_validate(project: Project) -> Outcome:
 
 def docker_validate(project: Project) -> Outcome:
     """The deployment files pass `raw deploy check`: the project's own, else freshly rendered."""
-    import tempfile
-
-    from raw.deploy.check import check_deployment
-    from raw.deploy.rendering import render
 
     folder = project.root / "deploy"
     with tempfile.TemporaryDirectory(prefix="raw-gates-deploy-") as tmp:
@@ -164,7 +165,6 @@ GATES: dict[str, Callable[[Project], Outcome]] = {
 
 
 def main(argv: list[str]) -> int:
-    from raw.errors import ConfigError, RawError
 
     name, root, details_path = argv
     project = Project(Path(root))

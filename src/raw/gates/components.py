@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from raw.deploy.check import COMPOSE_NAMES
+from raw.deploy.plan import build_plan
+from raw.deploy.rules import command_words, role_of, schedule_of
+from raw.deploy.validators import load_kube_files
+
 if TYPE_CHECKING:
     from raw.project import Project
     from raw.system import SystemConfig
@@ -84,8 +89,6 @@ def _containers(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _present_in(entries: list[tuple[list[str], str]], project: Project) -> set[str]:
     """Component keys present among (command words, image) pairs."""
-    from raw.deploy.plan import build_plan
-    from raw.deploy.rules import role_of, schedule_of
 
     plan = build_plan(project)
     keys: set[str] = set()
@@ -105,8 +108,6 @@ def _present_in(entries: list[tuple[list[str], str]], project: Project) -> set[s
 def _compose_entries(path: Path) -> list[tuple[list[str], str]]:
     import yaml
 
-    from raw.deploy.rules import command_words
-
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     services = data.get("services") or {} if isinstance(data, dict) else {}
     return [
@@ -117,9 +118,6 @@ def _compose_entries(path: Path) -> list[tuple[list[str], str]]:
 
 
 def _kube_entries(folder: Path) -> list[tuple[list[str], str]]:
-    from raw.deploy.rules import command_words
-    from raw.deploy.validators import load_kube_files
-
     objects, _ = load_kube_files(folder, folder.parent)
     return [
         (command_words(c.get("command"), c.get("args")), str(c.get("image", "")))
@@ -132,7 +130,6 @@ def deployment_findings(
     project: Project, system: SystemConfig
 ) -> tuple[list[tuple[str, str, str]], list[str]]:
     """(findings as (where, problem, fix), notes) for the project's ``deploy/`` folder."""
-    from raw.deploy.check import COMPOSE_NAMES
 
     needed = needed_components(system)
     folder = project.root / "deploy"

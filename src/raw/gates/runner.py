@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from raw import clock
+from raw.files import write_atomic
 from raw.gates.spec import GateSpec, expand_command
+from raw.ids import new_run_id
 from raw.local_state import GATES_DIR
 from raw.project import Project
 
@@ -177,7 +179,6 @@ def run_gates(
     on_finish: Callable[[int, GateResult], None] | None = None,
 ) -> GatesRun:
     """Run ``specs`` in order (every one, even after a failure) and record the run."""
-    from raw.workflow.recorder import new_run_id, write_atomic
 
     run_id = new_run_id(clock.now())
     directory = project.raw_dir / GATES_DIR / run_id

@@ -29,8 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from raw.errors import RawError
+from raw.errors import RawError, UsageError
 from raw.gates.code_scan import ScanResult, WorkflowCall, scan_file
+from raw.gates.components import deployment_findings
+from raw.workflow.arguments import parse_flags, read_params, split_args
+from raw.workflow.loader import load_workflow
 
 if TYPE_CHECKING:
     from raw.project import Project
@@ -118,7 +121,6 @@ class _Checker:
     # -- loading
 
     def _load_params(self, workflow_id: str) -> type[BaseModel] | None:
-        from raw.workflow.loader import load_workflow
 
         path = self.project.workflows_dir / workflow_id / "run.py"
         try:
@@ -134,6 +136,7 @@ class _Checker:
 
     def _load_processes(self) -> list[Path]:
         """Import what the worker serves; the source files to read."""
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.worker import WorkerConfigError, plan_worker
         from raw.orchestrator.worker import _activity_name as activity_name
         from raw.orchestrator.worker import _workflow_name as workflow_name
@@ -264,7 +267,6 @@ class _Checker:
         caller: str,
     ) -> set[str] | None:
         """Names given by CLI-style tokens some of whose values are computed at run time."""
-        from raw.workflow.arguments import parse_flags, split_args
 
         known = [t if t is not None else "value" for t in tokens]
         known = [t.replace("\x00", "value") for t in known]
@@ -280,8 +282,6 @@ class _Checker:
     def _cli_args(
         self, workflow_id: str, model: type[BaseModel], tokens: list[str], where: str, caller: str
     ) -> None:
-        from raw.errors import UsageError
-        from raw.workflow.arguments import parse_flags, read_params, split_args
 
         try:
             parsed = split_args(tokens, expect_id=False)
@@ -493,7 +493,6 @@ class _Checker:
             )
 
     def _deployment(self) -> None:
-        from raw.gates.components import deployment_findings
 
         findings, notes = deployment_findings(self.project, self.system)
         for where, problem, fix in findings:

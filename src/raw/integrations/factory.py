@@ -17,9 +17,15 @@ from raw.integrations.chat import Chat
 from raw.integrations.config import IntegrationsConfig
 from raw.integrations.email import Email
 from raw.integrations.errors import IntegrationNotConfiguredError
+from raw.integrations.outbox import OutboxChat
 from raw.integrations.paths import LOCAL_STATE_SETTING, local_path
+from raw.integrations.s3 import S3Storage
+from raw.integrations.settings import read_setting
+from raw.integrations.slack import SlackChat
 from raw.integrations.storage import Storage
 from raw.integrations.telephony import Telephony
+from raw.project import Project, find_project
+from raw.workflow.context import current_run
 
 __all__ = ["LOCAL_FROM_NUMBER", "Integrations", "for_project", "from_config"]
 
@@ -78,7 +84,6 @@ class Integrations:
 
     @cached_property
     def telephony(self) -> Telephony:
-        from raw.integrations.settings import read_setting
         from raw.integrations.twilio_voice import LOCAL_ACCOUNT_SID, TwilioAccount, TwilioTelephony
 
         config = self.config.telephony
@@ -109,8 +114,6 @@ class Integrations:
         if config is None:
             raise IntegrationNotConfiguredError("storage")
         if config.adapter == "s3":
-            from raw.integrations.s3 import S3Storage
-
             return S3Storage.from_config(config)
         from raw.integrations.folder import FolderStorage
 
@@ -122,10 +125,7 @@ class Integrations:
         if config is None:
             raise IntegrationNotConfiguredError("chat")
         if config.adapter == "slack":
-            from raw.integrations.slack import SlackChat
-
             return SlackChat.from_config(config)
-        from raw.integrations.outbox import OutboxChat
 
         return OutboxChat(local_path(self.project_dir, config.outbox))
 
@@ -147,11 +147,8 @@ def for_project(project_dir: Path | str | None = None) -> Integrations:
     One object per project, version of its config file and ``RAW_LOCAL_STATE_DIR``,
     so calling this in every step costs nothing.
     """
-    from raw.project import Project, find_project
 
     if project_dir is None:
-        from raw.workflow.context import current_run
-
         run = current_run()
         if run is not None and run.workflow_dir is not None:
             project_dir = run.workflow_dir

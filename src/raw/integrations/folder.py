@@ -12,6 +12,7 @@ import mimetypes
 from datetime import UTC, datetime
 from pathlib import Path
 
+from raw.files import write_atomic
 from raw.integrations.errors import ObjectNotFoundError
 from raw.integrations.storage import Storage, StoredObject, check_key
 
@@ -19,7 +20,7 @@ __all__ = ["FolderStorage"]
 
 
 def _is_partial(path: Path) -> bool:
-    """A write in progress (``raw.workflow.recorder.write_atomic``'s temporary file)."""
+    """A write in progress (``raw.files.write_atomic``'s temporary file)."""
     return path.name.startswith(".") and path.name.endswith(".tmp")
 
 
@@ -38,7 +39,6 @@ class FolderStorage(Storage):
         )
 
     def _put(self, key: str, data: bytes, content_type: str) -> StoredObject:
-        from raw.workflow.recorder import write_atomic
 
         path = self.root / check_key(key)
         path.parent.mkdir(parents=True, exist_ok=True)

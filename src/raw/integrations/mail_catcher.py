@@ -25,7 +25,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from raw import clock, local_state
-from raw.workflow.recorder import new_run_id, write_atomic
+from raw.files import write_atomic
+from raw.ids import new_run_id
+from raw.integrations.paths import local_path
 
 __all__ = ["CapturedEmail", "MailStore", "start_mail_catcher"]
 
@@ -79,7 +81,6 @@ class MailStore:
 
     @classmethod
     def for_project(cls, project_dir: Path) -> MailStore:
-        from raw.integrations.paths import local_path
 
         return cls(local_path(project_dir, MAIL_DIR))
 
@@ -166,6 +167,7 @@ async def start_mail_catcher(
     whole connection TLS (SMTPS): a catcher that plays a production server, with a
     login and encryption, in tests.
     """
+    # Lazy: needs the integrations extra, which may be missing.
     from aiosmtpd.smtp import SMTP
 
     loop = asyncio.get_running_loop()

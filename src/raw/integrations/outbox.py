@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import IO
 
 from raw import clock
+from raw.ids import new_run_id
 from raw.integrations.chat import Chat, Notification
-from raw.workflow.recorder import new_run_id
 
 __all__ = ["OutboxChat"]
 

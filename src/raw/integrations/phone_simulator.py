@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from raw import clock, local_state
 from raw.integrations.config import PhoneSimulatorConfig
 from raw.integrations.http_server import HttpRequest, HttpResponse, HttpServer
+from raw.integrations.paths import local_path
 from raw.integrations.settings import optional_setting
 
 __all__ = ["CallLog", "CallbackAttempt", "PhoneSimulator", "SimulatedCall"]
@@ -137,7 +138,6 @@ class CallLog:
 
     @classmethod
     def for_project(cls, project_dir: Path) -> CallLog:
-        from raw.integrations.paths import local_path
 
         return cls(local_path(project_dir, CALLS_FILE))
 

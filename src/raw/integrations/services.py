@@ -21,12 +21,14 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from raw import clock, local_state, pids
+from raw.files import write_atomic
 from raw.integrations.config import ChatConfig, IntegrationsConfig, PhoneSimulatorConfig
 from raw.integrations.errors import IntegrationError, LocalServicesNotRunningError
 from raw.integrations.mail_catcher import MailStore, start_mail_catcher
 from raw.integrations.outbox import OutboxChat
 from raw.integrations.paths import local_path
 from raw.integrations.phone_simulator import CallLog, PhoneSimulator
+from raw.project import Project
 
 T = TypeVar("T")
 
@@ -73,7 +75,6 @@ def running_services(project_dir: Path, service: str) -> ServicesState:
 
 
 def _project_config(project_dir: Path) -> IntegrationsConfig:
-    from raw.project import Project
 
     return Project(project_dir).config.system.integrations
 
@@ -175,8 +176,6 @@ class LocalServices:
             )
             state_path = local_path(root, STATE_FILE)
             if write_state:
-                from raw.workflow.recorder import write_atomic
-
                 state_path.parent.mkdir(parents=True, exist_ok=True)
                 write_atomic(state_path, services.state().model_dump_json(indent=2).encode())
             try:

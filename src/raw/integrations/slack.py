@@ -13,11 +13,11 @@ import logging
 from collections.abc import Callable
 
 from raw import clock
+from raw.ids import new_run_id
 from raw.integrations.chat import Chat, Notification
 from raw.integrations.config import ChatConfig
 from raw.integrations.errors import UNAVAILABLE_HTTP_STATUSES, ChatError, ChatUnreachableError
 from raw.integrations.settings import read_setting
-from raw.workflow.recorder import new_run_id
 
 __all__ = ["SlackChat"]
 
@@ -59,6 +59,7 @@ class SlackChat(Chat):
         )
 
     def _post(self, text: str) -> tuple[int, str]:
+        # Lazy: needs the integrations extra, which may be missing.
         from slack_sdk.webhook import WebhookClient
 
         url = self._webhook_url()

@@ -116,6 +116,7 @@ class SmtpEmail(Email):
         return self._server() if callable(self._server) else self._server
 
     async def send(self, message: EmailMessage) -> SentEmail:
+        # Lazy: needs the integrations extra, which may be missing.
         import aiosmtplib
 
         sender = message.from_ or self.from_address

@@ -26,6 +26,7 @@ from raw.errors import RawError, ServiceUnreachableError
 from raw.orchestrator import runtime
 from raw.project import Project, find_project
 from raw.system import OrchestratorConfig
+from raw.up_state import read_running
 
 
 class TemporalUnavailableError(ServiceUnreachableError):
@@ -60,7 +61,6 @@ def resolve_target(project: Project | None = None) -> Target:
         return Target(config.address, config.namespace, config.task_queue, "config")
     if project is not None:
         from raw.orchestrator.engine import running_address
-        from raw.up.state import read_running
 
         up = read_running(project)
         if up is not None and up.temporal_address:

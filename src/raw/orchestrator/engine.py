@@ -76,6 +76,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from raw import clock, pids
 from raw.aio import run_sync
 from raw.errors import RawError
+from raw.files import write_atomic
 from raw.local_state import ENGINE_DIR
 from raw.orchestrator.search_attributes import ALL as SEARCH_ATTRIBUTES
 from raw.ports import pick_free_ports
@@ -392,7 +393,6 @@ class Engine:
         except BaseException:
             _terminate(pid, timeout_seconds=2)
             raise
-        from raw.workflow.recorder import write_atomic
 
         write_atomic(self.info_path, (json.dumps(info.record(), indent=2) + "\n").encode())
         return info
@@ -449,7 +449,6 @@ class Engine:
                 ) from None
         grpc, ui, http, metrics = pick_free_ports(len(PORT_ROLES))
         ports = EnginePorts(grpc=grpc, ui=ui, http=http, metrics=metrics)
-        from raw.workflow.recorder import write_atomic
 
         write_atomic(self.ports_path, (ports.model_dump_json(indent=2) + "\n").encode())
         return ports

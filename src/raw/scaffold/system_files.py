@@ -9,10 +9,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import raw
+from raw import local_state
+from raw.deploy.rendering import render
+from raw.project import Project
+from raw.scaffold.system_readme import readme
+from raw.version import __version__
 
 if TYPE_CHECKING:
-    from raw.scaffold.system import SystemPlan
+    from raw.scaffold.system_plan import SystemPlan
 
 NO_DELIVERY_ID = ("twilio",)
 """Schemes whose requests carry no delivery id: the route takes it from the body."""
@@ -113,7 +117,7 @@ def config_yaml(plan: SystemPlan) -> str:
 
 
 def _requirements(plan: SystemPlan) -> tuple[str, str]:
-    version = raw.__version__
+    version = __version__
     extras = "" if plan.pattern == "single" else "[coordinator,orchestrator]"
     runtime = (
         "# What the system needs to run (the Dockerfile installs it too).\n"
@@ -218,8 +222,6 @@ def scenario(plan: SystemPlan) -> str:
 
 
 def project_files(plan: SystemPlan) -> dict[str, str]:
-    from raw import local_state
-    from raw.scaffold.system_readme import readme
 
     runtime, dev = _requirements(plan)
     gitignore = local_state.gitignore()
@@ -257,13 +259,10 @@ def finish(plan: SystemPlan, files: list[Path]) -> list[str]:
     """Render the deployment files and record the histories; notes for what could not be."""
     if plan.pattern == "single":
         return []
-    from raw.project import Project
 
     notes: list[str] = []
     root = plan.options.directory
     try:
-        from raw.deploy.rendering import render
-
         rendered = render(Project(root))
         files += [rendered.out / name for name in rendered.files]
     except ImportError as exc:

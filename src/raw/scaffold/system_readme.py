@@ -12,7 +12,7 @@ SCHEME_TITLES = {
 }
 
 if TYPE_CHECKING:
-    from raw.scaffold.system import SystemPlan
+    from raw.scaffold.system_plan import SystemPlan
 
 __all__ = ["readme"]
 

@@ -13,6 +13,8 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from raw.errors import RawError
+from raw.integrations import for_project
+from raw.integrations.errors import ObjectNotFoundError
 from raw.simulate.scenario import (
     CallsExpect,
     ChatExpect,
@@ -96,6 +98,7 @@ def _count(what: str, matched: int, expected: int | None) -> list[str]:
 
 
 async def _process(system: SimulatedSystem, expect: ProcessExpect) -> list[str]:
+    # Lazy: needs the orchestrator extra, which may be missing.
     from raw.orchestrator.client import process_id, process_type
 
     if expect.id:
@@ -125,6 +128,7 @@ async def _process(system: SimulatedSystem, expect: ProcessExpect) -> list[str]:
 
 
 async def _database(system: SimulatedSystem, expect: DatabaseExpect) -> list[str]:
+    # Lazy: needs the coordinator extra, which may be missing.
     from sqlalchemy import MetaData, Table, inspect, select
     from sqlalchemy.exc import NoSuchTableError
 
@@ -192,8 +196,6 @@ def _chat(system: SimulatedSystem, expect: ChatExpect) -> list[str]:
 
 
 async def _storage(system: SimulatedSystem, expect: StorageExpect) -> list[str]:
-    from raw.integrations import for_project
-    from raw.integrations.errors import ObjectNotFoundError
 
     storage = for_project(system.project.root).storage
     try:
@@ -208,6 +210,7 @@ async def _storage(system: SimulatedSystem, expect: StorageExpect) -> list[str]:
 
 
 async def _runs(system: SimulatedSystem, expect: RunsExpect) -> list[str]:
+    # Lazy: needs the coordinator extra, which may be missing.
     from raw.coordinator.db.run_index import get_run, list_runs
 
     runs = await list_runs(system.db, workflow=expect.workflow, status=expect.status, limit=1000)

@@ -23,9 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from raw import clock
+from raw.coordinator.sender import encode_body, signed_delivery
+from raw.coordinator.verify import secrets_for
 from raw.errors import RawError
 from raw.project import Project
 from raw.up.local_env import new_secret, secret_settings
+from raw.workflow.runner import run_workflow_async
 
 if TYPE_CHECKING:
     import httpx
@@ -207,6 +210,7 @@ class SimulatedSystem:
         await self._stack.aclose()
 
     async def _start(self) -> None:
+        # Lazy: needs the coordinator and orchestrator extras, which may be missing.
         import httpx
 
         from raw.coordinator.app import load_app
@@ -292,8 +296,6 @@ class SimulatedSystem:
         repeat: int = 1,
     ) -> list[Answer]:
         """Post ``body`` to the route, signed for real; the same delivery ``repeat`` times."""
-        from raw.coordinator.sender import encode_body, signed_delivery
-        from raw.coordinator.verify import secrets_for
 
         assert self.http is not None
         route = self.route(route_ref)
@@ -330,6 +332,7 @@ class SimulatedSystem:
         """The entity the delivery's handler named (the delivery's ``entity_key``)."""
         if not correlation_id:
             return None
+        # Lazy: needs the coordinator extra, which may be missing.
         from sqlalchemy import select
 
         from raw.coordinator.db.models import Delivery
@@ -342,13 +345,13 @@ class SimulatedSystem:
 
     async def run_workflow(self, workflow: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """Run a RAW workflow in-process, as the dispatcher does (recorded, indexed)."""
-        from raw.workflow.runner import run_workflow_async
 
         result = await run_workflow_async(workflow, dict(params), project_dir=self.project.root)
         return result.to_json_dict()
 
     async def fire_schedule(self, schedule_id: str) -> dict[str, Any]:
         """Start the schedule's workflow once, as the Schedule would, and wait for it."""
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.connect import orchestrator_config
         from raw.orchestrator.scheduled import SCHEDULED_RUN, ScheduledRunInput
 
@@ -386,6 +389,7 @@ class SimulatedSystem:
         idempotency_key: str | None = None,
     ) -> str:
         """Send signal ``name`` to a process, as ``raw process signal`` does; returns its key."""
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.client import signal
 
         assert self.env is not None
@@ -399,6 +403,7 @@ class SimulatedSystem:
 
     async def record_histories(self, label: str) -> list[Path]:
         """Save the history of every process the run reached, for the replay gate."""
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.replay import save_history
 
         assert self.env is not None
@@ -424,6 +429,7 @@ class SimulatedSystem:
             await asyncio.sleep(0.02)
 
     async def _busy(self) -> str | None:
+        # Lazy: needs the coordinator extra, which may be missing.
         from sqlalchemy import func, select
 
         from raw.coordinator.db.models import InboxRecord
@@ -446,6 +452,7 @@ class SimulatedSystem:
         return None
 
     async def _describe(self, pid: str) -> Any:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from temporalio.api.common.v1 import WorkflowExecution
         from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
         from temporalio.service import RPCError, RPCStatusCode
@@ -494,6 +501,7 @@ class SimulatedSystem:
     # -- looking
 
     async def process(self, pid: str) -> ProcessSnapshot:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from temporalio.client import WorkflowFailureError
         from temporalio.service import RPCError
 

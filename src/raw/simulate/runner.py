@@ -122,6 +122,7 @@ class _Run:
         return await self.expect(step)
 
     async def signal(self, step: SignalStep) -> str:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.client import (
             ProcessClosedError,
             ProcessNotFoundError,

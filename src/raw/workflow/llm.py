@@ -47,7 +47,7 @@ from raw.redact import redact_url, redact_urls
 from raw.workflow.context import RunContext, current_run, current_step_name
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx  # lazy: ~50 ms that a run without an LLM call never pays
 
     from raw.settings import LLMSettings, StructuredOutput
 
@@ -110,6 +110,7 @@ class LLM(Protocol):
 
 def load_settings() -> LLMSettings:
     """Read the ``RAW_LLM_*`` environment variables."""
+    # Lazy: pydantic-settings costs start-up time; only a run that calls an LLM reads it.
     from raw.settings import LLMSettings
 
     try:
@@ -247,7 +248,7 @@ class _Attempts:
 
     def transport_failed(self, exc: httpx.TransportError) -> float:
         """Seconds to wait before retrying after ``exc``, or raise."""
-        import httpx
+        import httpx  # lazy: ~50 ms that a run without an LLM call never pays
 
         if isinstance(exc, httpx.TimeoutException):
             run = current_run()
@@ -425,7 +426,7 @@ class OpenAICompatibleLLM(LLM):
         temperature: float | None = None,
         max_tokens: int | None = None,
     ) -> str:
-        import httpx
+        import httpx  # lazy: ~50 ms that a run without an LLM call never pays
 
         config = self._resolve()
         call = _Call("complete", config.model or "", clock.monotonic())
@@ -440,7 +441,7 @@ class OpenAICompatibleLLM(LLM):
         return reply.content
 
     def extract(self, prompt: str, model: type[M], *, system: str | None = None) -> M:
-        import httpx
+        import httpx  # lazy: ~50 ms that a run without an LLM call never pays
 
         config = self._resolve()
         call = _Call("extract", config.model or "", clock.monotonic())
@@ -469,7 +470,7 @@ class OpenAICompatibleLLM(LLM):
         temperature: float | None = None,
         max_tokens: int | None = None,
     ) -> str:
-        import httpx
+        import httpx  # lazy: ~50 ms that a run without an LLM call never pays
 
         config = self._resolve()
         call = _Call("complete", config.model or "", clock.monotonic())
@@ -484,7 +485,7 @@ class OpenAICompatibleLLM(LLM):
         return reply.content
 
     async def aextract(self, prompt: str, model: type[M], *, system: str | None = None) -> M:
-        import httpx
+        import httpx  # lazy: ~50 ms that a run without an LLM call never pays
 
         config = self._resolve()
         call = _Call("extract", config.model or "", clock.monotonic())
@@ -526,7 +527,7 @@ class OpenAICompatibleLLM(LLM):
     def _send(
         self, client: httpx.Client, config: _Config, body: dict[str, Any], call: _Call
     ) -> _Reply:
-        import httpx
+        import httpx  # lazy: ~50 ms that a run without an LLM call never pays
 
         attempts = _Attempts(config, call)
         while True:
@@ -547,7 +548,7 @@ class OpenAICompatibleLLM(LLM):
     async def _asend(
         self, client: httpx.AsyncClient, config: _Config, body: dict[str, Any], call: _Call
     ) -> _Reply:
-        import httpx
+        import httpx  # lazy: ~50 ms that a run without an LLM call never pays
 
         attempts = _Attempts(config, call)
         while True:

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 
 from raw.errors import WorkflowLoadError
-from raw.workflow.base import BaseWorkflow
+from raw.workflow.definition import WorkflowDefinition
 
 _PEP723 = re.compile(r"(?m)^# /// script\s*$\n((?:^#(?:| .*)$\n)+?)^# ///\s*$")
 _lock = threading.Lock()
@@ -92,14 +92,13 @@ def _restore(name: str, previous: ModuleType | None) -> None:
         sys.modules[name] = previous
 
 
-def workflow_classes(module: ModuleType) -> list[type[BaseWorkflow]]:  # type: ignore[type-arg]
+def workflow_classes(module: ModuleType) -> list[type[WorkflowDefinition]]:  # type: ignore[type-arg]
     """BaseWorkflow subclasses defined in ``module`` (not imported into it), leaves only."""
     defined = [
         obj
         for obj in vars(module).values()
         if isinstance(obj, type)
-        and issubclass(obj, BaseWorkflow)
-        and obj is not BaseWorkflow
+        and issubclass(obj, WorkflowDefinition)
         and obj.__module__ == module.__name__
     ]
     return [c for c in defined if not any(o is not c and issubclass(o, c) for o in defined)]
@@ -109,7 +108,7 @@ def workflow_classes(module: ModuleType) -> list[type[BaseWorkflow]]:  # type: i
 class LoadedWorkflow:
     workflow_id: str
     path: Path
-    cls: type[BaseWorkflow]  # type: ignore[type-arg]
+    cls: type[WorkflowDefinition]  # type: ignore[type-arg]
 
 
 def load_workflow(

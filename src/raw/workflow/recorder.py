@@ -5,28 +5,28 @@ default, :class:`FileRecorder`, writes ``<runs>/<run-id>/manifest.json`` (the
 result document plus params and an environment block), ``run.log`` and the
 artifacts a workflow saves under ``results/``. Later parts add an index beside
 the files by wrapping it (:class:`MultiRecorder`), never by replacing it: the
-runner's :func:`default_recorder` mirrors every manifest to :func:`default_mirrors`
-(the coordinator's run index when a database is configured, and any factory given
-to :func:`register_mirror_factory`). A mirror that fails is logged, never fatal.
+runner's :func:`default_recorder` mirrors every manifest to :func:`default_mirrors`,
+the sinks of the factories given to :func:`register_mirror_factory`. The runtime
+knows no mirror by name: the coordinator's run index is registered from outside
+(``raw/__init__.py`` registers :func:`raw.coordinator.run_mirror.run_index_mirror`).
+A mirror that fails is logged, never fatal.
 
-Run ids sort by time and never collide: a UTC timestamp to the microsecond,
-then random hex, and the folder is created exclusively.
+Run ids (:func:`raw.ids.new_run_id`) sort by time and never collide; the folder is
+created exclusively.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from raw.errors import RawError
-from raw.local_state import DATABASE_FILE
+from raw.files import write_atomic
 from raw.workflow.result import Artifact
 
 if TYPE_CHECKING:
@@ -35,19 +35,6 @@ if TYPE_CHECKING:
 MANIFEST = "manifest.json"
 LOG = "run.log"
 RESULTS = "results"
-
-
-def new_run_id(at: datetime) -> str:
-    """A run id that sorts by time, e.g. ``20261125T133012123456Z-a1b2c3``."""
-    return at.strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` so readers see the old file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
 
 
 class InvalidArtifactNameError(RawError):
@@ -192,60 +179,10 @@ def register_mirror_factory(factory: MirrorFactory) -> None:
         _mirror_factories.append(factory)
 
 
-def _run_index(project: Project | None) -> ManifestSink | None:
-    """The coordinator's run index when the project has a database, else None.
-
-    A database is ``DATABASE_URL``, ``system.coordinator.database_url``, or the
-    coordinator's default SQLite file once it exists. The check reads a variable, the
-    loaded config and one file's existence: a ``raw run`` in a project without a
-    database never imports the coordinator or a database driver. ``RAW_RUN_INDEX=0``
-    turns the index off.
-    """
-    if os.environ.get("RAW_RUN_INDEX", "").strip().lower() in ("0", "false", "no", "off"):
-        return None
-    url = os.environ.get("DATABASE_URL") or (
-        _configured_database_url(project.config.system_data) if project is not None else None
-    )
-    if not url and project is not None:
-        # The system's own default database, once its coordinator has created it: runs
-        # from a terminal then reach the same index as the worker's and the app's.
-        default = project.raw_dir / DEFAULT_DATABASE_FILE
-        if default.is_file():
-            url = f"sqlite+aiosqlite:///{default}"
-    if not url:
-        return None
-    try:
-        from raw.coordinator.db.run_index import sink_for
-    except ImportError as exc:
-        _log.warning(
-            "A database is configured but the run index needs the coordinator extra "
-            "(pip install 'raw-systems[coordinator]'): %s",
-            exc,
-        )
-        return None
-    try:
-        return sink_for(url, project.root if project is not None else None)
-    except RawError as exc:  # a URL the index cannot use: the run goes on without it
-        _log.warning("The run index is off: %s", exc)
-        return None
-
-
-DEFAULT_DATABASE_FILE = DATABASE_FILE
-"""The coordinator's SQLite file under ``.raw/`` when no database is configured."""
-
-
-def _configured_database_url(system: dict[str, Any]) -> str | None:
-    """``system.coordinator.database_url`` as written: a run must not pay for validating
-    the whole ``system:`` section (the coordinator validates it when it starts)."""
-    coordinator = system.get("coordinator")
-    url = coordinator.get("database_url") if isinstance(coordinator, dict) else None
-    return url if isinstance(url, str) and url else None
-
-
 def default_mirrors(project: Project | None) -> list[ManifestSink]:
     """The sinks every run's manifest is mirrored to beside its files."""
     sinks: list[ManifestSink] = []
-    for factory in (_run_index, *_mirror_factories):
+    for factory in _mirror_factories:
         try:
             sink = factory(project)
         except Exception as exc:

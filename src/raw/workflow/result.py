@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from raw.errors import InvalidParamsError, ServiceUnreachableError
+
 RunStatus = Literal[
     "running", "succeeded", "failed", "invalid_input", "not_found", "timed_out", "cancelled"
 ]
@@ -43,7 +45,6 @@ class ErrorInfo(BaseModel):
     @classmethod
     def of(cls, exc: BaseException) -> ErrorInfo:
         """What a run or a step records of ``exc``."""
-        from raw.errors import InvalidParamsError, ServiceUnreachableError
 
         fields = [e.to_dict() for e in exc.errors] if isinstance(exc, InvalidParamsError) else None
         unavailable = None

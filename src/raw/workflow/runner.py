@@ -27,23 +27,25 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-import raw
 from raw import clock
 from raw.errors import (
     ConfigError,
     FieldError,
     InvalidParamsError,
+    InvalidWorkflowIdError,
     RawError,
     RunCancelledError,
     RunTimedOutError,
     WorkflowLoadError,
 )
+from raw.ids import new_run_id
 from raw.project import Project, check_workflow_id, find_project
 from raw.redact import environment_secrets
-from raw.workflow.base import BaseWorkflow
+from raw.version import __version__
 from raw.workflow.context import RunContext, _current_run
+from raw.workflow.definition import WorkflowDefinition
 from raw.workflow.loader import LoadedWorkflow, load_workflow
-from raw.workflow.recorder import Recorder, default_recorder, new_run_id
+from raw.workflow.recorder import Recorder, default_recorder
 from raw.workflow.redaction import (
     RedactingHandle,
     mask_keys,
@@ -79,7 +81,7 @@ class WorkflowTarget:
     workflow_id: str
     workflow_dir: Path
     project: Project | None = None
-    preloaded: type[BaseWorkflow] | None = None  # type: ignore[type-arg]
+    preloaded: type[WorkflowDefinition] | None = None  # type: ignore[type-arg]
     """A class already imported (``python run.py`` runs as ``__main__``)."""
 
     @property
@@ -141,7 +143,7 @@ def _environment(entry_point: str) -> dict[str, Any]:
     # An allowlist: never environment variables, which hold secrets.
     return {
         "python": sys.version.split()[0],
-        "raw": raw.__version__,
+        "raw": __version__,
         "host": os.uname().nodename,
         "pid": os.getpid(),
         "entry_point": entry_point,
@@ -290,6 +292,7 @@ class _Run:
         token = _current_run.set(self.ctx)
         try:
             if self.options.dry:
+                # Lazy: the network guard serves dry runs only.
                 from raw.workflow import netguard
 
                 netguard.install()
@@ -308,12 +311,13 @@ class _Run:
         return self.finish_with_value(value)
 
     async def call_async(self) -> RunResult:
-        import asyncio
+        import asyncio  # lazy: a sync run never pays for asyncio (module docstring)
 
         assert self.loaded is not None and self.ctx is not None
         token = _current_run.set(self.ctx)
         try:
             if self.options.dry:
+                # Lazy: the network guard serves dry runs only.
                 from raw.workflow import netguard
 
                 netguard.install()
@@ -360,6 +364,7 @@ class _Run:
             return self.finish(
                 "failed", return_code=value, error=RawError(f"run() returned exit code {value}.")
             )
+        # Lazy: only an output that is not plain JSON needs pydantic's serializer.
         from pydantic_core import PydanticSerializationError, to_jsonable_python
 
         try:
@@ -489,8 +494,6 @@ def _prepare(
         try:
             target = resolve(workflow, project_dir)
         except RawError as exc:
-            from raw.errors import InvalidWorkflowIdError
-
             # A bad id is bad input; no project or no such workflow is "not found".
             status: RunStatus = (
                 "invalid_input"
@@ -538,7 +541,7 @@ async def execute_async(
     project_dir: Path | str | None = None,
 ) -> RunResult:
     """Run without blocking the event loop: sync workflows go to a worker thread."""
-    import asyncio
+    import asyncio  # lazy: a sync run never pays for asyncio (module docstring)
 
     options = options or RunOptions()
     if options.cancel_event is None:

@@ -30,6 +30,7 @@ from raw.errors import (
     RunCancelledError,
     RunTimedOutError,
 )
+from raw.files import write_atomic
 from raw.workflow.context import RunContext, _current_step, current_run, current_step
 from raw.workflow.result import Attempt, ErrorInfo, StepResult
 
@@ -477,7 +478,6 @@ class _StepCall:
             return False, None
 
     def _cache_put(self, run: RunContext, value: Any) -> None:
-        from raw.workflow.recorder import write_atomic
 
         path = self._cache_path(run)
         if path is None:

@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import subprocess
 import sys
 import typing
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, distribution
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+
+from raw.errors import ProjectError, RawError
+from raw.project import load_config
+from raw.workflow.base import BaseWorkflow
+from raw.workflow.llm_mock import RecordedLLM
+from raw.workflow.loader import load_workflow, script_dependencies
 
 RESERVED_FLAGS = {"json", "dry", "params", "timeout", "no_cache", "help", "project_dir"}
 
@@ -70,8 +78,6 @@ def _missing_dependencies(deps: list[str]) -> list[str]:
     Dependencies are distribution names (``PyYAML`` installs ``yaml``), so the
     installed distributions are asked first.
     """
-    import re
-    from importlib.metadata import PackageNotFoundError, distribution
 
     missing = []
     for dep in deps:
@@ -89,9 +95,6 @@ def _missing_dependencies(deps: list[str]) -> list[str]:
 
 
 def check_workflow(project_root: Path, workflow_id: str) -> Report:
-    from raw.errors import RawError
-    from raw.workflow.base import BaseWorkflow
-    from raw.workflow.loader import load_workflow, script_dependencies
 
     folder = project_root / ".raw" / "workflows" / workflow_id
     run_py = folder / "run.py"
@@ -210,8 +213,6 @@ def check_workflow(project_root: Path, workflow_id: str) -> Report:
 
 
 def _check_mocks(folder: Path, model: type[BaseModel], report: Report) -> None:
-    from raw.errors import RawError
-    from raw.workflow.llm_mock import RecordedLLM
 
     mocks = folder / "mocks"
     params_file = mocks / "params.json"
@@ -253,8 +254,6 @@ def _check_mocks(folder: Path, model: type[BaseModel], report: Report) -> None:
 
 
 def check_config(project_root: Path) -> Finding | None:
-    from raw.errors import ProjectError
-    from raw.project import load_config
 
     path = project_root / ".raw" / "config.yaml"
     try:

@@ -55,8 +55,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from raw.errors import RawError, ServiceUnreachableError
+from raw.local_state import DATABASE_FILE as DEFAULT_FILE
 from raw.redact import redact_url
-from raw.workflow.recorder import DEFAULT_DATABASE_FILE as DEFAULT_FILE
 
 if TYPE_CHECKING:
     from alembic.config import Config

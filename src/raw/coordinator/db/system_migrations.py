@@ -15,6 +15,7 @@ connection in ``config.attributes["connection"]``, as the kit's own does::
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,7 +46,6 @@ def migrations_folder(project: Project) -> Path | None:
 
 
 def _upgrade(connection: Connection, location: Path, root: Path, revision: str) -> str | None:
-    import sys
 
     from alembic import command
     from alembic.config import Config

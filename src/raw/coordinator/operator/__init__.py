@@ -19,7 +19,7 @@ from raw.coordinator.operator.context import Operator
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from raw.coordinator.app import Coordinator
+    from raw.coordinator.runtime import Coordinator
 
 __all__ = ["OPERATOR_PATH", "Operator", "mount_operator"]
 
@@ -44,6 +44,7 @@ def mount_operator(
     except ImportError:
         _mount_missing(app, path)
         return operator
+    # Lazy: the pages need Jinja2, an optional extra (checked just above).
     from raw.coordinator.operator.pages import pages_router
     from raw.coordinator.operator.render import Renderer
 

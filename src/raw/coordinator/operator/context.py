@@ -19,7 +19,7 @@ from urllib.parse import quote
 from raw import clock
 
 if TYPE_CHECKING:
-    from raw.coordinator.app import Coordinator
+    from raw.coordinator.runtime import Coordinator
     from raw.system import CoordinatorConfig, OrchestratorConfig
 
 __all__ = ["Operator", "TEMPORAL_UI_SETTING"]
@@ -126,6 +126,7 @@ def _database_password(url: str) -> str | None:
 def _engine_ui(coordinator: Coordinator) -> str | None:
     """The UI of this project's embedded engine while it runs (None without temporalio)."""
     try:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from raw.orchestrator.engine import Engine
     except ImportError:
         return None

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from raw.integrations.paths import local_path
+
 if TYPE_CHECKING:
     from raw.integrations.chat import Notification
     from raw.integrations.mail_catcher import CapturedEmail
@@ -47,7 +49,6 @@ def read_outbox(project: Project, *, limit: int) -> Outbox:
         calls = CallLog.for_project(project.root).list()[::-1][:limit]
     if chat_config is not None and chat_config.adapter == "local":
         from raw.integrations.outbox import OutboxChat
-        from raw.integrations.paths import local_path
 
         sent = OutboxChat(local_path(project.root, chat_config.outbox)).list()
         chat = [n for n in sent if not n.duplicate][::-1][:limit]

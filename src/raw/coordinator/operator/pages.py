@@ -48,7 +48,7 @@ from raw.coordinator.storable import refuse_unstorable_params
 from raw.coordinator.throttle import client_address
 
 if TYPE_CHECKING:
-    from raw.coordinator.app import Coordinator
+    from raw.coordinator.runtime import Coordinator
 
 __all__ = ["Page", "SignedPage", "current_session", "pages_router"]
 

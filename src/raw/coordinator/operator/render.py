@@ -103,6 +103,7 @@ class Renderer:
     """The templates of the operator page, bound to one :class:`Operator`."""
 
     def __init__(self, operator: Operator, *, base_path: str) -> None:
+        # Lazy: needs the operator extra, which may be missing.
         from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
         folder = resources.files("raw.coordinator.operator") / "templates"

@@ -124,6 +124,7 @@ async def _ask(
 ) -> tuple[T | None, str | None]:
     """``call(client)``, or (None, why Temporal could not answer)."""
     try:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from temporalio.service import RPCError
     except ImportError:
         return None, "temporalio is not installed (pip install 'raw-systems[orchestrator]')."
@@ -159,6 +160,7 @@ async def list_system_processes(
     operator: Operator, *, state: ProcessState | None = None, limit: int = 100
 ) -> ProcessList:
     """The newest of the system's processes (in ``state``): one visibility query."""
+    # Lazy: needs the orchestrator extra, which may be missing.
     from raw.orchestrator.client import list_processes
 
     query = visibility_query(operator, state)
@@ -180,6 +182,7 @@ async def schedules(operator: Operator) -> ScheduleList:
     if cached is not None and clock.monotonic() - cached[0] < SCHEDULES_CACHE_SECONDS:
         value: ScheduleList = cached[1]
         return value
+    # Lazy: needs the orchestrator extra, which may be missing.
     from raw.orchestrator.schedules import list_schedules
 
     project = operator.coordinator.project

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import BaseModel, Field, ValidationError
 
-from raw.coordinator.api import ProcessView, redact
+from raw.coordinator.api import ProcessView, _process_view, redact
 from raw.coordinator.db.run_index import RunRecord
 from raw.coordinator.operator.records import (
     ProcessWebhook,
@@ -26,6 +26,7 @@ from raw.coordinator.operator.records import (
     process_runs,
     process_webhooks,
 )
+from raw.errors import RawError
 
 if TYPE_CHECKING:
     from raw.coordinator.operator.context import Operator
@@ -91,8 +92,6 @@ def _short(value: Any) -> str | None:
 async def _temporal_part(
     operator: Operator, process_id: str
 ) -> tuple[ProcessView | None, str | None]:
-    from raw.coordinator.api import _process_view
-    from raw.errors import RawError
 
     if not operator.has_processes:
         return None, "This system has no processes (system.orchestrator.workflows is empty)."

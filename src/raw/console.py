@@ -1,4 +1,7 @@
-"""The CLI's edge: exit codes, the error printer, JSON and human output.
+"""The terminal edge: exit codes, the error printer, JSON and human output.
+
+Shared by ``raw`` (:mod:`raw.cli`) and ``python run.py`` (``BaseWorkflow.main()``), the
+two entry points that print; nothing else in the kit prints or exits the process.
 
 Exit codes (the README's table; later commands extend it, never change it):
 

@@ -1,4 +1,4 @@
-"""Where this project's running ``raw up`` listens: ``.raw/up/state.json``.
+"""Where the project's running ``raw up`` listens (``.raw/up/state.json``); any part may read it.
 
 ``raw up`` writes it before it starts anything (its pid, the coordinator's host, port
 and URL), again once Temporal is there (its address and web UI), and removes it when
@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from raw import clock, pids
 from raw.errors import ServiceUnreachableError, UsageError
+from raw.files import write_atomic
 from raw.project import Project
 
 __all__ = [
@@ -114,7 +115,6 @@ def running_or_fail(project: Project, instead: str = "") -> UpState:
 
 def write_state(project: Project, state: UpState) -> None:
     """Write the record at once (a reader never sees half of it), in a git-ignored folder."""
-    from raw.workflow.recorder import write_atomic
 
     path = state_path(project)
     path.parent.mkdir(parents=True, exist_ok=True)
