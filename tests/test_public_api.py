@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from raw.up_state import UpState
 
 import raw
 import raw_runtime
 from raw.errors import FieldError, RawError
 from raw.system import WebhookConfig
+from raw.up_state import UpState
 
 if TYPE_CHECKING:
     from conftest import Project
