@@ -34,6 +34,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, field_validator
 
 from raw.coordinator.db.run_index import RunRecord, get_run, list_runs
+from raw.coordinator.dead_letters import retry_dead_letter
 from raw.coordinator.dependencies import CoordinatorDep, DatabaseDep, get_coordinator
 from raw.coordinator.errors import (
     ERROR_RESPONSES,
@@ -352,8 +353,6 @@ async def inbox(
     summary="Send a dead letter back to the dispatcher",
 )
 async def retry(db: DatabaseDep, record_id: int) -> InboxRecordView:
-    from raw.coordinator.dispatcher import retry_dead_letter
-
     async with database_available(db):
         record = await retry_dead_letter(db, record_id)
     return InboxRecordView.of(record)

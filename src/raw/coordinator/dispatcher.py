@@ -36,12 +36,9 @@ Waits between polls and heartbeats are in wall time, not :mod:`raw.clock`: they 
 work against other processes. Every timestamp written comes from :mod:`raw.clock`.
 
 Actions are repeated after a crash, so each gets the record's stable idempotency
-key (see :mod:`raw.coordinator.actions`). Errors:
-
-    RawError
-    └── InboxRecordError
-        ├── InboxRecordNotFoundError   no inbox record with that id (HTTP 404)
-        └── InboxRecordNotDeadError    the record is not a dead letter (HTTP 409)
+key (see :mod:`raw.coordinator.actions`). Outages are tracked in
+:mod:`raw.coordinator.outages`; dead letters are retried by hand with
+:mod:`raw.coordinator.dead_letters`, whose names this module keeps importable.
 """
 
 from __future__ import annotations
@@ -54,11 +51,10 @@ import random
 import socket
 import uuid
 from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,8 +63,15 @@ from raw.coordinator.actions import ActionOutcome, ActionRunner, InboxItem, Outc
 from raw.coordinator.db.database import database_away
 from raw.coordinator.db.group_commit import GroupCommit
 from raw.coordinator.db.inbox import InboxStatements
-from raw.coordinator.db.models import InboxRecord
-from raw.errors import RawError
+from raw.coordinator.dead_letters import (
+    InboxDatabase,
+    InboxRecordError,
+    InboxRecordNotDeadError,
+    InboxRecordNotFoundError,
+    retry_dead_letter,
+)
+from raw.coordinator.outages import WAITING_FOR as WAITING_FOR
+from raw.coordinator.outages import Outage, Outages
 from raw.project import Project
 from raw.system import DispatcherConfig
 
@@ -89,62 +92,6 @@ DispatchHook = Callable[[str, str, float], None]
 """``on_dispatch(route, outcome, seconds)``; outcome is done, retry, dead, unavailable or lost."""
 
 DEFAULT_GRACE_SECONDS = 20.0
-
-WAITING_FOR = "Waiting for {service}, which is away"
-"""How ``last_error`` starts for a record that waits for a service (no attempt spent)."""
-
-_PROCESS_ACTIONS = frozenset({"start_process", "signal", "signal_with_start"})
-
-
-@dataclass
-class Outage:
-    """A service that was away at the last try: since when, and when to try it again."""
-
-    service: str
-    since: datetime
-    tries: int = 1
-    next_try: float = 0.0
-    """Loop time of the next probe; records that need the service wait until then."""
-    probing: bool = False
-
-
-class InboxDatabase(Protocol):
-    """What the dispatcher needs from :class:`raw.coordinator.db.database.Database`."""
-
-    @property
-    def dialect(self) -> str: ...
-
-    def write(self) -> AbstractAsyncContextManager[AsyncSession]: ...
-
-
-class InboxRecordError(RawError):
-    """A request about one inbox record that cannot be met."""
-
-    def __init__(self, record_id: int, message: str) -> None:
-        self.record_id = record_id
-        super().__init__(message)
-
-
-class InboxRecordNotFoundError(InboxRecordError):
-    status_code = 404
-
-    def __init__(self, record_id: int) -> None:
-        super().__init__(
-            record_id,
-            f"No inbox record {record_id}. GET /api/inbox lists the records and their ids.",
-        )
-
-
-class InboxRecordNotDeadError(InboxRecordError):
-    status_code = 409
-
-    def __init__(self, record_id: int, status: str) -> None:
-        self.status = status
-        super().__init__(
-            record_id,
-            f"Inbox record {record_id} is {status}, not dead: only a dead letter can be "
-            "retried by hand (the dispatcher retries the others itself).",
-        )
 
 
 def backoff_seconds(
@@ -187,13 +134,10 @@ class Dispatcher:
         self._leases: set[int] = set()
         """The records whose actions are running here, whose leases the heartbeat renews."""
         self._heartbeat: asyncio.Task[None] | None = None
-        self.outages: dict[str, Outage] = {}
-        """The services away at their last try, by name ('Temporal', 'email', ...)."""
+        self._outages = Outages(config, self.owner)
         self.database_away_since: datetime | None = None
         """When the database stopped answering the dispatcher, while it does not."""
         self._database_tries = 0
-        self._route_outage: dict[str, str] = {}
-        """Routes whose last try found a service away: their records wait for it too."""
         self._swept_at = float("-inf")
         """When claims last looked for records whose lease ran out (loop time)."""
         self._sql = InboxStatements(db.dialect)
@@ -202,6 +146,11 @@ class Dispatcher:
         self._ends: GroupCommit[tuple[InboxItem, ActionOutcome], str] = GroupCommit(
             self._write_ends
         )
+
+    @property
+    def outages(self) -> dict[str, Outage]:
+        """The services away at their last try, by name ('Temporal', 'email', ...)."""
+        return self._outages.by_service
 
     # -- the unit of work
 
@@ -355,7 +304,7 @@ class Dispatcher:
         self._hold(item.id)
         try:
             try:
-                outcome = self._wait_for_outage(item) or await self._perform(item)
+                outcome = self._outages.wait_for(item) or await self._perform(item)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a bug in an action must not stall the record
@@ -407,60 +356,16 @@ class Dispatcher:
 
     # -- outages
 
-    def _needs(self, item: InboxItem) -> str | None:
-        """The service an action needs, known before trying it: Temporal for a process
-        action; for a workflow, the service its route's last try found away."""
-        if item.action.get("kind") in _PROCESS_ACTIONS:
-            return "Temporal"
-        return self._route_outage.get(item.route)
-
-    def _wait_for_outage(self, item: InboxItem) -> ActionOutcome | None:
-        """``unavailable`` without trying, while the service the action needs is away.
-
-        One record at a time probes the service once its next try is due.
-        """
-        service = self._needs(item)
-        outage = self.outages.get(service) if service else None
-        if outage is None or service is None:
-            return None
-        if outage.probing or asyncio.get_running_loop().time() < outage.next_try:
-            return ActionOutcome.unavailable(service, "not tried: it was away at the last try")
-        outage.probing = True
-        return None
-
     async def _perform(self, item: InboxItem) -> ActionOutcome:
-        service = self._needs(item)
+        service = self._outages.needs(item)
         try:
             outcome = await self.actions.perform(item)
         finally:
-            outage = self.outages.get(service) if service else None
-            if outage is not None:
-                outage.probing = False
-        if outcome.status == "unavailable" and outcome.service:
-            self._route_outage[item.route] = outcome.service
-            self._went_away(outcome.service)
-        elif service is not None:
-            self._route_outage.pop(item.route, None)
-            if service in self.outages:
-                await self._came_back(self.outages.pop(service))
+            self._outages.probed(service)
+        ended = self._outages.tried(item, service, outcome)
+        if ended is not None:
+            await self._came_back(ended)
         return outcome
-
-    def _went_away(self, service: str) -> None:
-        outage = self.outages.get(service)
-        if outage is None:
-            outage = self.outages[service] = Outage(service, since=clock.now())
-            log.warning(
-                "dispatcher %s: %s is away; the records that need it wait for it "
-                "(no attempts are spent) and are tried again when it is back",
-                self.owner,
-                service,
-            )
-        else:
-            outage.tries += 1
-        wait = min(
-            self.config.outage_probe_seconds, self.config.base_delay_seconds * 2**outage.tries
-        )
-        outage.next_try = asyncio.get_running_loop().time() + wait
 
     async def _came_back(self, outage: Outage) -> None:
         """The service answers again: every record that waited for it is due now."""
@@ -652,24 +557,3 @@ async def _first_of(waits: Sequence[Any], *, timeout: float) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def retry_dead_letter(db: InboxDatabase, record_id: int) -> InboxRecord:
-    """Send a dead letter back to the dispatcher: ``pending``, attempts reset, due now."""
-    now = clock.now()
-    async with db.write() as session:
-        record = await session.get(InboxRecord, record_id)
-        if record is None:
-            raise InboxRecordNotFoundError(record_id)
-        if record.status != "dead":
-            raise InboxRecordNotDeadError(record_id, record.status)
-        record.status = "pending"
-        record.attempts = 0
-        record.next_attempt_at = now
-        record.lease_owner = None
-        record.lease_expires_at = None
-        record.updated_at = now
-        await session.flush()
-        await session.refresh(record)
-        session.expunge(record)  # handed back loaded, not expired by the commit
-    return record

@@ -6,478 +6,37 @@ and the Temporal activity all end here, so they share one result contract.
 (``failed``, ``invalid_input``, ``not_found``, ``timed_out``) are statuses, not
 exceptions.
 
-Timeouts in-process are cooperative: checked between steps, between retry
-attempts and inside ``self.llm``; an async workflow is also cancelled at its
-deadline. The CLI adds a hard stop (``on_hard_timeout``) that ends the process.
+The pieces live in files of one idea: what is run and how (:mod:`raw.workflow.target`),
+one execution and its record (:mod:`raw.workflow.execution`); this module is the entry
+points, and keeps their names importable from here.
 
 asyncio is imported only where a run needs it: a sync ``raw run`` never pays for it.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 import threading
-import traceback
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from raw import clock
-from raw.errors import (
-    ConfigError,
-    FieldError,
-    InvalidParamsError,
-    InvalidWorkflowIdError,
-    RawError,
-    RunCancelledError,
-    RunTimedOutError,
-    WorkflowLoadError,
-)
-from raw.ids import new_run_id
-from raw.project import Project, check_workflow_id, find_project
-from raw.redact import environment_secrets
-from raw.version import __version__
-from raw.workflow.context import RunContext, _current_run
-from raw.workflow.definition import WorkflowDefinition
-from raw.workflow.loader import LoadedWorkflow, load_workflow
-from raw.workflow.recorder import Recorder, default_recorder
-from raw.workflow.redaction import (
-    RedactingHandle,
-    mask_keys,
-    redact_json,
-    secret_keys,
-    secrets_in,
-    values_at_keys,
-)
-from raw.workflow.result import ErrorInfo, RunResult, RunStatus, Timings
-
-
-@dataclass
-class RunOptions:
-    dry: bool = False
-    timeout_seconds: float | None = None
-    use_cache: bool = True
-    idempotency_key: str | None = None
-    correlation_id: str | None = None
-    """The id of what caused the run (a webhook delivery), kept in its manifest."""
-    cancel_event: threading.Event | None = None
-    recorder: Recorder | None = None
-    entry_point: str = "python"
-    on_hard_timeout: Callable[[RunResult], None] | None = None
-    """CLI only: called from a timer thread at the deadline with the timed-out result."""
-    propagate_interrupt: bool = True
-    """Re-raise KeyboardInterrupt after recording the run as cancelled (the CLI prints instead)."""
-
-
-@dataclass
-class WorkflowTarget:
-    """A workflow found on disk, ready to load and run."""
-
-    workflow_id: str
-    workflow_dir: Path
-    project: Project | None = None
-    preloaded: type[WorkflowDefinition] | None = None  # type: ignore[type-arg]
-    """A class already imported (``python run.py`` runs as ``__main__``)."""
-
-    @property
-    def path(self) -> Path:
-        return self.workflow_dir / "run.py"
-
-    def load(self) -> LoadedWorkflow:
-        if self.preloaded is not None:
-            self.preloaded.workflow_id = self.workflow_id
-            return LoadedWorkflow(self.workflow_id, self.path, self.preloaded)
-        return load_workflow(
-            self.path, self.workflow_id, project_root=self.project.root if self.project else None
-        )
-
-
-def resolve(workflow_id: str, project_dir: Path | str | None = None) -> WorkflowTarget:
-    """Find a workflow by id; raises InvalidWorkflowIdError, ProjectError, WorkflowNotFoundError."""
-    check_workflow_id(workflow_id)
-    project = find_project(project_dir)
-    target = WorkflowTarget(workflow_id, project.workflow_dir(workflow_id), project)
-    project.config  # noqa: B018 - a bad config.yaml is reported before the run starts
-    return target
-
-
-def _is_async_cancel(exc: BaseException) -> bool:
-    asyncio = sys.modules.get("asyncio")
-    return asyncio is not None and isinstance(exc, asyncio.CancelledError)
-
-
-def field_errors(exc: ValidationError) -> list[FieldError]:
-    out = []
-    for err in exc.errors(include_url=False):
-        path = ".".join(str(p) for p in err["loc"]) or "params"
-        out.append(FieldError(path, err["msg"]))
-    return out
-
-
-def error_result(
-    workflow_id: str, status: RunStatus, exc: BaseException, *, dry: bool = False
-) -> RunResult:
-    """A result for a run that never started (bad id, no project, no such workflow)."""
-    now = clock.now()
-    return RunResult(
-        workflow=workflow_id,
-        run_id=new_run_id(now),
-        status=status,
-        error=ErrorInfo.of(exc),
-        dry=dry,
-        timings=Timings(started_at=now, ended_at=now, duration_ms=0.0),
-    )
-
-
-def _env_flag(name: str) -> bool:
-    """True when the variable is set to anything but empty, 0, false, no or off."""
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no", "off")
-
-
-def _environment(entry_point: str) -> dict[str, Any]:
-    # An allowlist: never environment variables, which hold secrets.
-    return {
-        "python": sys.version.split()[0],
-        "raw": __version__,
-        "host": os.uname().nodename,
-        "pid": os.getpid(),
-        "entry_point": entry_point,
-    }
-
-
-class _Run:
-    """One execution: owns the context, the record and the one-time finalisation."""
-
-    def __init__(self, target: WorkflowTarget, options: RunOptions) -> None:
-        self.target = target
-        self.options = options
-        self.started_at = clock.now()
-        self.t0 = clock.monotonic()
-        self.run_id = new_run_id(self.started_at)
-        self.params: BaseModel | None = None
-        self.raw_params: Any = None
-        self.loaded: LoadedWorkflow | None = None
-        self.handle: RedactingHandle | None = None
-        self.ctx: RunContext | None = None
-        self._final: RunResult | None = None
-        self._final_lock = threading.Lock()
-        self._timer: threading.Timer | None = None
-
-    # -- before the workflow runs
-
-    def prepare(self, params: Any, param_errors: list[FieldError] | None) -> RunResult | None:
-        """Load and validate; returns a finished result when the run cannot start."""
-        try:
-            self.loaded = self.target.load()
-        except WorkflowLoadError as exc:
-            self._open_record()
-            self._log_exception(exc)
-            return self.finish("failed", error=exc)
-        model = self.loaded.cls.params_model
-        if param_errors:  # report them with whatever else is wrong with the params
-            errors = list(param_errors)
-            try:
-                model.model_validate(params if params is not None else {})
-            except ValidationError as exc:
-                errors += [
-                    e
-                    for e in field_errors(exc)
-                    if not any(
-                        p.field.lstrip("-").replace("-", "_") == e.field for p in param_errors
-                    )
-                ]
-            self._open_record()
-            return self.finish(
-                "invalid_input", error=InvalidParamsError(self.target.workflow_id, errors)
-            )
-        self.raw_params = params
-        try:
-            if params is None and self.options.dry:
-                params = self.raw_params = self._mock_params()
-            if isinstance(params, model):
-                self.params = params
-            elif isinstance(params, BaseModel):
-                self.params = model.model_validate(params.model_dump())
-            else:
-                self.params = model.model_validate(params if params is not None else {})
-        except ValidationError as exc:
-            keys = secret_keys(model)
-            self.raw_params = mask_keys(self.raw_params, keys)
-            self._open_record(values_at_keys(params, keys))
-            return self.finish(
-                "invalid_input",
-                error=InvalidParamsError(self.target.workflow_id, field_errors(exc)),
-            )
-        except RawError as exc:
-            self._open_record()
-            return self.finish("invalid_input", error=exc)
-        self._open_record(secrets_in(self.params))
-        return None
-
-    def _mock_params(self) -> Any:
-        path = self.target.workflow_dir / "mocks" / "params.json"
-        if not path.exists():
-            return {}
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise InvalidParamsError(
-                self.target.workflow_id, [FieldError("mocks/params.json", f"not valid JSON: {exc}")]
-            ) from None
-
-    def _open_record(self, secrets: list[str] | None = None) -> None:
-        project = self.target.project
-        recorder = self.options.recorder or default_recorder(project)
-        # The runner redacts, not the recorder, so a caller's own recorder gets no secrets.
-        self.handle = RedactingHandle(
-            recorder.start(
-                self.target.workflow_id, self.run_id, workflow_dir=self.target.workflow_dir
-            ),
-            [*(secrets or ()), *environment_secrets()],
-        )
-        self.run_id = self.handle.run_id
-        deadline = None
-        if self.options.timeout_seconds is not None:
-            deadline = self.t0 + self.options.timeout_seconds
-        self.ctx = RunContext(
-            workflow_id=self.target.workflow_id,
-            run_id=self.run_id,
-            handle=self.handle,
-            dry=self.options.dry,
-            workflow_dir=self.target.workflow_dir,
-            timeout_seconds=self.options.timeout_seconds,
-            deadline=deadline,
-            use_cache=self.options.use_cache and not _env_flag("RAW_NO_CACHE"),
-            cache_dir=project.cache_dir if project else self.target.workflow_dir / ".cache",
-            idempotency_key=self.options.idempotency_key,
-            cancel_event=self.options.cancel_event or threading.Event(),
-        )
-        self.handle.log(
-            f"{self.started_at.isoformat()} INFO run {self.run_id} of "
-            f"'{self.target.workflow_id}' started{' (dry run)' if self.options.dry else ''}"
-        )
-        self.handle.write_manifest(self._manifest(self._result("running")))
-
-    # -- running
-
-    def _outcome_of(self, exc: BaseException) -> RunStatus:
-        if isinstance(exc, RunTimedOutError | TimeoutError):
-            return "timed_out"
-        if isinstance(exc, RunCancelledError | KeyboardInterrupt) or _is_async_cancel(exc):
-            return "cancelled"
-        return "failed"
-
-    def _start_hard_timer(self) -> None:
-        callback = self.options.on_hard_timeout
-        if callback is None or self.options.timeout_seconds is None:
-            return
-
-        def fire() -> None:
-            result = self.finish(
-                "timed_out", error=RunTimedOutError(self.options.timeout_seconds or 0)
-            )
-            callback(result)
-
-        self._timer = threading.Timer(self.options.timeout_seconds, fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def call_sync(self) -> RunResult:
-        assert self.loaded is not None and self.ctx is not None
-        token = _current_run.set(self.ctx)
-        try:
-            if self.options.dry:
-                # Lazy: the network guard serves dry runs only.
-                from raw.workflow import netguard
-
-                netguard.install()
-            instance = self.loaded.cls(self.params)
-            self.ctx.check()
-            value = instance.run()
-        except BaseException as exc:
-            if not isinstance(exc, RunTimedOutError | RunCancelledError):
-                self._log_exception(exc)
-            result = self.finish(self._outcome_of(exc), error=exc)
-            if isinstance(exc, KeyboardInterrupt) and self.options.propagate_interrupt:
-                raise
-            return result
-        finally:
-            _current_run.reset(token)
-        return self.finish_with_value(value)
-
-    async def call_async(self) -> RunResult:
-        import asyncio  # lazy: a sync run never pays for asyncio (module docstring)
-
-        assert self.loaded is not None and self.ctx is not None
-        token = _current_run.set(self.ctx)
-        try:
-            if self.options.dry:
-                # Lazy: the network guard serves dry runs only.
-                from raw.workflow import netguard
-
-                netguard.install()
-            instance = self.loaded.cls(self.params)
-            self.ctx.check()
-            coro: Coroutine[Any, Any, Any] = (
-                instance.run() if self.loaded.cls.defines_run() else instance._run_steps_async()
-            )
-            remaining = self.ctx.remaining_seconds()
-            value = await (asyncio.wait_for(coro, remaining) if remaining is not None else coro)
-        except BaseException as exc:
-            if isinstance(exc, TimeoutError) and self.options.timeout_seconds is not None:
-                exc = RunTimedOutError(self.options.timeout_seconds)
-            if not isinstance(exc, RunTimedOutError | RunCancelledError) and not _is_async_cancel(
-                exc
-            ):
-                self._log_exception(exc)
-            # Recorded as the sync path records it, not as a bare "CancelledError".
-            error = RunCancelledError() if _is_async_cancel(exc) else exc
-            result = self.finish(self._outcome_of(exc), error=error)
-            if isinstance(exc, KeyboardInterrupt) or _is_async_cancel(exc):
-                raise
-            return result
-        finally:
-            _current_run.reset(token)
-        return self.finish_with_value(value)
-
-    # -- after
-
-    def finish_with_value(self, value: Any) -> RunResult:
-        assert self.ctx is not None
-        if self.ctx.network_violations:
-            return self.finish("failed", error=self.ctx.network_violations[0])
-        try:  # a last step that overran the deadline leaves no later boundary to stop it
-            self.ctx.check()
-        except (RunTimedOutError, RunCancelledError) as exc:
-            return self.finish(self._outcome_of(exc), error=exc)
-        # An int from the author's own run() keeps the original runtime's meaning (an exit
-        # code); the default run's value is the last step's output, whatever its type.
-        defines_run = self.loaded is not None and self.loaded.cls.defines_run()
-        if defines_run and isinstance(value, int) and not isinstance(value, bool):
-            if value == 0:
-                return self.finish("succeeded", return_code=0)
-            return self.finish(
-                "failed", return_code=value, error=RawError(f"run() returned exit code {value}.")
-            )
-        # Lazy: only an output that is not plain JSON needs pydantic's serializer.
-        from pydantic_core import PydanticSerializationError, to_jsonable_python
-
-        try:
-            output = to_jsonable_python(value)
-        except PydanticSerializationError as exc:
-            return self.finish(
-                "failed",
-                error=RawError(
-                    f"The workflow's output is not JSON-serialisable: {exc}. Return dicts, lists, "
-                    "strings, numbers or Pydantic models."
-                ),
-            )
-        return self.finish("succeeded", output=output)
-
-    def _result(
-        self,
-        status: RunStatus,
-        *,
-        output: Any = None,
-        error: BaseException | None = None,
-        return_code: int | None = None,
-    ) -> RunResult:
-        ended = None if status == "running" else clock.now()
-        ctx = self.ctx
-        handle = self.handle
-        info = ErrorInfo.of(error) if error is not None else None
-        return RunResult(
-            workflow=self.target.workflow_id,
-            run_id=self.run_id,
-            status=status,
-            output=output,
-            error=info,
-            return_code=return_code,
-            dry=self.options.dry,
-            llm=ctx.llm_source if ctx else None,
-            steps=list(ctx.steps) if ctx else [],
-            timings=Timings(
-                started_at=self.started_at,
-                ended_at=ended,
-                duration_ms=None
-                if ended is None
-                else round((clock.monotonic() - self.t0) * 1000, 3),
-            ),
-            artifacts=list(ctx.artifacts) if ctx else [],
-            run_dir=str(handle.run_dir) if handle and handle.run_dir else None,
-            log_path=str(handle.log_path) if handle and handle.log_path else None,
-        )
-
-    def _manifest(self, result: RunResult) -> dict[str, Any]:
-        doc = result.to_json_dict()
-        params: Any = (
-            self.params.model_dump(mode="json")
-            if self.params is not None
-            else (
-                self.raw_params
-                if isinstance(self.raw_params, dict | list | str | int | float | None)
-                else None
-            )
-        )
-        doc["params"] = params
-        doc["environment"] = _environment(self.options.entry_point)
-        for name in ("idempotency_key", "correlation_id"):  # the run index keeps them
-            value = getattr(self.options, name)
-            if value is not None:
-                doc[name] = value
-        return doc
-
-    def finish(
-        self,
-        status: RunStatus,
-        *,
-        output: Any = None,
-        error: BaseException | None = None,
-        return_code: int | None = None,
-    ) -> RunResult:
-        """Build, record and return the final result, once; later calls get the first one."""
-        with self._final_lock:
-            if self._final is not None:
-                return self._final
-            if self._timer is not None:
-                self._timer.cancel()
-            result = self._result(status, output=output, error=error, return_code=return_code)
-            for record in result.steps:  # a step cut short by a timeout or cancellation
-                if record.status == "running":
-                    record.status = "failed"
-                    record.error = result.error
-                    record.ended_at = result.timings.ended_at
-                    if record.ended_at is not None:
-                        elapsed = record.ended_at - record.started_at
-                        record.duration_ms = round(elapsed.total_seconds() * 1000, 3)
-            if self.handle is not None and self.handle.secrets:
-                # Step errors, results and the output can quote a secret param too.
-                doc = redact_json(result.to_json_dict(), self.handle.redact)
-                result = RunResult.model_validate(doc)
-            self._final = result
-            if self.handle is not None:
-                self.handle.log(
-                    f"{clock.now().isoformat()} INFO run {self.run_id} {status}"
-                    + (f": {result.error.message}" if result.error else "")
-                )
-                self.handle.write_manifest(self._manifest(result))
-                self.handle.close()
-            return result
-
-    def _log_exception(self, exc: BaseException) -> None:
-        if self.handle is not None:
-            text = "".join(traceback.format_exception(exc))
-            self.handle.log(f"{clock.now().isoformat()} ERROR {type(exc).__name__}: {exc}\n{text}")
+from raw.errors import ConfigError, FieldError, InvalidWorkflowIdError, RawError, RunCancelledError
+from raw.workflow.execution import Execution
+from raw.workflow.execution import field_errors as field_errors
+from raw.workflow.recorder import Recorder
+from raw.workflow.result import RunResult, RunStatus
+from raw.workflow.target import RunOptions as RunOptions
+from raw.workflow.target import WorkflowTarget as WorkflowTarget
+from raw.workflow.target import error_result as error_result
+from raw.workflow.target import resolve as resolve
 
 
 @dataclass
 class _Prepared:
-    run: _Run | None = None
+    run: Execution | None = None
     result: RunResult | None = None
 
 
@@ -501,7 +60,7 @@ def _prepare(
                 else "not_found"
             )
             return _Prepared(result=error_result(str(workflow), status, exc, dry=options.dry))
-    run = _Run(target, options)
+    run = Execution(target, options)
     try:
         return _Prepared(run=run, result=run.prepare(params, param_errors))
     except ConfigError as exc:  # the record's location is unknown: report without one
@@ -525,7 +84,7 @@ def execute(
         return prepared.result
     run = prepared.run
     assert run is not None and run.loaded is not None
-    run._start_hard_timer()
+    run.start_hard_timer()
     if not run.loaded.cls.is_async():
         return run.call_sync()
     from raw.aio import run_sync  # asyncio loads only for async workflows (raw run start-up)

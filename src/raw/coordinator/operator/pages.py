@@ -27,6 +27,7 @@ from starlette.responses import RedirectResponse, Response
 from raw import clock
 from raw.coordinator.api import redact
 from raw.coordinator.db.run_index import get_run
+from raw.coordinator.dead_letters import InboxRecordNotDeadError, retry_dead_letter
 from raw.coordinator.dependencies import CoordinatorDep, DatabaseDep, OperatorDep, RendererDep
 from raw.coordinator.errors import ResourceNotFoundError, database_available
 from raw.coordinator.operator import auth
@@ -322,8 +323,6 @@ async def retry(
     record_id: int,
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    from raw.coordinator.dispatcher import InboxRecordNotDeadError, retry_dead_letter
-
     check_form(page.request, page.signed, csrf)
     try:
         async with database_available(db):

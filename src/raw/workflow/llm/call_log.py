@@ -1,0 +1,75 @@
+"""The run log's line for one LLM call: model, step, time, requests and tokens."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from raw import clock
+from raw.workflow.context import current_run, current_step_name
+
+__all__ = ["CallLog", "logger"]
+
+logger = logging.getLogger("raw.llm")
+
+
+@dataclass
+class CallLog:
+    """One complete/extract call, for the run log."""
+
+    kind: str
+    model: str
+    started: float
+    requests: int = 0
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+    def add_usage(self, usage: Any) -> None:
+        if not isinstance(usage, dict):
+            return
+        for name in ("prompt_tokens", "completion_tokens"):
+            value = usage.get(name)
+            if isinstance(value, int):
+                setattr(self, name, (getattr(self, name) or 0) + value)
+
+    def log(self, error: BaseException | None = None) -> None:
+        if current_run() is None:
+            return
+        duration_ms = (clock.monotonic() - self.started) * 1000
+        requests = f"{self.requests} request" + ("" if self.requests == 1 else "s")
+        details = requests
+        if self.prompt_tokens is not None or self.completion_tokens is not None:
+            details += (
+                f", {self.prompt_tokens or 0} prompt + "
+                f"{self.completion_tokens or 0} completion tokens"
+            )
+        record = {
+            "kind": self.kind,
+            "model": self.model,
+            "step": current_step_name(),
+            "duration_ms": round(duration_ms, 1),
+            "requests": self.requests,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "error": type(error).__name__ if error else None,
+        }
+        if error is None:
+            logger.info(
+                "LLM %s on model '%s' took %.0f ms (%s).",
+                self.kind,
+                self.model,
+                duration_ms,
+                details,
+                extra={"llm": record},
+            )
+        else:
+            logger.warning(
+                "LLM %s on model '%s' failed after %.0f ms (%s): %s.",
+                self.kind,
+                self.model,
+                duration_ms,
+                details,
+                type(error).__name__,
+                extra={"llm": record},
+            )

@@ -1,0 +1,83 @@
+"""Before a run starts: the workflow it runs, the options it runs with, and the
+result of a run that never starts (bad id, no project, no such workflow)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from raw import clock
+from raw.ids import new_run_id
+from raw.project import Project, check_workflow_id, find_project
+from raw.workflow.definition import WorkflowDefinition
+from raw.workflow.loader import LoadedWorkflow, load_workflow
+from raw.workflow.recorder import Recorder
+from raw.workflow.result import ErrorInfo, RunResult, RunStatus, Timings
+
+__all__ = ["RunOptions", "WorkflowTarget", "error_result", "resolve"]
+
+
+@dataclass
+class RunOptions:
+    dry: bool = False
+    timeout_seconds: float | None = None
+    use_cache: bool = True
+    idempotency_key: str | None = None
+    correlation_id: str | None = None
+    """The id of what caused the run (a webhook delivery), kept in its manifest."""
+    cancel_event: threading.Event | None = None
+    recorder: Recorder | None = None
+    entry_point: str = "python"
+    on_hard_timeout: Callable[[RunResult], None] | None = None
+    """CLI only: called from a timer thread at the deadline with the timed-out result."""
+    propagate_interrupt: bool = True
+    """Re-raise KeyboardInterrupt after recording the run as cancelled (the CLI prints instead)."""
+
+
+@dataclass
+class WorkflowTarget:
+    """A workflow found on disk, ready to load and run."""
+
+    workflow_id: str
+    workflow_dir: Path
+    project: Project | None = None
+    preloaded: type[WorkflowDefinition] | None = None  # type: ignore[type-arg]
+    """A class already imported (``python run.py`` runs as ``__main__``)."""
+
+    @property
+    def path(self) -> Path:
+        return self.workflow_dir / "run.py"
+
+    def load(self) -> LoadedWorkflow:
+        if self.preloaded is not None:
+            self.preloaded.workflow_id = self.workflow_id
+            return LoadedWorkflow(self.workflow_id, self.path, self.preloaded)
+        return load_workflow(
+            self.path, self.workflow_id, project_root=self.project.root if self.project else None
+        )
+
+
+def resolve(workflow_id: str, project_dir: Path | str | None = None) -> WorkflowTarget:
+    """Find a workflow by id; raises InvalidWorkflowIdError, ProjectError, WorkflowNotFoundError."""
+    check_workflow_id(workflow_id)
+    project = find_project(project_dir)
+    target = WorkflowTarget(workflow_id, project.workflow_dir(workflow_id), project)
+    project.config  # noqa: B018 - a bad config.yaml is reported before the run starts
+    return target
+
+
+def error_result(
+    workflow_id: str, status: RunStatus, exc: BaseException, *, dry: bool = False
+) -> RunResult:
+    """A result for a run that never started (bad id, no project, no such workflow)."""
+    now = clock.now()
+    return RunResult(
+        workflow=workflow_id,
+        run_id=new_run_id(now),
+        status=status,
+        error=ErrorInfo.of(exc),
+        dry=dry,
+        timings=Timings(started_at=now, ended_at=now, duration_ms=0.0),
+    )
