@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from raw.up_state import UpState
 
 import raw
 import raw_runtime
 from raw.errors import FieldError, RawError
 from raw.system import WebhookConfig
+from raw.up_state import UpState
 
 if TYPE_CHECKING:
     from conftest import Project
@@ -372,6 +372,19 @@ def test_raw_run_loads_no_server_library(project: Project) -> None:
 
     *document, loaded = out.stdout.strip().splitlines()
     assert json.loads("\n".join(document))["status"] == "succeeded", out.stderr
+    assert loaded == "[]"
+
+
+def test_raw_help_loads_no_server_library() -> None:
+    """`raw --help` imports every command's module for its parser, and none of their servers."""
+    code = (
+        "import sys\nfrom raw.cli.main import main\ntry:\n    main(['--help'])\n"
+        f"except SystemExit:\n    pass\nprint([m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    *usage, loaded = out.stdout.strip().splitlines()
+    assert any(line.split()[:1] == ["serve"] for line in usage), out.stdout
     assert loaded == "[]"
 
 

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Request
 
 if TYPE_CHECKING:
-    from raw.coordinator.runtime import Coordinator
     from raw.coordinator.db.database import Database
     from raw.coordinator.operator.context import Operator
     from raw.coordinator.operator.render import Renderer
+    from raw.coordinator.runtime import Coordinator
 
 __all__ = [
     "CoordinatorDep",
