@@ -375,6 +375,19 @@ def test_raw_run_loads_no_server_library(project: Project) -> None:
     assert loaded == "[]"
 
 
+def test_raw_help_loads_no_server_library() -> None:
+    """`raw --help` imports every command's module for its parser, and none of their servers."""
+    code = (
+        "import sys\nfrom raw.cli.main import main\ntry:\n    main(['--help'])\n"
+        f"except SystemExit:\n    pass\nprint([m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    *usage, loaded = out.stdout.strip().splitlines()
+    assert any(line.split()[:1] == ["serve"] for line in usage), out.stdout
+    assert loaded == "[]"
+
+
 # Errors cross process boundaries: a worker's or a subprocess's error is pickled to
 # its parent. Each class is built from its constructor's signature; an annotation
 # missing below fails the test and names itself, so a new error gets checked too.

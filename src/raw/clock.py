@@ -70,7 +70,8 @@ class SystemClock:
             time.sleep(seconds)
 
     async def asleep(self, seconds: float) -> None:
-        import asyncio  # not at module level: `raw run` must not pay for asyncio
+        # Lazy: asyncio costs start-up time; a synchronous raw run never needs it.
+        import asyncio
 
         await asyncio.sleep(max(seconds, 0.0))
 
@@ -108,6 +109,7 @@ class ManualClock:
             self.advance(seconds)
 
     async def asleep(self, seconds: float) -> None:
+        # Lazy: asyncio costs start-up time; a synchronous raw run never needs it.
         import asyncio
 
         self.sleep(seconds)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import sys
 from collections.abc import Iterator
 from typing import Any, NoReturn, TextIO
@@ -72,8 +73,6 @@ def exit_code_for(exc: BaseException) -> int:
 
 def stdout_closed() -> bool:
     """Whether stdout is a pipe whose reader has gone (not some other pipe or socket)."""
-    import select
-
     try:
         poller = select.poll()
         poller.register(sys.stdout.fileno(), select.POLLOUT)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from urllib.parse import unquote
 
 __all__ = ["MASK", "environment_secrets", "redact_url", "redact_urls", "url_secrets"]
 
@@ -59,8 +60,6 @@ def redact_urls(text: str) -> str:
 
 def url_secrets(url: str) -> list[str]:
     """The secret parts of ``url``: its password and secret-looking query values."""
-    from urllib.parse import unquote
-
     found = []
     match = _USERINFO.match(url.strip())
     if match:

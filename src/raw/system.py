@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import re
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -88,8 +89,6 @@ class ScheduleConfig(_Strict):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):

@@ -11,7 +11,9 @@ import os
 from typing import Any
 
 from raw import console as output
+from raw.cli.process import action_adder
 from raw.errors import ConfigError
+from raw.project import find_project, load_config
 
 EXAMPLES = """\
 examples:
@@ -27,8 +29,6 @@ ENV_OVERRIDES = {
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from raw.cli.process import action_adder
-
     parser.epilog = EXAMPLES
     action = action_adder(parser)
     p = action("check", "Validate .raw/config.yaml and print the effective settings.")
@@ -63,8 +63,6 @@ def effective_orchestrator(project_config: Any) -> dict[str, Any]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from raw.project import find_project, load_config
-
     project = find_project(args.project_dir)
     path = project.config_path
     try:

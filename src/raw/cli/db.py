@@ -16,6 +16,9 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from raw import console as output
+from raw.cli.process import action_adder
+from raw.errors import ProjectError
+from raw.project import find_project
 
 if TYPE_CHECKING:
     from raw.coordinator.db.database import Database
@@ -33,8 +36,6 @@ T = TypeVar("T")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from raw.cli.process import action_adder
-
     parser.epilog = EXAMPLES
     action = action_adder(parser)
     p = action("upgrade", "Create or migrate the kit's tables (safe to run again).")
@@ -49,9 +50,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _project(args: argparse.Namespace) -> Project | None:
-    from raw.errors import ProjectError
-    from raw.project import find_project
-
     try:
         return find_project(args.project_dir)
     except ProjectError:
@@ -63,6 +61,7 @@ def _project(args: argparse.Namespace) -> Project | None:
 def _run(args: argparse.Namespace, work: Callable[[Database, Project | None], Awaitable[T]]) -> T:
     """Open the project's database, run ``work``, and turn failures into exit codes."""
     try:
+        # Lazy: raw --help imports this module; only raw db loads SQLAlchemy.
         from sqlalchemy.exc import SQLAlchemyError
 
         from raw.coordinator.db.database import (
@@ -127,15 +126,18 @@ def _handle(args: argparse.Namespace, call: Callable[[], int]) -> int:
 
 
 def _safe(url: str) -> str:
+    # Lazy: raw --help imports this module; only raw db loads SQLAlchemy.
     from raw.coordinator.db.database import redact_url
 
     return redact_url(url)
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
+    # Lazy: raw --help imports this module; only raw db loads SQLAlchemy.
     from raw.coordinator.db.database import current_revision, head_revision, upgrade
 
     async def work(db: Database, project: Project | None) -> dict[str, Any]:
+        # Lazy: raw --help imports this module; only raw db loads SQLAlchemy.
         from raw.coordinator.db.system_migrations import upgrade_system
 
         before = await current_revision(db)
@@ -169,6 +171,7 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_current(args: argparse.Namespace) -> int:
+    # Lazy: raw --help imports this module; only raw db loads SQLAlchemy.
     from raw.coordinator.db.database import current_revision, head_revision
 
     async def work(db: Database, _project: Project | None) -> dict[str, Any]:
@@ -191,6 +194,7 @@ def cmd_current(args: argparse.Namespace) -> int:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
+    # Lazy: raw --help imports this module; only raw db loads SQLAlchemy.
     from raw.coordinator.db.retention import purge
     from raw.system import CoordinatorConfig
 
@@ -225,6 +229,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
+    # Lazy: raw --help imports this module; only raw db loads SQLAlchemy.
     from raw.coordinator.db.retention import erase_entity_report
 
     async def work(db: Database, _project: Project | None) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from raw import console as output
+from raw.cli.process import action_adder
+from raw.project import find_project
 
 EXAMPLES = """\
 examples:
@@ -24,8 +26,6 @@ exit codes: 0 clean, 1 findings, 2 invalid config or usage, 3 no project"""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from raw.cli.process import action_adder
-
     parser.epilog = EXAMPLES
     action = action_adder(parser)
     p = action("render", "Write the Dockerfile, docker-compose.yml, k8s/ and a Helm chart.")
@@ -46,8 +46,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    # Lazy: raw --help imports this module; only raw deploy loads PyYAML.
     from raw.deploy.rendering import render
-    from raw.project import find_project
 
     project = find_project(args.project_dir)
     result = render(project, Path(args.out) if args.out else None)
@@ -97,8 +97,8 @@ def _shown(path: Path) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    # Lazy: raw --help imports this module; only raw deploy needs it.
     from raw.deploy.check import check_deployment
-    from raw.project import find_project
 
     project = find_project(args.project_dir)
     directory = Path(args.directory) if args.directory else None

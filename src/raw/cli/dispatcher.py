@@ -9,6 +9,9 @@ when this one runs beside it, or keep both: leases keep them from doubling up.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import signal
 
 from raw import console as output
 from raw.errors import RawError
@@ -30,10 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_dispatcher(args: argparse.Namespace) -> int:
-    import asyncio
-    import contextlib
-    import signal
-
+    # Lazy: raw --help imports this module; only raw dispatcher loads SQLAlchemy.
     from raw.coordinator.db.database import Database, database_url, upgrade
     from raw.coordinator.dispatcher import Dispatcher
 

@@ -10,6 +10,7 @@ with no engine running succeeds and says so. ``status`` with no engine running
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_engine(args: argparse.Namespace) -> int:
+    # Lazy: raw --help imports this module; only raw engine loads Temporal.
     from raw.orchestrator.engine import Engine
 
     project = find_project(args.project_dir)
@@ -87,6 +89,7 @@ def _print_info(info: EngineInfo, engine: Engine, headline: str) -> None:
 
 
 def _start(engine: Engine, project: Project, args: argparse.Namespace) -> int:
+    # Lazy: raw --help imports this module; only raw engine loads Temporal.
     from raw.orchestrator.engine import external_address
 
     external = external_address(project)
@@ -107,8 +110,7 @@ def _word(info: EngineInfo) -> str:
 
 
 def _external(project: Project, address: str, source: str, *, as_json: bool) -> int:
-    import asyncio
-
+    # Lazy: raw --help imports this module; only raw engine loads Temporal.
     from raw.orchestrator.connect import connect, resolve_target
     from raw.orchestrator.engine import ensure_search_attributes
 
@@ -141,6 +143,7 @@ def _external(project: Project, address: str, source: str, *, as_json: bool) -> 
 
 
 def _status(engine: Engine, project: Project, *, as_json: bool) -> int:
+    # Lazy: raw --help imports this module; only raw engine loads Temporal.
     from raw.orchestrator.engine import external_address
 
     info = engine.status()

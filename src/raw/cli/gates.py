@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from raw import console as output
+from raw.project import find_project
 
 if TYPE_CHECKING:
     from raw.gates.runner import GateResult
@@ -61,9 +62,9 @@ def _tail(path: str, lines: int = 12) -> list[str]:
 
 
 def cmd_gates(args: argparse.Namespace) -> int:
+    # Lazy: raw --help imports this module; only raw gates needs it.
     from raw.gates.runner import run_gates
     from raw.gates.spec import select_gates
-    from raw.project import find_project
 
     project = find_project(args.project_dir)
     project.config.system  # noqa: B018 - an invalid config stops here, with exit 2

@@ -15,12 +15,26 @@ running (and nothing was captured before) or did not answer.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
+import signal
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from raw import console as output
+from raw.cli.process import action_adder
 from raw.errors import RawError
+from raw.integrations.errors import (
+    IntegrationError,
+    IntegrationNotConfiguredError,
+    LocalServiceNoAnswerError,
+    LocalServicesNotRunningError,
+    SettingMissingError,
+)
+from raw.integrations.paths import local_path
+from raw.project import Project, find_project
 
 if TYPE_CHECKING:
     from raw.integrations.services import ServicesState
@@ -37,8 +51,6 @@ examples:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from raw.cli.process import action_adder
-
     parser.epilog = EXAMPLES
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     action = action_adder(parser)
@@ -69,8 +81,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _exit_code(exc: BaseException) -> int:
-    from raw.integrations.errors import IntegrationNotConfiguredError, SettingMissingError
-
     if isinstance(exc, SettingMissingError | IntegrationNotConfiguredError):
         return output.USAGE
     return output.exit_code_for(exc)
@@ -90,8 +100,6 @@ def _guarded(args: argparse.Namespace, run: Any) -> int:
 
 
 def _project_root(args: argparse.Namespace) -> Path:
-    from raw.project import find_project
-
     return find_project(args.project_dir).root
 
 
@@ -103,13 +111,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import asyncio
-    import contextlib
-    import logging
-    import signal
-
+    # Lazy: raw --help imports this module; only raw integrations loads uvicorn.
     from raw.integrations.services import LocalServices, describe
-    from raw.project import Project
 
     root = _project_root(args)
     config = Project(root).config.system.integrations  # an invalid config fails here
@@ -151,6 +154,7 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _running(root: Path) -> ServicesState | None:
+    # Lazy: raw --help imports this module; only raw integrations loads uvicorn.
     from raw.integrations.services import read_state
 
     return read_state(root)
@@ -158,8 +162,6 @@ def _running(root: Path) -> ServicesState | None:
 
 def cmd_status(args: argparse.Namespace) -> int:
     def run(args: argparse.Namespace) -> int:
-        from raw.integrations.errors import LocalServicesNotRunningError
-
         root = _project_root(args)
         state = _running(root)
         if state is None:
@@ -189,14 +191,13 @@ def _when(value: datetime) -> str:
 
 
 def _check_recorded(root: Path, running: bool, recorded: Path, service: str) -> None:
-    from raw.integrations.errors import LocalServicesNotRunningError
-
     if not running and not recorded.exists():
         raise LocalServicesNotRunningError(root, service)
 
 
 def cmd_mail(args: argparse.Namespace) -> int:
     def run(args: argparse.Namespace) -> int:
+        # Lazy: raw --help imports this module; only raw integrations needs it.
         from raw.integrations.mail_catcher import MailStore
 
         root = _project_root(args)
@@ -228,6 +229,7 @@ def cmd_mail(args: argparse.Namespace) -> int:
 
 def cmd_calls(args: argparse.Namespace) -> int:
     def run(args: argparse.Namespace) -> int:
+        # Lazy: raw --help imports this module; only raw integrations loads uvicorn.
         from raw.integrations.phone_simulator import CallLog
 
         root = _project_root(args)
@@ -262,9 +264,9 @@ def cmd_calls(args: argparse.Namespace) -> int:
 
 def cmd_end_call(args: argparse.Namespace) -> int:
     def run(args: argparse.Namespace) -> int:
+        # Lazy: raw --help imports this module; only raw integrations loads httpx.
         import httpx
 
-        from raw.integrations.errors import IntegrationError, LocalServiceNoAnswerError
         from raw.integrations.services import running_services
 
         root = _project_root(args)
@@ -305,10 +307,9 @@ def cmd_end_call(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     def run(args: argparse.Namespace) -> int:
+        # Lazy: raw --help imports this module; only raw integrations needs it (config: ~6 ms).
         from raw.integrations.config import ChatConfig
         from raw.integrations.outbox import OutboxChat
-        from raw.integrations.paths import local_path
-        from raw.project import Project
 
         root = _project_root(args)
         chat = Project(root).config.system.integrations.chat or ChatConfig()

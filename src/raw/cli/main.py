@@ -8,10 +8,13 @@ database driver.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from raw.console import CLOSED_OUTPUT, USAGE, drop_closed_stdout, emit_json, fail, stdout_closed
+from raw.errors import RawError
 from raw.version import __version__
 
 DESCRIPTION = """\
@@ -63,8 +66,6 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors exit 2; with --json they are a JSON document too."""
 
     def error(self, message: str) -> NoReturn:
-        from raw.console import USAGE, emit_json
-
         if "--json" in sys.argv[1:]:
             emit_json({"error": {"type": "UsageError", "message": message}, "exit_code": USAGE})
             raise SystemExit(USAGE)
@@ -88,8 +89,6 @@ def _command(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
 
 def _lazy(module: str, func: str) -> Callable[[argparse.Namespace], int]:
     def call(args: argparse.Namespace) -> int:
-        import importlib
-
         handler: Callable[[argparse.Namespace], int] = getattr(
             importlib.import_module(module), func
         )
@@ -123,8 +122,6 @@ imports in its handler)."""
 
 def _configure(parser: argparse.ArgumentParser, module: str) -> None:
     """Let a command module add its own arguments (it keeps heavy imports in its handler)."""
-    import importlib
-
     importlib.import_module(module).configure(parser)
 
 
@@ -198,8 +195,6 @@ def _split_globals(argv: list[str]) -> tuple[str | None, list[str]]:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run one command; a reader that stops reading early (``raw ... | head``) ends it quietly."""
-    from raw.console import CLOSED_OUTPUT, drop_closed_stdout, stdout_closed
-
     try:
         try:
             _main(argv)
@@ -216,6 +211,7 @@ def _main(argv: list[str] | None) -> NoReturn:
     args_in = sys.argv[1:] if argv is None else argv
     project_dir, rest = _split_globals(args_in)
     if rest and rest[0] == "run" and not (len(rest) == 1 or rest[1] in ("-h", "--help")):
+        # Lazy: per-command module, loaded only when this command runs.
         from raw.cli.run import cmd_run
 
         sys.exit(cmd_run(rest[1:], project_dir=project_dir))
@@ -231,13 +227,10 @@ def _main(argv: list[str] | None) -> NoReturn:
         sys.exit(2)
     if args.command == "run":  # reached only for `raw run` alone or `raw run --help`
         parser.parse_args([*rest, "--help"])
-    from raw.errors import RawError
 
     try:
         code = args.handler(args)
     except RawError as exc:
-        from raw.console import fail
-
         fail(exc, as_json=getattr(args, "json", False))
     except KeyboardInterrupt:
         sys.exit(130)

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from raw import console as output
+from raw.cli.process import action_adder
 
 EXAMPLES = """\
 examples:
@@ -24,8 +25,6 @@ runs under `raw up`. exit codes: 0 written, 2 invalid input or the folder exists
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from raw.cli.process import action_adder
-
     parser.epilog = EXAMPLES
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     action = action_adder(parser)
@@ -62,6 +61,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_new_system(args: argparse.Namespace) -> int:
+    # Lazy: raw --help imports this module; only raw new loads PyYAML.
     from raw.scaffold.system import write_system
     from raw.scaffold.system_plan import SystemOptions, parse_schedule, plan_system
 

@@ -13,6 +13,7 @@ import argparse
 import sys
 
 from raw import console as output
+from raw.errors import UsageError
 
 EXAMPLES = """\
 examples:
@@ -79,6 +80,7 @@ def _ask(question: str) -> bool:
 
 
 def _schedule(text: str) -> str:
+    # Lazy: raw --help imports this module; only raw plan needs it.
     from raw.scaffold.system_plan import parse_schedule
 
     spec = text if ":" in text else f"{text}:daily-report"
@@ -86,7 +88,7 @@ def _schedule(text: str) -> str:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from raw.errors import UsageError
+    # Lazy: raw --help imports this module; only raw plan needs it.
     from raw.scaffold.decision import decide
     from raw.scaffold.system_plan import check_system_name
 

@@ -9,6 +9,8 @@ printed here rather than by ``raw.cli.main``.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import importlib
 import json
 import os
 import sys
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from raw import console as output
 from raw.errors import ProjectError, RawError, UsageError
+from raw.project import find_project
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -49,6 +52,7 @@ class UnknownProcessTypeError(RawError):
 
 def exit_code(exc: BaseException) -> int:
     """The exit code of an error from a Temporal command (the README's table)."""
+    # Lazy: raw --help imports this module; only raw process loads Temporal.
     from raw.orchestrator.client import (
         InvalidProcessIdError,
         InvalidVisibilityQueryError,
@@ -74,8 +78,6 @@ def _report(exc: BaseException, *, as_json: bool) -> int:
 
 def project_or_none(args: argparse.Namespace) -> Project | None:
     """The project, or None when there is none but TEMPORAL_ADDRESS says where to go."""
-    from raw.project import find_project
-
     try:
         return find_project(args.project_dir)
     except ProjectError:
@@ -89,8 +91,7 @@ Work = Callable[["Client", "Project | None", "OrchestratorConfig"], Awaitable[in
 
 def run_with_client(args: argparse.Namespace, work: Work) -> NoReturn:
     """Connect (project config, env overrides), run ``work``, print errors, leave."""
-    import asyncio
-
+    # Lazy: raw --help imports this module; only raw process loads Temporal.
     from temporalio.service import RPCError
 
     from raw.orchestrator.connect import connect, orchestrator_config, resolve_target
@@ -196,8 +197,8 @@ def _resolve_type(project: Project | None, config: OrchestratorConfig, name: str
     """The workflow type TYPE names, checked against the configured modules when there are any."""
     if project is None or not config.workflows:
         return name
-    import importlib
 
+    # Lazy: raw --help imports this module; only raw process loads Temporal.
     from raw.orchestrator.client import process_type, workflow_type_name
     from raw.orchestrator.worker import workflows_in
 
@@ -224,6 +225,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     arg = read_json_arg(args.input, "--input")
 
     async def work(client: Client, project: Project | None, config: OrchestratorConfig) -> int:
+        # Lazy: raw --help imports this module; only raw process loads Temporal.
         from raw.orchestrator.client import start_process
 
         with output.stdout_to_stderr():  # user modules that print on import
@@ -246,6 +248,7 @@ def cmd_signal(args: argparse.Namespace) -> int:
     data = read_json_arg(args.data, "--data")
 
     async def work(client: Client, project: Project | None, config: OrchestratorConfig) -> int:
+        # Lazy: raw --help imports this module; only raw process loads Temporal.
         from raw.orchestrator.client import signal
 
         key = await signal(client, args.process_id, args.signal, data, idempotency_key=args.key)
@@ -260,6 +263,7 @@ def cmd_signal(args: argparse.Namespace) -> int:
 
 async def _has_workers(client: Client, task_queue: str) -> bool:
     """Whether a worker polled ``task_queue`` for workflow tasks lately (queries need one)."""
+    # Lazy: raw --help imports this module; only raw process loads Temporal.
     from temporalio.api.enums.v1 import TaskQueueType
     from temporalio.api.taskqueue.v1 import TaskQueue
     from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -276,6 +280,7 @@ async def _has_workers(client: Client, task_queue: str) -> bool:
 
 def cmd_status(args: argparse.Namespace) -> int:
     async def work(client: Client, project: Project | None, config: OrchestratorConfig) -> int:
+        # Lazy: raw --help imports this module; only raw process loads Temporal.
         from raw.orchestrator.client import ProcessQueryError, describe, query
 
         info = await describe(client, args.process_id)
@@ -313,6 +318,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     async def work(client: Client, project: Project | None, config: OrchestratorConfig) -> int:
+        # Lazy: raw --help imports this module; only raw process loads Temporal.
         from raw.orchestrator.client import list_processes
 
         found = await list_processes(client, query=args.query, limit=max(args.limit, 1))
@@ -335,6 +341,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     async def work(client: Client, project: Project | None, config: OrchestratorConfig) -> int:
+        # Lazy: raw --help imports this module; only raw process loads Temporal.
         from raw.orchestrator.client import cancel
 
         await cancel(client, args.process_id)

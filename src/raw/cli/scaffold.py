@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from raw import console as output
-from raw.project import find_project
+from raw.project import check_workflow_id, find_project
 from raw.scaffold.workflow import create_workflow, init_project
 
 
@@ -30,8 +30,6 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from raw.project import check_workflow_id
-
     check_workflow_id(args.workflow_id)  # before any file is touched
     project = find_project(args.project_dir)
     created = create_workflow(

@@ -52,6 +52,7 @@ def _need_project(project: Project | None) -> Project:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     async def work(client: Client, project: Project | None, config: OrchestratorConfig) -> int:
+        # Lazy: raw --help imports this module; only raw schedules loads Temporal.
         from raw.orchestrator.schedules import owner_name, sync_schedules
 
         owner = _need_project(project)
@@ -92,6 +93,7 @@ def _line(info: ScheduleInfo) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     async def work(client: Client, project: Project | None, config: OrchestratorConfig) -> int:
+        # Lazy: raw --help imports this module; only raw schedules loads Temporal.
         from raw.orchestrator.schedules import list_schedules
 
         found = await list_schedules(
@@ -113,6 +115,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_trigger(args: argparse.Namespace) -> int:
     async def work(client: Client, project: Project | None, config: OrchestratorConfig) -> int:
+        # Lazy: raw --help imports this module; only raw schedules loads Temporal.
         from raw.orchestrator.schedules import trigger
 
         await trigger(client, args.schedule_id)

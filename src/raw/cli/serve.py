@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import signal
 
 from raw import console as output
@@ -47,6 +48,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 async def _preflight(url: str) -> None:
     """Reach and migrate the database now, so a problem is one clear line, not a traceback."""
+    # Lazy: raw --help imports this module; only raw serve loads SQLAlchemy.
     from raw.coordinator.db.database import Database, upgrade
 
     async with Database(url, pool_size=1, max_overflow=0) as db:
@@ -54,9 +56,8 @@ async def _preflight(url: str) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import asyncio
-
     try:
+        # Lazy: raw --help imports this module; only raw serve loads uvicorn.
         import uvicorn
 
         from raw.coordinator.app import load_app

@@ -10,14 +10,18 @@ the step and the field).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from raw import clock
 from raw import console as output
 from raw.errors import RawError, UsageError
 from raw.ids import new_run_id
 from raw.local_state import SIMULATE_DIR
+from raw.project import find_project
 
 if TYPE_CHECKING:
     from raw.simulate.runner import ScenarioResult, StepOutcome
@@ -58,6 +62,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _time(outcome: StepOutcome) -> str:
+    # Lazy: raw --help imports this module; only raw simulate needs it.
     from raw.simulate.runner import stamp
 
     return stamp(outcome.at)
@@ -71,10 +76,7 @@ def _print_step(outcome: StepOutcome) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    import asyncio
-    import shutil
-
-    from raw.project import find_project
+    # Lazy: raw --help imports this module; only raw simulate needs it.
     from raw.simulate.preflight import check_against_system
     from raw.simulate.runner import run_scenario
     from raw.simulate.scenario import load_scenario, scenario_json_schema
@@ -95,8 +97,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     results: list[ScenarioResult] = []
 
     async def main() -> None:
-        from raw import clock
-
         for path, scenario in scenarios:
             workdir = project.raw_dir / SIMULATE_DIR / new_run_id(clock.now())
             if not args.json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 from raw import console as output
 from raw.project import find_project
@@ -18,8 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_temporal(args: argparse.Namespace) -> int:
-    import asyncio
-
+    # Lazy: raw --help imports this module; only raw temporal loads Temporal.
     from raw.orchestrator.connect import connect, orchestrator_config
     from raw.orchestrator.replay import record, replay
     from raw.orchestrator.worker import plan_worker

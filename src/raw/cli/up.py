@@ -16,13 +16,23 @@ start. ``raw up --print-url`` prints the coordinator's URL from it.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import os
+import signal
+import socket
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from raw import console as output
+from raw.cli.serve import _port
 from raw.errors import RawError, UsageError
+from raw.ports import free_port
+from raw.project import find_project
+from raw.redact import redact_url
+from raw.up.local_env import ensure_local_env
 
 if TYPE_CHECKING:
     import asyncio
@@ -43,8 +53,6 @@ examples:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from raw.cli.serve import _port
-
     parser.epilog = EXAMPLES
     parser.add_argument("--host", default="127.0.0.1", help="the coordinator's address")
     parser.add_argument(
@@ -73,8 +81,6 @@ def _raw_command() -> list[str]:
 
 def _check_port(host: str, port: int) -> None:
     """Refuse at once, before anything starts, when the coordinator's port is taken."""
-    import socket
-
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -88,6 +94,7 @@ def _check_port(host: str, port: int) -> None:
 
 
 def _llm_line() -> str:
+    # Lazy: raw --help imports this module; only raw up loads the LLM clients.
     from raw.workflow.llm import llm_source
 
     if llm_source() == "recorded":
@@ -95,16 +102,13 @@ def _llm_line() -> str:
             "LLM: no provider configured (RAW_LLM_BASE_URL, RAW_LLM_MODEL): workflows answer "
             "from their recorded responses in mocks/llm.json, and results say llm=recorded."
         )
-    from raw.redact import redact_url
 
     url = redact_url(os.environ.get("RAW_LLM_BASE_URL", ""))
     return f"LLM: {os.environ.get('RAW_LLM_MODEL')} at {url}."
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    import time
-
-    from raw.project import find_project
+    # Lazy: raw --help imports this module; only raw up needs it.
     from raw.up_state import (
         UpAlreadyRunningError,
         UpState,
@@ -123,8 +127,6 @@ def cmd_up(args: argparse.Namespace) -> int:
         if running is not None:  # before anything starts: its engine, its ports
             raise UpAlreadyRunningError(running, project.root)
         if args.port == 0:
-            from raw.ports import free_port
-
             args.port = free_port(args.host)
         _check_port(args.host, args.port)
         state = UpState.here(args.host, args.port)
@@ -139,7 +141,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _print_url(args: argparse.Namespace) -> int:
-    from raw.project import find_project
+    # Lazy: raw --help imports this module; only raw up needs it.
     from raw.up_state import running_or_fail
 
     state = running_or_fail(find_project(args.project_dir))
@@ -154,9 +156,7 @@ def _up(
     args: argparse.Namespace, project: Project, system: SystemConfig, state: UpState, t0: float
 ) -> int:
     """Secrets, engine and migrations here; then the parts; the exit code once stopped."""
-    import asyncio
-
-    from raw.up.local_env import ensure_local_env
+    # Lazy: raw --help imports this module; only raw up needs it.
     from raw.up_state import write_state
 
     try:
@@ -166,6 +166,7 @@ def _up(
         os.environ.setdefault("RAW_PUBLIC_BASE_URL", state.api_url)
         # Every part on the one database (the default SQLite file unless set), so the worker's
         # RAW runs land in the run index the API and the operator page read.
+        # Lazy: raw --help imports this module; only raw up loads SQLAlchemy.
         from raw.coordinator.db.database import database_url
 
         os.environ.setdefault("DATABASE_URL", database_url(project))
@@ -183,6 +184,7 @@ def _up(
 
     code = asyncio.run(_run(args, project, system, notes, engine_info, t0))
     if started_engine and not args.keep_engine:
+        # Lazy: raw --help imports this module; only raw up loads Temporal.
         from raw.orchestrator.engine import Engine
 
         Engine(project).stop()
@@ -194,6 +196,7 @@ def _up(
 
 def _with_temporal(state: UpState, project: Project, engine_info: EngineInfo | None) -> UpState:
     """The record with the Temporal server the parts use (none when the system has no processes)."""
+    # Lazy: raw --help imports this module; only raw up loads Temporal.
     from raw.orchestrator.engine import external_address
 
     if engine_info is not None:
@@ -206,6 +209,7 @@ def _with_temporal(state: UpState, project: Project, engine_info: EngineInfo | N
 
 def _engine(project: Any) -> tuple[Any, bool]:
     """(engine info or None, whether raw up started it): the embedded engine unless configured."""
+    # Lazy: raw --help imports this module; only raw up loads Temporal.
     from raw.orchestrator.engine import Engine, external_address
 
     if not project.config.system.orchestrator.workflows:
@@ -218,6 +222,7 @@ def _engine(project: Any) -> tuple[Any, bool]:
 
 
 async def _migrate(project: Any) -> None:
+    # Lazy: raw --help imports this module; only raw up loads SQLAlchemy.
     from raw.coordinator.db.database import Database, database_url, upgrade
     from raw.coordinator.db.system_migrations import upgrade_system
 
@@ -228,8 +233,7 @@ async def _migrate(project: Any) -> None:
 
 def _watch_engine(supervisor: Supervisor, project: Project) -> asyncio.Task[None]:
     """Restart the embedded engine if it dies while the system runs (same ports and data)."""
-    import asyncio
-
+    # Lazy: raw --help imports this module; only raw up loads Temporal.
     from raw.orchestrator.engine import Engine
 
     engine = Engine(project)
@@ -252,11 +256,7 @@ async def _run(
     engine_info: Any,
     t0: float,
 ) -> int:
-    import asyncio
-    import contextlib
-    import signal
-    import time
-
+    # Lazy: raw --help imports this module; only raw up loads httpx.
     import httpx
 
     from raw.up.supervisor import Part, PartFailedError, Supervisor

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from raw import console as output
+from raw.errors import UsageError
 from raw.project import find_project
 from raw.workflow.validate import check_config, validate_in_subprocess
 
@@ -12,8 +13,6 @@ from raw.workflow.validate import check_config, validate_in_subprocess
 def cmd_validate(args: argparse.Namespace) -> int:
     project = find_project(args.project_dir)
     if args.workflow_id and args.all:
-        from raw.errors import UsageError
-
         raise UsageError("Pass a workflow id or --all, not both.")
     ids = [args.workflow_id] if args.workflow_id else project.workflow_ids()
     if args.workflow_id:

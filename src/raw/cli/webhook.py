@@ -19,8 +19,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from raw import __version__, clock
 from raw import console as output
+from raw.cli.process import action_adder
 from raw.errors import RawError, ServiceUnreachableError, UsageError
+from raw.project import find_project
+from raw.up.local_env import load_local_env
 
 if TYPE_CHECKING:
     from raw.project import Project
@@ -59,8 +63,6 @@ class CoordinatorUnreachableError(ServiceUnreachableError):
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from raw.cli.process import action_adder
-
     parser.epilog = EXAMPLES
     action = action_adder(parser)
     p = action("send", "Send a correctly signed delivery to a running coordinator.")
@@ -125,6 +127,7 @@ def _read_data(value: str) -> bytes:
 
 def payload(data: bytes, *, as_form: bool) -> tuple[bytes, dict[str, str] | None]:
     """The body to post and, for a form post, its fields."""
+    # Lazy: raw --help imports this module; the signing modules cost it ~4 ms.
     from raw.coordinator.sender import encode_body
 
     try:
@@ -146,6 +149,7 @@ def find_route(webhooks: list[WebhookConfig], route: str, where: Path) -> Webhoo
 def _running_coordinator(project: Project) -> str:
     """The URL of this project's running ``raw up``: a delivery signed with this project's
     secrets never goes to whatever else listens on a default port."""
+    # Lazy: raw --help imports this module; only raw webhook needs it.
     from raw.up_state import running_or_fail
 
     instead = (
@@ -155,6 +159,7 @@ def _running_coordinator(project: Project) -> str:
 
 
 def _exit_code(exc: BaseException) -> int:
+    # Lazy: raw --help imports this module; the signing modules cost it ~4 ms.
     from raw.coordinator.verify import InvalidSecretError, MissingSecretError, UnknownSchemeError
 
     if isinstance(exc, MissingSecretError | InvalidSecretError | UnknownSchemeError):
@@ -175,14 +180,12 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def _send(args: argparse.Namespace) -> int:
+    # Lazy: raw --help imports this module; only raw webhook loads httpx.
     import httpx
 
-    from raw import __version__, clock
     from raw.coordinator.sender import load_schemes, signed_delivery
     from raw.coordinator.verify import public_base_url
     from raw.coordinator.verify import secrets_for as read_secrets
-    from raw.project import find_project
-    from raw.up.local_env import load_local_env
 
     project = find_project(args.project_dir)
     load_local_env(project)  # the development secrets `raw up` gave the running system

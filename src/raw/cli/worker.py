@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 from raw import console as output
 from raw.errors import RawError
@@ -17,8 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    import asyncio
-
+    # Lazy: raw --help imports this module; only raw worker loads Temporal.
     from raw.orchestrator.connect import connect, orchestrator_config, resolve_target
     from raw.orchestrator.worker import plan_worker, serve
 

@@ -336,6 +336,7 @@ class ActionRunner:
         self, client: Client, item: InboxItemLike, action: ActionConfig, pid: str
     ) -> dict[str, Any]:
         # client.start_process has no memo: start the workflow directly, with its policies.
+        # Lazy: needs the orchestrator extra, which may be missing.
         from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
         from temporalio.exceptions import WorkflowAlreadyStartedError
 

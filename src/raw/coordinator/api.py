@@ -32,10 +32,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, field_validator
+from sqlalchemy import func, select
 
+from raw.coordinator.db.database import DatabaseUnavailableError
+from raw.coordinator.db.models import Delivery, InboxRecord
 from raw.coordinator.db.run_index import RunRecord, get_run, list_runs
 from raw.coordinator.dead_letters import retry_dead_letter
 from raw.coordinator.dependencies import CoordinatorDep, DatabaseDep, get_coordinator
+from raw.coordinator.dispatcher import retry_dead_letter
 from raw.coordinator.errors import (
     ERROR_RESPONSES,
     AuthenticationError,
@@ -213,8 +217,6 @@ async def health() -> Health:
     summary="The database (and Temporal, when used) answer",
 )
 async def ready(coordinator: CoordinatorDep) -> Readiness:
-    from raw.coordinator.db.database import DatabaseUnavailableError
-
     checks: dict[str, str] = {}
     down: dict[str, str] = {}
     try:
@@ -275,10 +277,6 @@ api_router = APIRouter(
     summary="Prometheus metrics",
 )
 async def metrics(coordinator: CoordinatorDep) -> Response:
-    from sqlalchemy import func, select
-
-    from raw.coordinator.db.models import InboxRecord
-
     query = select(InboxRecord.status, func.count()).group_by(InboxRecord.status)
     async with database_available(coordinator.db), coordinator.db.read() as session:
         rows = (await session.execute(query)).all()
@@ -331,10 +329,6 @@ async def inbox(
     route: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> InboxList:
-    from sqlalchemy import select
-
-    from raw.coordinator.db.models import InboxRecord
-
     query = select(InboxRecord).order_by(InboxRecord.id.desc()).limit(limit)
     if status is not None:
         query = query.where(InboxRecord.status == status)
@@ -369,10 +363,6 @@ async def deliveries(
     route: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> DeliveryList:
-    from sqlalchemy import select
-
-    from raw.coordinator.db.models import Delivery
-
     query = select(Delivery).order_by(Delivery.id.desc()).limit(limit)
     if route is not None:
         query = query.where(Delivery.route == route)
@@ -383,11 +373,13 @@ async def deliveries(
 
 async def _process_view(coordinator: Coordinator, process_id: str) -> ProcessView:
     try:
+        # Lazy: needs the orchestrator extra, which may be missing.
         from temporalio.service import RPCError
     except ImportError:
         raise NotReadyError(
             {"temporal": "temporalio is not installed (pip install 'raw-systems[all]')"}
         ) from None
+    # Lazy: needs the orchestrator extra, which may be missing.
     from raw.orchestrator.client import ProcessQueryError, describe, query
     from raw.orchestrator.connect import TemporalUnavailableError
 

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from raw.coordinator.secret_strength import GENERATE
 from raw.errors import ConfigError, FieldError, InvalidParamsError, RawError
 
 if TYPE_CHECKING:
@@ -207,8 +208,6 @@ class InsecureSettingsError(ConfigError):
     def __init__(
         self, setting: str, problem: str, *, environment: str, how: str | None = None
     ) -> None:
-        from raw.coordinator.secret_strength import GENERATE
-
         self.setting = setting
         self.problem = problem
         self.environment = environment
@@ -237,6 +236,7 @@ class database_available:  # noqa: N801 - used as a context manager, like contex
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        # Lazy: raw.coordinator.settings (raw config check) imports these errors without SQLAlchemy.
         from sqlalchemy.exc import InterfaceError, OperationalError
 
         from raw.coordinator.db.database import DatabaseUnavailableError, failure_reason
@@ -292,6 +292,7 @@ def _dotted(loc: Sequence[Any]) -> str:
 
 def error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:
     """The status and JSON body answering ``exc``."""
+    # Lazy: raw.coordinator.settings (raw config check) imports these errors without FastAPI.
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException
 
@@ -334,6 +335,7 @@ def error_body(exc: BaseException) -> tuple[int, dict[str, Any]]:
 
 def error_response(exc: BaseException) -> JSONResponse:
     """The JSON answer to ``exc``; 5xx are logged with their traceback."""
+    # Lazy: raw.coordinator.settings (raw config check) imports these errors without FastAPI.
     from starlette.responses import JSONResponse
 
     status, body = error_body(exc)
@@ -386,6 +388,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Make every error of ``app`` answer the one JSON shape (idempotent)."""
     if getattr(app.state, "raw_error_handlers", False):
         return
+    # Lazy: raw.coordinator.settings (raw config check) imports these errors without FastAPI.
     from fastapi.exceptions import RequestValidationError
     from starlette.exceptions import HTTPException
 

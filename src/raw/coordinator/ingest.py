@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from raw import clock
@@ -274,8 +274,6 @@ async def _finish(
     inbox: list[dict[str, Any]],
     ignored: list[dict[str, Any]],
 ) -> None:
-    from sqlalchemy import bindparam, insert, update
-
     table = _table(Delivery)
     if ignored:  # their first answer, the one their repeats get
         await session.execute(

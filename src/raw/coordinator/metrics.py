@@ -26,6 +26,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from raw.coordinator.errors import MissingDeliveryKeyError, status_for
+
 __all__ = ["CONTENT_TYPE", "INBOX_STATUSES", "CoordinatorMetrics", "outcome_for"]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -42,8 +44,6 @@ _OUTCOMES = {
 
 def outcome_for(exc: BaseException) -> str:
     """The ``outcome`` label of a refused or failed delivery."""
-    from raw.coordinator.errors import MissingDeliveryKeyError, status_for
-
     if isinstance(exc, MissingDeliveryKeyError):
         return "missing_key"
     return _OUTCOMES.get(status_for(exc), "error")

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from raw.coordinator.actions import ActionRunner
 from raw.coordinator.db.database import Database, upgrade
 from raw.coordinator.db.system_migrations import upgrade_system
+from raw.coordinator.dispatcher import Dispatcher
 from raw.coordinator.metrics import CoordinatorMetrics
 from raw.coordinator.settings import CoordinatorSettings
 from raw.coordinator.throttle import AuthThrottle
@@ -81,8 +82,6 @@ class Coordinator:
         await upgrade(self.db)
         await upgrade_system(self.db, self.project)
         if self.run_dispatcher:
-            from raw.coordinator.dispatcher import Dispatcher
-
             self.dispatcher = Dispatcher(
                 self.db,
                 self.config.dispatcher,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from raw.coordinator.verify import get_scheme, prepare_url, public_url, register_scheme, registered
 from raw.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def encode_body(document: Any, *, as_form: bool) -> tuple[bytes, dict[str, str] 
 
 def load_schemes(config: CoordinatorConfig, root: Path | None) -> None:
     """Register the system's own schemes (``system.coordinator.schemes``) by their names."""
-    from raw.coordinator.verify import register_scheme, registered
+    # Lazy: the coordinator's modules that run without the app (dispatcher, CLI) skip FastAPI.
     from raw.coordinator.webhooks import import_object
 
     for reference in config.schemes:
@@ -95,8 +96,6 @@ def signed_delivery(
     user_agent: str | None = None,
 ) -> SignedDelivery:
     """The URL, body and headers of one delivery to ``route``, signed with ``secret``."""
-    from raw.coordinator.verify import get_scheme, prepare_url, public_url
-
     scheme = get_scheme(route.scheme)
     delivery_id = delivery_id or f"msg_{uuid.uuid4().hex}"
     url = base_url.rstrip("/") + route.path

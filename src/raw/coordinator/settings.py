@@ -28,6 +28,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from raw.coordinator.errors import InsecureSettingsError
 from raw.coordinator.secret_strength import how_to_generate, weakness
+from raw.coordinator.verify import secrets_for
 from raw.errors import ConfigError
 from raw.system import CoordinatorConfig, WebhookConfig
 
@@ -105,8 +106,6 @@ def token_problem(token: str | None, setting: str) -> str | None:
 
 def check_webhook_secrets(webhooks: Sequence[WebhookConfig], *, environment: str) -> None:
     """Refuse a missing or weak webhook secret, naming its setting (never its value)."""
-    from raw.coordinator.verify import secrets_for
-
     for hook in webhooks:
         values = secrets_for(hook.secrets)  # a route that could verify nothing: refuse to start
         for name, value in zip(hook.secrets, values, strict=True):

@@ -220,6 +220,7 @@ _TWILIO_ALGORITHMS = ("HMAC_SHA1", "HMAC_SHA256")
 def _twilio() -> ModuleType:
     """``twilio.request_validator``, the reference code for Twilio's signatures."""
     try:  # only a route signed by Twilio needs the package (an extra that may be missing)
+        # Lazy: twilio is optional; only a route signed by Twilio needs it.
         from twilio import request_validator  # type: ignore[import-untyped]
     except ImportError:
         raise RawError(

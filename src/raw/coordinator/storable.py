@@ -84,6 +84,7 @@ def refuse_unstorable_params(request: Request) -> None:
     caller is known, so no look-up ever sends a NUL to the database (PostgreSQL answers
     that with an error, which would be a 500).
     """
+    # Lazy: the coordinator's modules that run without the app (dispatcher, CLI) skip FastAPI.
     from fastapi.exceptions import RequestValidationError
 
     errors: list[dict[str, Any]] = []

@@ -47,7 +47,10 @@ from urllib.parse import parse_qsl
 
 import pydantic_core
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request  # at module level: FastAPI reads the endpoint's hints
+from starlette.requests import (
+    ClientDisconnect,
+    Request,  # at module level: FastAPI reads the endpoint's hints
+)
 
 from raw import clock
 from raw.coordinator.errors import (
@@ -61,6 +64,7 @@ from raw.coordinator.errors import (
 )
 from raw.coordinator.ingest import KEY_COLUMN, Accepted, Answer, DeliveryStore, Handler, Ignored
 from raw.coordinator.storable import form_fields, nul_fields
+from raw.coordinator.verify import SignedRequest, get_scheme, verify_request
 from raw.errors import FieldError
 from raw.system import WebhookConfig
 
@@ -192,8 +196,6 @@ class WebhookRoute:
             elif form is not None:
                 validated = payload = dict(form)
             else:
-                import pydantic_core
-
                 data = pydantic_core.from_json(body, allow_inf_nan=False)
                 if not isinstance(data, dict):
                     raise BodyValidationError(
@@ -285,8 +287,6 @@ class WebhookRoute:
     # -- the whole request
 
     async def read_body(self, request: Request) -> bytes:
-        from starlette.requests import ClientDisconnect
-
         body = bytearray()
         try:
             async for chunk in request.stream():
@@ -307,8 +307,6 @@ class WebhookRoute:
         public_base_url: str | None,
     ) -> Answer:
         """Check, store and answer one delivery: (status, body, whether it was a repeat)."""
-        from raw.coordinator.verify import SignedRequest, verify_request
-
         received_at = clock.now()
         self.check_content_type(request.headers.get("content-type"))
         self.check_declared_length(request.headers.get("content-length"))
@@ -354,8 +352,6 @@ def build_route(
     config: WebhookConfig, *, default_limit_bytes: int, root: Path | None = None
 ) -> WebhookRoute:
     """Resolve a declared route; a model, handler or scheme that cannot be used is an error now."""
-    from raw.coordinator.verify import get_scheme
-
     try:
         get_scheme(config.scheme)
     except Exception as exc:
@@ -473,6 +469,7 @@ def _endpoint(
     metrics: CoordinatorMetrics,
     public_base_url: str | None,
 ) -> Callable[[Request], Awaitable[JSONResponse]]:
+    # Lazy: the coordinator's modules that run without the app (dispatcher, CLI) skip FastAPI.
     from starlette.responses import JSONResponse
 
     from raw.coordinator.metrics import outcome_for

@@ -49,6 +49,7 @@ def _patterns(path: Path | None) -> list[str]:
 
 def _matcher(patterns: list[str]) -> object:
     try:
+        # Lazy: needs the deploy extra, which may be missing.
         from docker.utils.build import PatternMatcher  # type: ignore[import-untyped]
     except ImportError:
         raise ToolMissingError(

@@ -54,6 +54,7 @@ class KubeObject:
 
 def load_yaml_all(text: str) -> list[Any]:
     """Every document of a YAML text, with libyaml's parser when PyYAML has it (~10x faster)."""
+    # Lazy: PyYAML costs start-up time; only reading YAML needs it.
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -135,6 +136,7 @@ def _compose_fix(message: str) -> str:
 
 def parse_compose(path: Path, rel: str) -> tuple[dict[str, Any] | None, list[Finding]]:
     """The compose data if the strict parser accepts the file, else its finding."""
+    # Lazy: needs the deploy extra, which may be missing.
     import compose_spec
     import yaml
 
@@ -156,6 +158,7 @@ def parse_compose(path: Path, rel: str) -> tuple[dict[str, Any] | None, list[Fin
 
 def load_kube_files(directory: Path, root: Path) -> tuple[list[KubeObject], list[Finding]]:
     """Every object of every YAML file under ``directory``."""
+    # Lazy: PyYAML costs start-up time; only reading YAML needs it.
     import yaml
 
     objects: list[KubeObject] = []
@@ -176,6 +179,7 @@ def load_kube_files(directory: Path, root: Path) -> tuple[list[KubeObject], list
 
 def check_version(version: str) -> str:
     """The version itself if kubernetes-validate bundles its schemas; else a usage error."""
+    # Lazy: needs the deploy extra, which may be missing.
     import kubernetes_validate  # type: ignore[import-untyped]
     from packaging.version import InvalidVersion, Version
 
@@ -195,6 +199,7 @@ def check_version(version: str) -> str:
 
 def validate_objects(objects: list[KubeObject], version: str) -> list[Finding]:
     """Each object against the strict schema of its kind (unknown fields rejected)."""
+    # Lazy: needs the deploy extra, which may be missing.
     import kubernetes_validate
     from kubernetes_validate.utils import SchemaNotFoundError  # type: ignore[import-untyped]
 
@@ -227,6 +232,7 @@ def validate_objects(objects: list[KubeObject], version: str) -> list[Finding]:
 
 def lint_chart(chart: Path, root: Path, version: str) -> tuple[list[KubeObject], list[Finding]]:
     """Helm's lint in strict mode, then the chart rendered with its default values."""
+    # Lazy: needs the deploy extra, which may be missing.
     import helm_python
 
     rel = chart.relative_to(root).as_posix()

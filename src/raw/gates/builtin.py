@@ -19,6 +19,7 @@ from typing import Any
 from raw.deploy.check import check_deployment
 from raw.deploy.rendering import render
 from raw.errors import ConfigError, RawError
+from raw.gates.system_check import check_system
 from raw.project import Project
 from raw.workflow.runner import run_workflow
 from raw.workflow.validate import check_config, check_workflow
@@ -74,6 +75,7 @@ def dry(project: Project) -> Outcome:
 
 def temporal_validate(project: Project) -> Outcome:
     """The processes load in Temporal's sandbox and replay their recorded histories."""
+    # Lazy: asyncio costs start-up time; only the Temporal gate needs it.
     import asyncio
 
     # Lazy: needs the orchestrator extra, which may be missing.
@@ -147,8 +149,6 @@ def docker_validate(project: Project) -> Outcome:
 
 def system_check(project: Project) -> Outcome:
     """The parts agree (see raw.gates.system_check)."""
-    from raw.gates.system_check import check_system
-
     report = check_system(project)
     for line in report.lines():
         _say(line)

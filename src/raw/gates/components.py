@@ -106,6 +106,7 @@ def _present_in(entries: list[tuple[list[str], str]], project: Project) -> set[s
 
 
 def _compose_entries(path: Path) -> list[tuple[list[str], str]]:
+    # Lazy: PyYAML costs start-up time; only reading YAML needs it.
     import yaml
 
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

@@ -14,6 +14,7 @@ commands runs the built-in gate that does that job offline instead, with a note.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -97,8 +98,6 @@ class GateSpec:
 
 def expand_command(command: str, project: Project) -> str:
     """Replace ``{workflow_dir}`` (the workflows folder) and ``{project_dir}`` in a command."""
-    import shlex
-
     values = {
         "workflow_dir": shlex.quote(str(project.workflows_dir)),
         "workflows_dir": shlex.quote(str(project.workflows_dir)),

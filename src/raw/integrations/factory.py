@@ -17,13 +17,16 @@ from raw.integrations.chat import Chat
 from raw.integrations.config import IntegrationsConfig
 from raw.integrations.email import Email
 from raw.integrations.errors import IntegrationNotConfiguredError
+from raw.integrations.folder import FolderStorage
 from raw.integrations.outbox import OutboxChat
 from raw.integrations.paths import LOCAL_STATE_SETTING, local_path
 from raw.integrations.s3 import S3Storage
 from raw.integrations.settings import read_setting
 from raw.integrations.slack import SlackChat
+from raw.integrations.smtp import SmtpEmail, SmtpServer
 from raw.integrations.storage import Storage
 from raw.integrations.telephony import Telephony
+from raw.integrations.twilio_voice import LOCAL_ACCOUNT_SID, TwilioAccount, TwilioTelephony
 from raw.project import Project, find_project
 from raw.workflow.context import current_run
 
@@ -58,8 +61,6 @@ class Integrations:
 
     @cached_property
     def email(self) -> Email:
-        from raw.integrations.smtp import SmtpEmail, SmtpServer
-
         config = self.config.email
         if config is None:
             raise IntegrationNotConfiguredError("email")
@@ -68,6 +69,7 @@ class Integrations:
         project_dir = self.project_dir
 
         def catcher() -> SmtpServer:
+            # Lazy: the local services' module loads uvicorn; only a local adapter needs it.
             from raw.integrations.services import running_services
 
             state = running_services(project_dir, "SMTP catcher")
@@ -84,8 +86,6 @@ class Integrations:
 
     @cached_property
     def telephony(self) -> Telephony:
-        from raw.integrations.twilio_voice import LOCAL_ACCOUNT_SID, TwilioAccount, TwilioTelephony
-
         config = self.config.telephony
         if config is None:
             raise IntegrationNotConfiguredError("telephony")
@@ -94,6 +94,7 @@ class Integrations:
         project_dir = self.project_dir
 
         def simulator() -> TwilioAccount:
+            # Lazy: the local services' module loads uvicorn; only a local adapter needs it.
             from raw.integrations.services import running_services
 
             state = running_services(project_dir, "phone simulator")
@@ -115,7 +116,6 @@ class Integrations:
             raise IntegrationNotConfiguredError("storage")
         if config.adapter == "s3":
             return S3Storage.from_config(config)
-        from raw.integrations.folder import FolderStorage
 
         return FolderStorage(local_path(self.project_dir, config.path))
 

@@ -26,6 +26,7 @@ def _locked(path: Path) -> Iterator[IO[str]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a+", encoding="utf-8") as fh:
         try:
+            # Lazy: fcntl is POSIX-only; elsewhere the import fails and is handled.
             import fcntl
         except ImportError:  # not POSIX: one writer at a time is the user's to ensure
             yield fh

@@ -513,6 +513,7 @@ class PhoneSimulator:
     async def _post_callback(
         self, call: SimulatedCall, status: str, sequence: int, duration: int
     ) -> CallbackAttempt:
+        # Lazy: needs the integrations extra, which may be missing.
         import httpx
         from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 

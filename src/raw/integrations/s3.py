@@ -71,6 +71,7 @@ class S3Storage(Storage):
     def client(self) -> Any:
         with self._lock:
             if self._client is None:
+                # Lazy: needs the integrations extra, which may be missing.
                 import boto3  # type: ignore[import-untyped]
 
                 keys = self._credentials()
@@ -84,6 +85,7 @@ class S3Storage(Storage):
             return self._client
 
     def _call(self, operation: str, key: str, method: str, **arguments: Any) -> Any:
+        # Lazy: needs the integrations extra, which may be missing.
         from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
         try:

@@ -56,6 +56,7 @@ class TwilioAccount:
 
 
 def _client(account: TwilioAccount) -> Any:
+    # Lazy: needs the integrations extra, which may be missing.
     from twilio.http.http_client import TwilioHttpClient  # type: ignore[import-untyped]
     from twilio.rest import Client  # type: ignore[import-untyped]
 
@@ -164,6 +165,7 @@ class TwilioTelephony(Telephony):
 
 
 def _telephony_error(exc: Exception, account: TwilioAccount) -> TelephonyError:
+    # Lazy: needs the integrations extra, which may be missing.
     from twilio.base.exceptions import (  # type: ignore[import-untyped]
         TwilioRestException,
         TwilioServiceException,

@@ -72,6 +72,7 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from raw.errors import ConfigError, InvalidWorkflowIdError, RawError, UsageError
 from raw.orchestrator._common import (
     RUN_RAW_WORKFLOW,
     RUN_RAW_WORKFLOW_CALL,
@@ -79,7 +80,9 @@ from raw.orchestrator._common import (
     RawWorkflowCall,
     RawWorkflowResult,
 )
+from raw.workflow.arguments import parse_flags, parse_timeout, read_params, split_args
 from raw.workflow.result import RunResult, RunStatus
+from raw.workflow.runner import RunOptions, error_result, execute, resolve
 
 __all__ = [
     "ERROR_TYPES",
@@ -149,9 +152,6 @@ def _normalise(call: RawWorkflowCall) -> RawWorkflowCall | RunResult:
     """
     if not call.args:
         return call
-    from raw.errors import RawError, UsageError
-    from raw.workflow.arguments import parse_timeout, read_params, split_args
-    from raw.workflow.runner import error_result
 
     try:
         parsed = split_args(list(call.args), expect_id=False)
@@ -184,10 +184,6 @@ def _run_in_process(
     cancel_event: threading.Event,
 ) -> RunResult:
     """Run ``call`` in this thread, as ``raw run`` would (flags parsed against Params)."""
-    from raw.errors import ConfigError, InvalidWorkflowIdError, RawError
-    from raw.workflow.arguments import parse_flags
-    from raw.workflow.runner import RunOptions, error_result, execute, resolve
-
     options = RunOptions(
         dry=call.dry,
         timeout_seconds=call.timeout_seconds,

@@ -24,6 +24,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from raw.errors import RawError, ServiceUnreachableError
 from raw.orchestrator import runtime
+from raw.orchestrator.engine import running_address
 from raw.project import Project, find_project
 from raw.system import OrchestratorConfig
 from raw.up_state import read_running
@@ -60,8 +61,6 @@ def resolve_target(project: Project | None = None) -> Target:
     if config.address:
         return Target(config.address, config.namespace, config.task_queue, "config")
     if project is not None:
-        from raw.orchestrator.engine import running_address
-
         up = read_running(project)
         if up is not None and up.temporal_address:
             return Target(up.temporal_address, config.namespace, config.task_queue, "raw up")

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -72,12 +73,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import psutil
 from pydantic import BaseModel, ConfigDict, ValidationError
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.service import RPCError, RPCStatusCode
 
 from raw import clock, pids
 from raw.aio import run_sync
 from raw.errors import RawError
 from raw.files import write_atomic
 from raw.local_state import ENGINE_DIR
+from raw.orchestrator import runtime
 from raw.orchestrator.search_attributes import ALL as SEARCH_ATTRIBUTES
 from raw.ports import pick_free_ports
 from raw.project import Project
@@ -242,13 +250,6 @@ def running_address(project: Project) -> str | None:
 
 async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
     """Add the kit's search attributes that ``namespace`` lacks; returns the names added."""
-    from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import (
-        AddSearchAttributesRequest,
-        ListSearchAttributesRequest,
-    )
-    from temporalio.service import RPCError, RPCStatusCode
-
     listed = await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace=namespace)
     )
@@ -465,8 +466,6 @@ class Engine:
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
         """Serialise starts of this project's engine (two 'raw engine start' at once)."""
-        import fcntl
-
         with open(self.dir / "engine.lock", "a+b") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
@@ -477,11 +476,8 @@ class Engine:
 
 async def _until_serving(address: str, namespace: str, deadline: float) -> None:
     """Poll until a client connects and ``namespace`` has the kit's search attributes."""
-    from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+    # Lazy: raw engine start and status run without temporalio's client.
     from temporalio.client import Client
-    from temporalio.service import RPCError
-
-    from raw.orchestrator import runtime
 
     runtime.install()  # core's log lines go to logging, never onto a --json stdout
     last = "no answer yet"

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from temporalio import workflow
 from temporalio.client import Client, WorkflowHandle
 from temporalio.client import WorkflowHistory as _History
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -100,8 +101,6 @@ class ReplayReport:
 
 
 def _type_name(cls: type) -> str:
-    from temporalio import workflow
-
     defn = workflow._Definition.from_class(cls)
     return defn.name if defn is not None and defn.name else cls.__name__
 

@@ -21,6 +21,7 @@ def install() -> None:
     with _lock:
         if _installed:
             return
+        # Lazy: temporalio loads only when a worker or client installs the runtime.
         from temporalio.runtime import (
             LogForwardingConfig,
             LoggingConfig,

@@ -22,11 +22,14 @@ from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
+from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from raw.errors import RawError
+from raw.orchestrator.activity import RawActivities
+from raw.orchestrator.scheduled import RawScheduledRun
 from raw.project import Project
 from raw.system import OrchestratorConfig
 
@@ -50,15 +53,11 @@ class WorkerPlan:
 
 
 def _workflow_name(cls: type) -> str:
-    from temporalio import workflow
-
     defn = workflow._Definition.from_class(cls)
     return defn.name if defn is not None and defn.name else cls.__name__
 
 
 def _activity_name(fn: Callable[..., Any]) -> str:
-    from temporalio import activity
-
     defn = activity._Definition.from_callable(fn)
     return defn.name if defn is not None and defn.name else getattr(fn, "__name__", repr(fn))
 
@@ -77,8 +76,6 @@ def _import(module_name: str, project: Project) -> ModuleType:
 
 
 def workflows_in(module: ModuleType) -> list[type]:
-    from temporalio import workflow
-
     return [
         obj
         for obj in vars(module).values()
@@ -89,8 +86,6 @@ def workflows_in(module: ModuleType) -> list[type]:
 
 
 def activities_in(module: ModuleType) -> list[Callable[..., Any]]:
-    from temporalio import activity
-
     return [
         obj
         for obj in vars(module).values()
@@ -102,9 +97,6 @@ def activities_in(module: ModuleType) -> list[Callable[..., Any]]:
 
 def plan_worker(project: Project, config: OrchestratorConfig) -> WorkerPlan:
     """What the worker will serve: the configured modules plus the kit's own pieces."""
-    from raw.orchestrator.activity import RawActivities
-    from raw.orchestrator.scheduled import RawScheduledRun
-
     plan = WorkerPlan(task_queue=config.task_queue)
     for name in config.workflows:
         found = workflows_in(_import(name, project))

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from raw import local_state
 from raw.deploy.rendering import render
 from raw.project import Project
@@ -27,8 +29,6 @@ TEMPORAL_ONLY_GITIGNORE = "# what the process recorded of each request\n/outcome
 
 
 def _yaml(data: Any) -> str:
-    import yaml
-
     return str(yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100))
 
 

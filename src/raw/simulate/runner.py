@@ -24,6 +24,7 @@ from raw.simulate.scenario import (
     SCENARIO_KINDS,
     AdvanceStep,
     DeliverStep,
+    Expectations,
     ExpectStep,
     RunStep,
     Scenario,
@@ -193,8 +194,6 @@ class _Run:
         return summary
 
     async def expect(self, step: ExpectStep) -> str:
-        from raw.simulate.scenario import Expectations
-
         expectations = Expectations.model_validate(
             self.render(step.expect.model_dump(exclude_none=True))
         )

@@ -398,6 +398,7 @@ def _step(raw: Any, index: int, path: Path) -> Step:
 
 def load_scenario(path: Path | str) -> Scenario:
     """Read and check a scenario file; errors name the step (1-based) and the field."""
+    # Lazy: PyYAML costs start-up time; only reading YAML needs it.
     import yaml
 
     path = Path(path)

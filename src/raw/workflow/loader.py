@@ -34,6 +34,7 @@ def script_dependencies(source: str) -> list[str]:
     match = _PEP723.search(source)
     if not match:
         return []
+    # Lazy: only a workflow that fails to import has its PEP 723 header read.
     import tomllib
 
     body = "\n".join(

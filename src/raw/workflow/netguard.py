@@ -99,6 +99,7 @@ def _install_asyncio() -> None:
     global _asyncio_installed
     if _asyncio_installed or "asyncio" not in sys.modules:
         return
+    # Lazy: patched only when the run has loaded asyncio already.
     from asyncio import base_events
 
     original = base_events.BaseEventLoop.getaddrinfo

@@ -25,6 +25,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pydantic_core import to_jsonable_python
+
 from raw.errors import RawError
 from raw.files import write_atomic
 from raw.workflow.result import Artifact
@@ -72,7 +74,6 @@ def _encode_artifact(data: Any) -> bytes:
         return bytes(data)
     if isinstance(data, str):
         return data.encode()
-    from pydantic_core import to_jsonable_python
 
     try:
         return json.dumps(to_jsonable_python(data), indent=2, ensure_ascii=False).encode()

@@ -21,7 +21,11 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Literal, TypeVar, overload
+
+from pydantic import BaseModel, SecretBytes, SecretStr
+from pydantic_core import to_jsonable_python
 
 from raw import clock
 from raw.errors import (
@@ -254,8 +258,6 @@ def conditional(condition: Callable[[Any], Any] | str) -> Callable[[F], F]:
 
 
 def _jsonable(value: Any) -> Any:
-    from pydantic_core import to_jsonable_python
-
     try:
         return to_jsonable_python(value)
     except Exception:
@@ -264,8 +266,6 @@ def _jsonable(value: Any) -> Any:
 
 def _secrets_digest(params: Any) -> str:
     """A hash of the secret params, which ``_jsonable`` masks: keys must tell them apart."""
-    from pydantic import BaseModel, SecretBytes, SecretStr
-
     found: list[str] = []
 
     def walk(value: Any) -> None:
@@ -448,6 +448,7 @@ class _StepCall:
         return run.cache_dir / run.workflow_id / f"{self.cache_key}.json"
 
     def _return_adapter(self) -> Any:
+        # Lazy: pydantic's TypeAdapter costs start-up time; only a step's typed result needs it.
         from pydantic import TypeAdapter
 
         try:
@@ -465,8 +466,6 @@ class _StepCall:
             entry = json.loads(path.read_text(encoding="utf-8"))
             ttl = self.spec.cache.ttl_seconds if self.spec.cache else None
             if ttl is not None:
-                from datetime import datetime
-
                 age = (clock.now() - datetime.fromisoformat(entry["created_at"])).total_seconds()
                 if age > ttl:
                     return False, None
@@ -483,8 +482,6 @@ class _StepCall:
         if path is None:
             return
         try:
-            from pydantic_core import to_jsonable_python
-
             entry = {"created_at": clock.now().isoformat(), "value": to_jsonable_python(value)}
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, json.dumps(entry).encode())
@@ -514,6 +511,7 @@ class _StepCall:
             return self._succeeded(started, result)
 
     async def run_async(self) -> Any:
+        # Lazy: asyncio costs start-up time; only an async step needs it.
         import asyncio
 
         done, value = self._begin()

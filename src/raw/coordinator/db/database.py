@@ -377,6 +377,7 @@ class Database:
 
 
 def _alembic_config() -> Config:
+    # Lazy: alembic loads only to migrate, not for every use of the database.
     from alembic.config import Config
 
     config = Config()
@@ -387,12 +388,14 @@ def _alembic_config() -> Config:
 
 def head_revision() -> str | None:
     """The newest of the kit's shipped revisions."""
+    # Lazy: alembic loads only to migrate, not for every use of the database.
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
 def _current(connection: Connection) -> str | None:
+    # Lazy: alembic loads only to migrate, not for every use of the database.
     from alembic.runtime.migration import MigrationContext
 
     context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
@@ -400,6 +403,7 @@ def _current(connection: Connection) -> str | None:
 
 
 def _upgrade(connection: Connection, revision: str) -> None:
+    # Lazy: alembic loads only to migrate, not for every use of the database.
     from alembic import command
 
     config = _alembic_config()
@@ -423,8 +427,6 @@ async def _run(
     db: Database, work: Callable[[AsyncConnection], Awaitable[Any]], *, write: bool
 ) -> Any:
     """Run ``work`` on a connection; failures become the kit's database errors."""
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
     try:
         if write:
             async with db.write_connection() as conn:

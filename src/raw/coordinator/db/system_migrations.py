@@ -47,6 +47,7 @@ def migrations_folder(project: Project) -> Path | None:
 
 def _upgrade(connection: Connection, location: Path, root: Path, revision: str) -> str | None:
 
+    # Lazy: alembic loads only to migrate, not for every use of the database.
     from alembic import command
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext

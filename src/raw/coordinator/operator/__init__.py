@@ -32,6 +32,7 @@ def mount_operator(
     app: FastAPI, coordinator: Coordinator, *, path: str = OPERATOR_PATH
 ) -> Operator:
     """Put the operator page at ``path`` and its JSON reads under ``/api`` on ``app``."""
+    # Lazy: the operator package loads without Starlette or Jinja2; mounting needs them.
     from starlette.staticfiles import StaticFiles
 
     from raw.coordinator.operator.api import operator_api_router
@@ -40,6 +41,7 @@ def mount_operator(
     app.include_router(operator_api_router)
     app.state.raw_operator = operator
     try:
+        # Lazy: the operator package loads without Starlette or Jinja2; mounting needs them.
         import jinja2  # noqa: F401 - only to know whether the page can be rendered
     except ImportError:
         _mount_missing(app, path)
@@ -57,6 +59,7 @@ def mount_operator(
 
 
 def _mount_missing(app: FastAPI, path: str) -> None:
+    # Lazy: the operator package loads without Starlette or Jinja2; mounting needs them.
     from starlette.responses import PlainTextResponse
 
     message = (

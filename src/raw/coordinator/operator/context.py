@@ -114,6 +114,7 @@ def _secret_values(coordinator: Coordinator, env: dict[str, str]) -> list[str]:
 
 
 def _database_password(url: str) -> str | None:
+    # Lazy: needs the coordinator extra, which may be missing.
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 

@@ -40,14 +40,17 @@ def read_outbox(project: Project, *, limit: int) -> Outbox:
     emails = calls = chat = None
     email, telephony, chat_config = integrations.email, integrations.telephony, integrations.chat
     if email is not None and email.adapter == "local":
+        # Lazy: the outbox's stores load only when the page shows the outbox.
         from raw.integrations.mail_catcher import MailStore
 
         emails = MailStore.for_project(project.root).list()[::-1][:limit]
     if telephony is not None and telephony.adapter == "local":
+        # Lazy: needs the integrations extra, which may be missing.
         from raw.integrations.phone_simulator import CallLog
 
         calls = CallLog.for_project(project.root).list()[::-1][:limit]
     if chat_config is not None and chat_config.adapter == "local":
+        # Lazy: the outbox's stores load only when the page shows the outbox.
         from raw.integrations.outbox import OutboxChat
 
         sent = OutboxChat(local_path(project.root, chat_config.outbox)).list()

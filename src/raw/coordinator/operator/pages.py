@@ -29,8 +29,10 @@ from raw.coordinator.api import redact
 from raw.coordinator.db.run_index import get_run
 from raw.coordinator.dead_letters import InboxRecordNotDeadError, retry_dead_letter
 from raw.coordinator.dependencies import CoordinatorDep, DatabaseDep, OperatorDep, RendererDep
+from raw.coordinator.dispatcher import InboxRecordNotDeadError, retry_dead_letter
 from raw.coordinator.errors import ResourceNotFoundError, database_available
 from raw.coordinator.operator import auth
+from raw.coordinator.operator.outbox import read_outbox
 from raw.coordinator.operator.overview import build_overview
 from raw.coordinator.operator.records import (
     dead_letters,
@@ -360,8 +362,6 @@ async def run(page: SignedPage, db: DatabaseDep, run_id: str) -> Response:
 
 @pages_router.get("/outbox")
 async def outbox(page: SignedPage, coordinator: CoordinatorDep) -> Response:
-    from raw.coordinator.operator.outbox import read_outbox
-
     found = read_outbox(coordinator.project, limit=LIST_LIMIT)
     return page.render("outbox.html", "outbox", outbox=found)
 

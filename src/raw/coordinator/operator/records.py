@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 from sqlalchemy import column, func, select, table
+from sqlalchemy.exc import SQLAlchemyError
 
 from raw.coordinator.api import DeliveryView, InboxRecordView
 from raw.coordinator.db.models import Delivery, InboxRecord, RunIndex
@@ -76,8 +77,6 @@ def _table(entity: EntityConfig, *columns: str) -> TableClause:
 
 async def entity_counts(db: Database, entities: list[EntityConfig]) -> list[EntityCounts]:
     """Each declared entity table counted by its status column (one query per table)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     found: list[EntityCounts] = []
     for entity in entities:
         rows_of = _table(entity, entity.status)

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from raw import clock
+from raw.coordinator.errors import error_body
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -181,8 +182,6 @@ class PageRoute(APIRoute):
         original = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
-            from raw.coordinator.errors import error_body
-
             try:
                 response = await original(request)
             except SignInRequired:
