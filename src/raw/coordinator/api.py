@@ -39,7 +39,6 @@ from raw.coordinator.db.models import Delivery, InboxRecord
 from raw.coordinator.db.run_index import RunRecord, get_run, list_runs
 from raw.coordinator.dead_letters import retry_dead_letter
 from raw.coordinator.dependencies import CoordinatorDep, DatabaseDep, get_coordinator
-from raw.coordinator.dispatcher import retry_dead_letter
 from raw.coordinator.errors import (
     ERROR_RESPONSES,
     AuthenticationError,

@@ -512,6 +512,7 @@ class Dispatcher:
         reference = item.action.get("on_result")
         if not reference:
             return
+        # Lazy: raw.coordinator.webhooks loads FastAPI, which `raw dispatcher` alone never needs.
         from raw.coordinator.webhooks import import_object
 
         root = self._project_root()

@@ -87,7 +87,7 @@ def execute(
     run.start_hard_timer()
     if not run.loaded.cls.is_async():
         return run.call_sync()
-    from raw.aio import run_sync  # asyncio loads only for async workflows (raw run start-up)
+    from raw.aio import run_sync  # Lazy: asyncio loads only for async workflows (raw run start-up)
 
     return run_sync(run.call_async())
 

@@ -29,7 +29,6 @@ from raw.coordinator.api import redact
 from raw.coordinator.db.run_index import get_run
 from raw.coordinator.dead_letters import InboxRecordNotDeadError, retry_dead_letter
 from raw.coordinator.dependencies import CoordinatorDep, DatabaseDep, OperatorDep, RendererDep
-from raw.coordinator.dispatcher import InboxRecordNotDeadError, retry_dead_letter
 from raw.coordinator.errors import ResourceNotFoundError, database_available
 from raw.coordinator.operator import auth
 from raw.coordinator.operator.outbox import read_outbox
