@@ -19,6 +19,7 @@ from raw.orchestrator.workflow import (
     RawProcess,
     RawWorkflowCall,
     RawWorkflowResult,
+    execute_activity,
     execute_raw,
     first_signal,
     sleep_until,
@@ -252,3 +253,17 @@ class NotifyProcess(RawProcess):
             outage_wait_max_seconds=60.0,
         )
         return result.output
+
+
+@workflow.defn
+class AwayProcess(RawProcess):
+    """One activity that finds its service away a few times, with a budget of two attempts."""
+
+    @workflow.run
+    async def run(self, marker: str) -> Any:
+        return await execute_activity(
+            "send_when_back",
+            marker,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=2),
+        )

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from raw.orchestrator.workflow import (
         FirstSignal,
         RawProcess,
+        execute_activity,
         execute_raw,
         first_signal,
         sleep_until,
@@ -44,8 +45,9 @@ _RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=10)
 
 
 async def _activity(name: str, arg: Any, *, result_type: type | None = None) -> Any:
-    """One of hiring.activities, by name (this module imports no I/O code)."""
-    return await workflow.execute_activity(
+    """One of hiring.activities, by name (this module imports no I/O code). An SMTP server
+    or call provider that is away is waited out, spending none of the ten attempts."""
+    return await execute_activity(
         name,
         arg,
         result_type=result_type,

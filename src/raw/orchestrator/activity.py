@@ -71,8 +71,19 @@ from typing import Any, Literal, TypeVar
 from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+)
 
-from raw.errors import ConfigError, InvalidWorkflowIdError, RawError, UsageError
+from raw.errors import (
+    ConfigError,
+    InvalidWorkflowIdError,
+    RawError,
+    ServiceUnreachableError,
+    UsageError,
+)
 from raw.orchestrator._common import (
     RUN_RAW_WORKFLOW,
     RUN_RAW_WORKFLOW_CALL,
@@ -90,6 +101,7 @@ __all__ = [
     "RUN_RAW_WORKFLOW",
     "RUN_RAW_WORKFLOW_CALL",
     "ActivityMode",
+    "OutageInterceptor",
     "RawActivities",
     "RawWorkflowCall",
     "RawWorkflowResult",
@@ -472,3 +484,32 @@ _default = RawActivities()
 run_raw_workflow = _default.run_raw_workflow
 """The activity in the default configuration: in-process, the project found from the cwd."""
 run_raw_workflow_call = _default.run_raw_workflow_call
+
+
+# --- outages: a service away is not a failure of the activity ---------------------------
+
+
+class OutageInterceptor(Interceptor):
+    """Worker interceptor: an activity that raises a :class:`~raw.errors.ServiceUnreachableError`
+    (an SMTP server, a call provider, a database that is away) fails as a non-retryable
+    ``RawServiceUnavailable`` naming the service, so Temporal spends none of its attempts
+    on the outage; ``raw.orchestrator.workflow.execute_activity`` (and ``execute_raw``)
+    wait it out on durable timers and try again. The kit's workers install it.
+    """
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _OutageInbound(next)
+
+
+class _OutageInbound(ActivityInboundInterceptor):
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        try:
+            return await super().execute_activity(input)
+        except ServiceUnreachableError as exc:
+            service = str(getattr(exc, "service", None) or type(exc).__name__)
+            raise ApplicationError(
+                f"{service} is away: {exc}",
+                {"unavailable": service, "idempotency_key": None},
+                type=SERVICE_UNAVAILABLE,
+                non_retryable=True,
+            ) from exc

@@ -28,7 +28,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from raw.errors import RawError
-from raw.orchestrator.activity import RawActivities
+from raw.orchestrator.activity import OutageInterceptor, RawActivities
 from raw.orchestrator.scheduled import RawScheduledRun
 from raw.project import Project
 from raw.system import OrchestratorConfig
@@ -130,6 +130,7 @@ def build_worker(
         workflows=plan.workflows,
         activities=plan.activities,
         activity_executor=ThreadPoolExecutor(max_workers=max_concurrent_activities),
+        interceptors=[OutageInterceptor()],  # an outage spends no activity attempts
         max_concurrent_activities=max_concurrent_activities,
         workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions),
         graceful_shutdown_timeout=timedelta(seconds=30),

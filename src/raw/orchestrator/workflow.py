@@ -59,10 +59,10 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
@@ -93,6 +93,7 @@ __all__ = [
     "RawWorkflowCall",
     "RawWorkflowResult",
     "SignalEnvelope",
+    "execute_activity",
     "execute_raw",
     "first_signal",
     "set_step",
@@ -450,35 +451,92 @@ async def execute_raw(
         if heartbeat_timeout_seconds is not None
         else None
     )
-    wait = timedelta(seconds=retry_interval_seconds)
+
+    def attempt(key: str | None) -> Awaitable[RawWorkflowResult]:
+        this = call  # an outage's retry is the same invocation: the first try's key
+        if key and call.idempotency_key is None:
+            this = call.model_copy(update={"idempotency_key": key})
+        return workflow.execute_activity(
+            RUN_RAW_WORKFLOW_CALL,
+            this,
+            result_type=RawWorkflowResult,
+            start_to_close_timeout=timedelta(seconds=timeout_seconds + _ACTIVITY_GRACE_SECONDS),
+            heartbeat_timeout=heartbeat,
+            retry_policy=policy,
+            cancellation_type=(
+                workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+                if heartbeat is not None
+                else workflow.ActivityCancellationType.TRY_CANCEL
+            ),
+            task_queue=task_queue,
+            summary=f"raw run {workflow_id}",
+        )
+
+    return await _waiting_out_outages(
+        attempt,
+        what=workflow_id,
+        first_wait=timedelta(seconds=retry_interval_seconds),
+        max_wait=timedelta(seconds=outage_wait_max_seconds),
+    )
+
+
+async def execute_activity(
+    activity: Any,
+    arg: Any = None,
+    *,
+    args: Sequence[Any] = (),
+    outage_wait_max_seconds: float = 300.0,
+    outage_first_wait_seconds: float = 1.0,
+    **options: Any,
+) -> Any:
+    """Temporal's ``workflow.execute_activity``, that waits out an outage of a service.
+
+    An activity run by a kit worker that raises a :class:`~raw.errors.ServiceUnreachableError`
+    (an integration's server away) fails as ``RawServiceUnavailable`` without spending a
+    retry attempt; this waits on a durable timer, shown as waiting for "<service> (away)",
+    doubling up to ``outage_wait_max_seconds``, and schedules the activity again, for as
+    long as the outage lasts. Every other failure is the activity's retry policy's.
+    ``options`` are ``workflow.execute_activity``'s (timeouts, retry policy, ...).
+    """
+    call_args = list(args) if args else ([] if arg is None else [arg])
+
+    def attempt(_key: str | None) -> Awaitable[Any]:
+        return workflow.execute_activity(activity, args=call_args, **options)
+
+    name = activity if isinstance(activity, str) else getattr(activity, "__name__", "activity")
+    return await _waiting_out_outages(
+        attempt,
+        what=str(name),
+        first_wait=timedelta(seconds=outage_first_wait_seconds),
+        max_wait=timedelta(seconds=outage_wait_max_seconds),
+    )
+
+
+_T = TypeVar("_T")
+
+
+async def _waiting_out_outages(
+    attempt: Callable[[str | None], Awaitable[_T]],
+    *,
+    what: str,
+    first_wait: timedelta,
+    max_wait: timedelta,
+) -> _T:
+    """``attempt(key)`` until it does not fail on a service that is away (no attempt spent)."""
+    key: str | None = None
+    wait = first_wait
     while True:
         try:
-            result: RawWorkflowResult = await workflow.execute_activity(
-                RUN_RAW_WORKFLOW_CALL,
-                call,
-                result_type=RawWorkflowResult,
-                start_to_close_timeout=timedelta(seconds=timeout_seconds + _ACTIVITY_GRACE_SECONDS),
-                heartbeat_timeout=heartbeat,
-                retry_policy=policy,
-                cancellation_type=(
-                    workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
-                    if heartbeat is not None
-                    else workflow.ActivityCancellationType.TRY_CANCEL
-                ),
-                task_queue=task_queue,
-                summary=f"raw run {workflow_id}",
-            )
-            return result
+            return await attempt(key)
         except ActivityError as exc:
             away = _service_away(exc)
             if away is None:
                 raise
-            service, key = away
-        if call.idempotency_key is None and key:  # the next try is the same invocation
-            call = call.model_copy(update={"idempotency_key": key})
+            service, found = away
+            key = key or found
         with _waiting(f"{service} (away)", workflow.now() + wait):
-            await workflow.sleep(wait, summary=f"{service} is away: {workflow_id} waits")
-        wait = min(wait * 2, timedelta(seconds=outage_wait_max_seconds))
+            await workflow.sleep(wait, summary=f"{service} is away: {what} waits")
+        wait = min(wait * 2, max_wait)
 
 
 def _service_away(exc: ActivityError) -> tuple[str, str | None] | None:

@@ -57,7 +57,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from raw.errors import RawError
 from raw.orchestrator import runtime, search_attributes
-from raw.orchestrator.activity import RawActivities
+from raw.orchestrator.activity import OutageInterceptor, RawActivities
 from raw.orchestrator.engine import TUNING, tuning_flags
 
 __all__ = [
@@ -229,6 +229,7 @@ async def run_worker(
         workflows=list(workflows),
         activities=all_activities,
         workflow_runner=sandbox_runner(*passthrough_modules),
+        interceptors=[OutageInterceptor()],  # as the kit's own workers: outages cost no attempt
         max_concurrent_activities=max_concurrent_activities,
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_seconds),
     )
