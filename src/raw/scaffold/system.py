@@ -115,7 +115,9 @@ def _package(w: _Writer) -> None:
         "\n".join(f"-> up to 7 days for '{s}' (else expired)" for s in plan.follow_ups)
         or "-> nothing more to wait for"
     )
-    names = "FirstSignal, RawProcess, execute_raw" + (", first_signal" if plan.follow_ups else "")
+    imported = ["FirstSignal", "RawProcess", "execute_activity", "execute_raw"]
+    imported += ["first_signal"] if plan.follow_ups else []
+    names = "\n".join(f"        {name}," for name in imported)  # one a line: ruff's own form
     w.render(
         "package/process_full.py.tmpl",
         f"{pkg}/process.py",
