@@ -310,8 +310,7 @@ def _failure(result: RunResult, key: str | None) -> ApplicationError:
         return ApplicationError(
             f"RAW workflow '{result.workflow}' could not reach {away}: {message}",
             details,
-            type=SERVICE_UNAVAILABLE,
-            non_retryable=True,
+            type=SERVICE_UNAVAILABLE,  # execute_raw's policy does not retry it: it waits
         )
     return ApplicationError(
         f"RAW workflow '{result.workflow}' {_VERBS.get(status, status)}: {message}",
@@ -491,10 +490,12 @@ run_raw_workflow_call = _default.run_raw_workflow_call
 
 class OutageInterceptor(Interceptor):
     """Worker interceptor: an activity that raises a :class:`~raw.errors.ServiceUnreachableError`
-    (an SMTP server, a call provider, a database that is away) fails as a non-retryable
-    ``RawServiceUnavailable`` naming the service, so Temporal spends none of its attempts
-    on the outage; ``raw.orchestrator.workflow.execute_activity`` (and ``execute_raw``)
-    wait it out on durable timers and try again. The kit's workers install it.
+    (an SMTP server, a call provider, a database that is away) fails as a
+    ``RawServiceUnavailable`` naming the service. ``raw.orchestrator.workflow.execute_activity``
+    (and ``execute_raw``) mark that type non-retryable in their retry policy and wait the
+    outage out on durable timers, spending no attempt; Temporal's own
+    ``workflow.execute_activity`` retries it under its policy, as before. The kit's
+    workers install it.
     """
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
@@ -510,6 +511,5 @@ class _OutageInbound(ActivityInboundInterceptor):
             raise ApplicationError(
                 f"{service} is away: {exc}",
                 {"unavailable": service, "idempotency_key": None},
-                type=SERVICE_UNAVAILABLE,
-                non_retryable=True,
+                type=SERVICE_UNAVAILABLE,  # retryable for Temporal's own execute_activity
             ) from exc

@@ -58,6 +58,7 @@ handles a signal itself can hand it on with :meth:`RawProcess.record_signal`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -441,10 +442,13 @@ async def execute_raw(
         timeout_seconds=timeout_seconds,
         idempotency_key=idempotency_key,
     )
-    policy = retry_policy or RetryPolicy(
-        initial_interval=timedelta(seconds=retry_interval_seconds),
-        backoff_coefficient=backoff_rate,
-        maximum_attempts=max_attempts,
+    policy = _waits_out_outages(
+        retry_policy
+        or RetryPolicy(
+            initial_interval=timedelta(seconds=retry_interval_seconds),
+            backoff_coefficient=backoff_rate,
+            maximum_attempts=max_attempts,
+        )
     )
     heartbeat = (
         timedelta(seconds=heartbeat_timeout_seconds)
@@ -499,6 +503,7 @@ async def execute_activity(
     ``options`` are ``workflow.execute_activity``'s (timeouts, retry policy, ...).
     """
     call_args = list(args) if args else ([] if arg is None else [arg])
+    options["retry_policy"] = _waits_out_outages(options.get("retry_policy") or RetryPolicy())
 
     def attempt(_key: str | None) -> Awaitable[Any]:
         return workflow.execute_activity(activity, args=call_args, **options)
@@ -513,6 +518,14 @@ async def execute_activity(
 
 
 _T = TypeVar("_T")
+
+
+def _waits_out_outages(policy: RetryPolicy) -> RetryPolicy:
+    """``policy`` that leaves an outage to the caller's wait (no attempt spent on it)."""
+    kept = list(policy.non_retryable_error_types or [])
+    if SERVICE_UNAVAILABLE in kept:
+        return policy
+    return dataclasses.replace(policy, non_retryable_error_types=[*kept, SERVICE_UNAVAILABLE])
 
 
 async def _waiting_out_outages(
