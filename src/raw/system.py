@@ -2,8 +2,8 @@
 
 Validated strictly like the rest of the config: an unknown key is an error naming
 it and listing what is allowed. The orchestrator's and coordinator's parts and the
-system gates' are defined here; ``integrations`` (:mod:`raw.integrations.config`)
-and ``deploy`` (:mod:`raw.deploy.config`) in their own parts of the kit.
+system gates' are defined here; ``integrations`` (:mod:`raw.config.integrations`)
+and ``deploy`` (:mod:`raw.config.deploy`) in the core's config package.
 Environment variables win over the file: ``TEMPORAL_ADDRESS``,
 ``RAW_TEMPORAL_NAMESPACE``, ``RAW_TASK_QUEUE``.
 
@@ -37,9 +37,9 @@ from pydantic import (
     model_validator,
 )
 
+from raw.config.deploy import DeployConfig
+from raw.config.integrations import IntegrationsConfig
 from raw.cron import check_cron
-from raw.deploy.config import DeployConfig
-from raw.integrations.config import IntegrationsConfig
 
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")

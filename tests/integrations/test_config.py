@@ -166,8 +166,14 @@ def test_importing_raw_system_loads_no_integration_library() -> None:
         "import sys, raw.system\n"
         "heavy = ['aiosmtplib', 'aiosmtpd', 'twilio', 'boto3', 'slack_sdk', 'httpx']\n"
         "print(sorted(m for m in sys.modules if m.startswith('raw.integrations')))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('raw.config.')))\n"
         "print([m for m in heavy if m in sys.modules])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
-    assert out.stdout.splitlines() == ["['raw.integrations', 'raw.integrations.config']", "[]"]
+    # Only the integrations' config section, from the core's config package: no part loads.
+    assert out.stdout.splitlines() == [
+        "[]",
+        "['raw.config.deploy', 'raw.config.integrations']",
+        "[]",
+    ]

@@ -1,0 +1,336 @@
+"""``system.deploy``: how ``raw deploy render`` packages and runs the system.
+
+Validated strictly like the rest of ``.raw/config.yaml`` (an unknown key is an
+error naming the keys allowed there). Imports pydantic only: ``raw.system``
+loads it on every validation of the config.
+
+    system:
+      deploy:
+        image: {name: ghcr.io/acme/hiring, tag: "1.4.0"}
+        schedules: cronjob                 # or temporal (the default): never both
+        database: {mode: external}         # DATABASE_URL comes from the Secret
+        temporal: {mode: external, address: temporal-frontend.temporal:7233}
+        ingress: {host: hiring.example.com, class_name: nginx, tls_secret: hiring-tls}
+        worker: {replicas: 3}
+        env: {RAW_LLM_MODEL: gpt-4o-mini}  # plain settings; secrets never go here
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_IMAGE_NAME = re.compile(r"^[a-z0-9]+([._/:-][a-z0-9]+)*$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_SETTING = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+
+SECRET_WORDS = (
+    "SECRET",
+    "TOKEN",
+    "PASSWORD",
+    "PASSWD",
+    "PWD",
+    "API_KEY",
+    "PRIVATE_KEY",
+    "CREDENTIAL",
+)
+"""A setting whose name holds one of these is a secret: it comes from a Secret, never a file."""
+
+
+def looks_secret(name: str) -> bool:
+    """Whether a setting's name says it holds a secret (``RAW_CV_SECRET``, ``SMTP_PASSWORD``)."""
+    upper = name.upper()
+    return upper == "DATABASE_URL" or any(word in upper for word in SECRET_WORDS)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Quantities(_Strict):
+    cpu: str | None = Field(default=None, description="CPU, e.g. '250m' or '1'.")
+    memory: str | None = Field(default=None, description="Memory, e.g. '256Mi' or '1Gi'.")
+
+    @field_validator("cpu", "memory")
+    @classmethod
+    def _quantity(cls, value: str | None) -> str | None:
+        if value is not None and not _QUANTITY.match(value):
+            raise ValueError(f"'{value}' is not a Kubernetes quantity such as '250m' or '512Mi'")
+        return value
+
+
+class Resources(_Strict):
+    """Kubernetes requests and limits of one container."""
+
+    requests: Quantities = Field(
+        default_factory=lambda: Quantities(cpu="100m", memory="256Mi"),
+        description="What the container is guaranteed; default cpu 100m, memory 256Mi.",
+    )
+    limits: Quantities = Field(
+        default_factory=lambda: Quantities(memory="512Mi"),
+        description="The most the container may use; default memory 512Mi, no CPU limit.",
+    )
+
+
+class RoleConfig(_Strict):
+    """How many copies of one role run, and what each may use."""
+
+    replicas: int = Field(default=1, ge=0, le=1000, description="Pods of this role.")
+    resources: Resources = Field(
+        default_factory=Resources, description="Requests and limits of each of its containers."
+    )
+
+
+def _role(replicas: int) -> RoleConfig:
+    return RoleConfig(replicas=replicas)
+
+
+class ImageConfig(_Strict):
+    """The one image that serves the api, the worker, the dispatcher and the jobs."""
+
+    name: str | None = Field(
+        default=None,
+        description="Repository, e.g. 'ghcr.io/acme/hiring'; default: the system name.",
+    )
+    tag: str = Field(default="0.1.0", description="The image tag you build and push.")
+    base: str = Field(
+        default="python:3.11.11-slim-bookworm",
+        description="The pinned Python base image of both build stages.",
+    )
+    pull_policy: Literal["IfNotPresent", "Always", "Never"] = Field(
+        default="IfNotPresent",
+        description=(
+            "imagePullPolicy of every container of this image in k8s/ and the Helm chart "
+            "(value image.pullPolicy); Compose builds the image instead."
+        ),
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and not _IMAGE_NAME.match(value):
+            raise ValueError(f"'{value}' is not an image repository such as 'ghcr.io/acme/hiring'")
+        return value
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, value: str) -> str:
+        if not _TAG.match(value) or value == "latest":
+            raise ValueError(f"'{value}' is not a fixed image tag such as '1.4.0' (never 'latest')")
+        return value
+
+    @field_validator("base")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        last = value.rsplit("/", 1)[-1]
+        if "@sha256:" not in value and (":" not in last or last.endswith(":latest")):
+            raise ValueError(
+                f"'{value}' is not pinned: name a version, e.g. 'python:3.11.11-slim-bookworm'"
+            )
+        return value
+
+
+class PythonConfig(_Strict):
+    """What the image installs, in a layer of its own before the project's files."""
+
+    package: str = Field(default="raw-systems", description="The kit's distribution name.")
+    version: str | None = Field(
+        default=None, description="Pinned version; default: the version of the kit rendering."
+    )
+    extras: list[str] | None = Field(
+        default=None,
+        description=(
+            "Extras to install; default: coordinator and orchestrator (the api and the "
+            "worker), plus integrations when the system configures any."
+        ),
+    )
+    requirements: str | None = Field(
+        default=None,
+        description="A requirements file of the project (path from its root) for its own code.",
+    )
+
+
+class DatabaseConfig(_Strict):
+    """PostgreSQL: a StatefulSet in the cluster, or an external server."""
+
+    mode: Literal["in_cluster", "external"] = Field(
+        default="in_cluster",
+        description="external: DATABASE_URL comes from the Secret; no StatefulSet is rendered.",
+    )
+    image: str = Field(default="postgres:17.5", description="The in-cluster PostgreSQL image.")
+    storage: str = Field(default="10Gi", description="The in-cluster volume claim's size.")
+    storage_class: str | None = Field(
+        default=None, description="StorageClass of the claim; default: the cluster's."
+    )
+    resources: Resources = Field(
+        default_factory=Resources, description="Requests and limits of the in-cluster PostgreSQL."
+    )
+
+    @field_validator("storage")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        if not _QUANTITY.match(value):
+            raise ValueError(f"'{value}' is not a Kubernetes quantity such as '10Gi'")
+        return value
+
+
+class TemporalConfig(_Strict):
+    """Temporal: its official images in the cluster, or an external address."""
+
+    mode: Literal["in_cluster", "external"] = Field(
+        default="in_cluster",
+        description="external: use `address` (Temporal Cloud, or the official Helm chart).",
+    )
+    address: str | None = Field(
+        default=None, description="external: host:port of the frontend; default the config's."
+    )
+    version: str = Field(default="1.31.0", description="temporalio/server and admin-tools tag.")
+    ui_version: str = Field(default="2.49.1", description="temporalio/ui tag.")
+    resources: Resources = Field(
+        default_factory=Resources,
+        description="Requests and limits of the in-cluster Temporal server and of its UI.",
+    )
+
+
+class IngressConfig(_Strict):
+    """How the api is reached from outside the cluster."""
+
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "Render an Ingress to the api's Service; false: none, and RAW_PUBLIC_BASE_URL "
+            "is not derived from host."
+        ),
+    )
+    host: str | None = Field(
+        default=None, description="e.g. 'hiring.example.com'; none: every host."
+    )
+    class_name: str | None = Field(default=None, description="IngressClass, e.g. 'nginx'.")
+    tls_secret: str | None = Field(
+        default=None, description="A TLS Secret for the host; the public URL is then https."
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is not None and not _HOST.match(value):
+            raise ValueError(f"'{value}' is not a host name such as 'hiring.example.com'")
+        return value
+
+
+class DeployConfig(_Strict):
+    """Deployment: the image, Compose, Kubernetes and Helm (``raw deploy render``)."""
+
+    image: ImageConfig = Field(
+        default_factory=ImageConfig,
+        description="The one image of the api, the worker, the dispatcher and the jobs.",
+    )
+    python: PythonConfig = Field(
+        default_factory=PythonConfig,
+        description="What the image installs, in a layer of its own before the project's files.",
+    )
+    kubernetes_version: str = Field(
+        default="1.37.0", description="The Kubernetes API version objects are checked against."
+    )
+    schedules: Literal["temporal", "cronjob"] = Field(
+        default="temporal",
+        description=(
+            "What runs system.orchestrator.schedules: Temporal Schedules (`raw schedules sync`) "
+            "or one Kubernetes CronJob each. Only the chosen one is rendered: never both."
+        ),
+    )
+    port: int = Field(default=8000, ge=1, le=65535, description="The api's port.")
+    database: DatabaseConfig = Field(
+        default_factory=DatabaseConfig,
+        description=(
+            "Kubernetes' PostgreSQL: a StatefulSet in the cluster or an external server "
+            "(Compose always runs its own)."
+        ),
+    )
+    temporal: TemporalConfig = Field(
+        default_factory=TemporalConfig,
+        description=(
+            "Kubernetes' Temporal: the official images in the cluster or an external address "
+            "(Compose always runs its own)."
+        ),
+    )
+    ingress: IngressConfig = Field(
+        default_factory=IngressConfig,
+        description="How the api is reached from outside the cluster.",
+    )
+    secret_name: str | None = Field(
+        default=None,
+        description="The Kubernetes Secret holding the secret settings; default '<name>-secrets'.",
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="Plain settings for every role (a ConfigMap); never secrets.",
+    )
+    secret_settings: list[str] = Field(
+        default_factory=list,
+        description="More settings your own code reads from the Secret, e.g. OPENAI_API_KEY.",
+    )
+    api: RoleConfig = Field(
+        default_factory=lambda: _role(2),
+        description="The Deployment running `raw serve` (its dispatcher off); default 2 replicas.",
+    )
+    worker: RoleConfig = Field(
+        default_factory=lambda: _role(2),
+        description="The Deployment running `raw worker`; default 2 replicas.",
+    )
+    dispatcher: RoleConfig = Field(
+        default_factory=lambda: _role(1),
+        description="The Deployment running `raw dispatcher`; default 1 replica.",
+    )
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        value = value.removeprefix("v")
+        if not _VERSION.match(value):
+            raise ValueError(f"'{value}' is not a Kubernetes version such as '1.37.0'")
+        return value
+
+    @field_validator("secret_name")
+    @classmethod
+    def _secret_name(cls, value: str | None) -> str | None:
+        if value is not None and not _DNS_LABEL.match(value):
+            raise ValueError(f"'{value}' is not a Kubernetes name such as 'hiring-secrets'")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _plain(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [name for name in value if not _SETTING.match(name)]
+        if bad:
+            raise ValueError(f"setting names are upper case, such as 'RAW_LLM_MODEL': {bad}")
+        secret = sorted(name for name in value if looks_secret(name))
+        if secret:
+            raise ValueError(
+                f"{', '.join(secret)} hold secrets: list them under secret_settings and put "
+                "their values in the Secret, never in the config"
+            )
+        return value
+
+    @field_validator("secret_settings")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        bad = [name for name in value if not _SETTING.match(name)]
+        if bad:
+            raise ValueError(f"setting names are upper case, such as 'OPENAI_API_KEY': {bad}")
+        return value
+
+    @model_validator(mode="after")
+    def _temporal_database(self) -> DeployConfig:
+        if self.temporal.mode == "in_cluster" and self.database.mode == "external":
+            raise ValueError(
+                "an in-cluster Temporal is backed by the in-cluster PostgreSQL: with an "
+                "external database, use an external Temporal too (temporal.mode: external)"
+            )
+        return self
