@@ -212,18 +212,23 @@ class Execution:
         self._timer.daemon = True
         self._timer.start()
 
+    def _instance(self) -> Any:
+        """The workflow object, made inside the run (the guard up first for a dry run)."""
+        assert self.loaded is not None and self.ctx is not None
+        if self.options.dry:
+            # Lazy: the network guard serves dry runs only.
+            from raw.workflow import netguard
+
+            netguard.install()
+        instance = self.loaded.cls(self.params)
+        self.ctx.check()
+        return instance
+
     def call_sync(self) -> RunResult:
         assert self.loaded is not None and self.ctx is not None
         token = _current_run.set(self.ctx)
         try:
-            if self.options.dry:
-                # Lazy: the network guard serves dry runs only.
-                from raw.workflow import netguard
-
-                netguard.install()
-            instance = self.loaded.cls(self.params)
-            self.ctx.check()
-            value = instance.run()
+            value = self._instance().run()
         except BaseException as exc:
             if not isinstance(exc, RunTimedOutError | RunCancelledError):
                 self._log_exception(exc)
@@ -241,13 +246,7 @@ class Execution:
         assert self.loaded is not None and self.ctx is not None
         token = _current_run.set(self.ctx)
         try:
-            if self.options.dry:
-                # Lazy: the network guard serves dry runs only.
-                from raw.workflow import netguard
-
-                netguard.install()
-            instance = self.loaded.cls(self.params)
-            self.ctx.check()
+            instance = self._instance()
             coro: Coroutine[Any, Any, Any] = (
                 instance.run() if self.loaded.cls.defines_run() else instance._run_steps_async()
             )
