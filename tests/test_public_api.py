@@ -21,8 +21,8 @@ import pytest
 
 import raw
 import raw_runtime
+from raw.config.coordinator import WebhookConfig
 from raw.errors import FieldError, RawError
-from raw.system import WebhookConfig
 from raw.up_state import UpState
 
 if TYPE_CHECKING:

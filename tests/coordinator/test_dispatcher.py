@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from temporalio.worker import Worker
 
 from raw import clock
+from raw.config.coordinator import DispatcherConfig
 from raw.coordinator.actions import ActionOutcome, ActionRunner, InboxItemLike
 from raw.coordinator.db.database import Database, upgrade
 from raw.coordinator.db.models import InboxRecord, RunIndex
@@ -33,7 +34,6 @@ from raw.coordinator.dispatcher import (
     retry_dead_letter,
 )
 from raw.ports import free_port
-from raw.system import DispatcherConfig
 
 from .dispatch_fixtures import ECHO, FLAKY, SLOW, DispatchProbe
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from raw import console as output
 from raw.cli.process import action_adder
+from raw.config.project import load_config
 from raw.errors import ConfigError
-from raw.project import find_project, load_config
+from raw.project import find_project
 
 EXAMPLES = """\
 examples:

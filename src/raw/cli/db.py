@@ -195,8 +195,8 @@ def cmd_current(args: argparse.Namespace) -> int:
 
 def cmd_purge(args: argparse.Namespace) -> int:
     # Lazy: raw --help imports this module; only raw db loads SQLAlchemy.
+    from raw.config.coordinator import CoordinatorConfig
     from raw.coordinator.db.retention import purge
-    from raw.system import CoordinatorConfig
 
     async def work(db: Database, project: Project | None) -> dict[str, Any]:
         coordinator = (

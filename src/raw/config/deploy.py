@@ -1,7 +1,7 @@
 """``system.deploy``: how ``raw deploy render`` packages and runs the system.
 
 Validated strictly like the rest of ``.raw/config.yaml`` (an unknown key is an
-error naming the keys allowed there). Imports pydantic only: ``raw.system``
+error naming the keys allowed there). Imports pydantic only: ``raw.config.system``
 loads it on every validation of the config.
 
     system:
@@ -20,7 +20,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from raw.config._base import Strict
 
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _IMAGE_NAME = re.compile(r"^[a-z0-9]+([._/:-][a-z0-9]+)*$")
@@ -49,11 +51,7 @@ def looks_secret(name: str) -> bool:
     return upper == "DATABASE_URL" or any(word in upper for word in SECRET_WORDS)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Quantities(_Strict):
+class Quantities(Strict):
     cpu: str | None = Field(default=None, description="CPU, e.g. '250m' or '1'.")
     memory: str | None = Field(default=None, description="Memory, e.g. '256Mi' or '1Gi'.")
 
@@ -65,7 +63,7 @@ class Quantities(_Strict):
         return value
 
 
-class Resources(_Strict):
+class Resources(Strict):
     """Kubernetes requests and limits of one container."""
 
     requests: Quantities = Field(
@@ -78,7 +76,7 @@ class Resources(_Strict):
     )
 
 
-class RoleConfig(_Strict):
+class RoleConfig(Strict):
     """How many copies of one role run, and what each may use."""
 
     replicas: int = Field(default=1, ge=0, le=1000, description="Pods of this role.")
@@ -91,7 +89,7 @@ def _role(replicas: int) -> RoleConfig:
     return RoleConfig(replicas=replicas)
 
 
-class ImageConfig(_Strict):
+class ImageConfig(Strict):
     """The one image that serves the api, the worker, the dispatcher and the jobs."""
 
     name: str | None = Field(
@@ -136,7 +134,7 @@ class ImageConfig(_Strict):
         return value
 
 
-class PythonConfig(_Strict):
+class PythonConfig(Strict):
     """What the image installs, in a layer of its own before the project's files."""
 
     package: str = Field(default="raw-systems", description="The kit's distribution name.")
@@ -156,7 +154,7 @@ class PythonConfig(_Strict):
     )
 
 
-class DatabaseConfig(_Strict):
+class DatabaseConfig(Strict):
     """PostgreSQL: a StatefulSet in the cluster, or an external server."""
 
     mode: Literal["in_cluster", "external"] = Field(
@@ -180,7 +178,7 @@ class DatabaseConfig(_Strict):
         return value
 
 
-class TemporalConfig(_Strict):
+class TemporalConfig(Strict):
     """Temporal: its official images in the cluster, or an external address."""
 
     mode: Literal["in_cluster", "external"] = Field(
@@ -198,7 +196,7 @@ class TemporalConfig(_Strict):
     )
 
 
-class IngressConfig(_Strict):
+class IngressConfig(Strict):
     """How the api is reached from outside the cluster."""
 
     enabled: bool = Field(
@@ -224,7 +222,7 @@ class IngressConfig(_Strict):
         return value
 
 
-class DeployConfig(_Strict):
+class DeployConfig(Strict):
     """Deployment: the image, Compose, Kubernetes and Helm (``raw deploy render``)."""
 
     image: ImageConfig = Field(

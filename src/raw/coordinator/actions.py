@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import ValidationError
 
+from raw.config.coordinator import ActionConfig
 from raw.errors import RawError
 from raw.project import Project, find_project
-from raw.system import ActionConfig
 from raw.workflow.result import RunResult
 from raw.workflow.runner import run_workflow_async
 

@@ -29,9 +29,10 @@ from raw.errors import ConfigError
 from raw.version import __version__
 
 if TYPE_CHECKING:
+    from raw.config.orchestrator import ScheduleConfig
+    from raw.config.system import SystemConfig
     from raw.deploy.config import DeployConfig
     from raw.project import Project
-    from raw.system import ScheduleConfig, SystemConfig
 
 __all__ = ["APP_ROLES", "RUNNER_ROLES", "Plan", "Setting", "build_plan", "schedule_command"]
 

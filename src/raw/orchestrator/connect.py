@@ -22,11 +22,11 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from raw.config.orchestrator import OrchestratorConfig
 from raw.errors import RawError, ServiceUnreachableError
 from raw.orchestrator import runtime
 from raw.orchestrator.engine import running_address
 from raw.project import Project, find_project
-from raw.system import OrchestratorConfig
 from raw.up_state import read_running
 
 

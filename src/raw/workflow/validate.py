@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from raw.config.project import load_config
 from raw.errors import ProjectError, RawError
-from raw.project import load_config
 from raw.workflow.base import BaseWorkflow
 from raw.workflow.llm_mock import RecordedLLM
 from raw.workflow.loader import load_workflow, script_dependencies

@@ -18,7 +18,7 @@ from raw.workflow.llm.structured import complete_body, extract_body, parse_model
 if TYPE_CHECKING:
     import httpx  # lazy: ~50 ms that a run without an LLM call never pays
 
-    from raw.settings import LLMSettings, StructuredOutput
+    from raw.config.settings import LLMSettings, StructuredOutput
 
 __all__ = ["OpenAICompatibleLLM", "default_llm"]
 
