@@ -37,6 +37,7 @@ from pydantic import (
     model_validator,
 )
 
+from raw.config.database import DatabaseTLSConfig
 from raw.config.deploy import DeployConfig
 from raw.config.integrations import IntegrationsConfig
 from raw.cron import check_cron
@@ -412,6 +413,13 @@ class CoordinatorConfig(_Strict):
     )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; DATABASE_URL wins; default a SQLite file."
+    )
+    database_tls: DatabaseTLSConfig = Field(
+        default_factory=DatabaseTLSConfig,
+        description=(
+            "PostgreSQL over TLS (sslmode, sslrootcert, sslcert, sslkey, as libpq names "
+            "them); the database URL's own query parameters win."
+        ),
     )
     public_base_url: str | None = Field(
         default=None, description="The URL callers use (Twilio signs it); RAW_PUBLIC_BASE_URL wins."
