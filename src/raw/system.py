@@ -418,7 +418,7 @@ class CoordinatorConfig(_Strict):
         default_factory=DatabaseTLSConfig,
         description=(
             "PostgreSQL over TLS (sslmode, sslrootcert, sslcert, sslkey, as libpq names "
-            "them); the database URL's own query parameters win."
+            "them), added to the database URL's query: sslmode takes the stricter of the two."
         ),
     )
     public_base_url: str | None = Field(

@@ -305,7 +305,7 @@ def test_raw_db_with_the_wrong_ca_prints_one_error_and_exits_4(
 # --- the settings, without a server --------------------------------------------------------
 
 
-def test_url_and_config_giving_different_sslmodes_are_refused(
+def test_url_and_config_sslmodes_meet_at_the_stricter_and_two_cas_are_refused(
     project: Any, clean_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = """\
@@ -315,15 +315,22 @@ system:
     database_tls: {sslmode: verify-full, sslrootcert: ca.pem}
 """
     (project.root / ".raw" / "config.yaml").write_text(config, encoding="utf-8")
+    ca = project.root / "ca.pem"
     monkeypatch.setenv("DATABASE_URL", "postgresql://app:pw@db.example.com/app?sslmode=require")
+    url = database_url(Project(project.root))
+    assert url.endswith(f"/app?sslmode=verify-full&sslrootcert={ca}")
+    config = config.replace("verify-full", "require")
+    (project.root / ".raw" / "config.yaml").write_text(config, encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app@db.example.com/app?sslmode=verify-ca")
+    assert "sslmode=verify-ca&" in database_url(Project(project.root))
+    monkeypatch.setenv(
+        "DATABASE_URL", "postgresql://app:pw@db.example.com/app?sslrootcert=/etc/other-ca.pem"
+    )
     with pytest.raises(DatabaseURLError) as caught:
         database_url(Project(project.root))
     message = str(caught.value)
-    assert "sslmode is 'require' in the URL's query but 'verify-full'" in message
+    assert f"sslrootcert is '/etc/other-ca.pem' in the URL's query but '{ca}'" in message
     assert ":pw@" not in message
-    monkeypatch.setenv("DATABASE_URL", "postgresql://app@db.example.com/app?sslmode=verify-full")
-    url = database_url(Project(project.root))
-    assert url.endswith(f"?sslmode=verify-full&sslrootcert={project.root / 'ca.pem'}")
 
 
 def test_tls_settings_leave_a_sqlite_url_alone(project: Any, clean_env: None) -> None:

@@ -16,11 +16,11 @@ settings here too, with libpq's names and meanings:
 The same settings in ``DATABASE_URL``'s query
 (``postgresql://app@db.example.com/app?sslmode=verify-full&sslrootcert=/certs/ca.pem``)
 and libpq's variables (``PGSSLMODE``, ``PGSSLROOTCERT``, ``PGSSLCERT``, ``PGSSLKEY``)
-work as they do for ``psql``. The URL's query wins over the config, which wins over
-the variables; a setting given in both the URL and the config with different values
-is refused rather than silently chosen. Every part that opens the database (the
-app, ``raw dispatcher``, ``raw db``, the run index, migrations) uses the URL
-:func:`with_tls` builds, so all of them connect alike.
+work as they do for ``psql``. The URL's query and the config win over the variables;
+given in both the URL and the config, ``sslmode`` takes the stricter of the two and a
+file with two different values is refused rather than silently chosen. Every part
+that opens the database (the app, ``raw dispatcher``, ``raw db``, the run index,
+migrations) uses the URL :func:`with_tls` builds, so all of them connect alike.
 
 Pure string work: no driver and no SQLAlchemy are loaded here.
 """
@@ -122,7 +122,7 @@ class DatabaseTLSConfig(BaseModel):
 
 
 class TLSConflictError(ValueError):
-    """A TLS setting given twice, with different values, in the URL and in the config."""
+    """A certificate file given twice, with different values, in the URL and in the config."""
 
     def __init__(self, name: str, in_url: str, in_config: str) -> None:
         self.name = name
@@ -145,14 +145,18 @@ def _postgres(url: str) -> bool:
 def with_tls(url: str, tls: DatabaseTLSConfig | None, base_dir: Path | None = None) -> str:
     """``url`` with the config's TLS settings added to its query (PostgreSQL URLs only).
 
-    A setting already in the URL stays; the same setting with another value in the
-    config raises :class:`TLSConflictError`.
+    ``sslmode`` in both becomes the stricter one; a file setting in both with two values
+    raises :class:`TLSConflictError`.
     """
     if tls is None or not _postgres(url):
         return url
     query = _query(url)
     added = []
     for name, value in tls.settings(base_dir).items():
+        if name == "sslmode" and name in query and query[name] in SSL_MODES:
+            if SSL_MODES.index(value) > SSL_MODES.index(query[name]):
+                url = _replace(url, name, value)  # the stricter of the two, never the weaker
+            continue
         if name in query:
             if query[name] != value:
                 raise TLSConflictError(name, query[name], value)
@@ -162,6 +166,15 @@ def with_tls(url: str, tls: DatabaseTLSConfig | None, base_dir: Path | None = No
         return url
     sep = "&" if "?" in url else "?"
     return url + sep + "&".join(added)
+
+
+def _replace(url: str, name: str, value: str) -> str:
+    base, _, query = url.partition("?")
+    pairs = [
+        f"{name}={quote(value, safe='/:~.-_')}" if part.partition("=")[0] == name else part
+        for part in query.split("&")
+    ]
+    return f"{base}?{'&'.join(pairs)}"
 
 
 def tls_setting(
