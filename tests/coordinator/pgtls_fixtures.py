@@ -132,9 +132,9 @@ def _stop(pid: int) -> None:
 @contextlib.contextmanager
 def tls_postgres() -> Iterator[TLSPostgres]:
     """Start the server in a new folder; stop it (by its pid) and remove the folder after."""
+    user, uid, gid = _owner()
     folder = Path(tempfile.mkdtemp(prefix="raw-pgtls-"))
     folder.chmod(0o755)  # the server's user reaches its data folder through it
-    user, uid, gid = _owner()
     data = folder / "data"
     data.mkdir()
     os.chown(data, uid, gid)
