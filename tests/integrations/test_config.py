@@ -172,7 +172,8 @@ def test_importing_the_system_schema_loads_no_integration_library() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     # Only the sections, from the core's config package: no part loads.
-    sections = ["_base", "coordinator", "cron", "deploy", "integrations", "orchestrator"]
+    sections = ["_base", "coordinator", "cron", "database", "deploy", "integrations"]
+    sections += ["orchestrator"]
     sections += ["project", "system"]  # raw.local_state reads the project's folders
     assert out.stdout.splitlines() == [
         "[]",

@@ -20,6 +20,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from raw.config._base import SETTING, SLUG, Strict, object_ref
+from raw.config.database import DatabaseTLSConfig
 
 __all__ = [
     "ActionConfig",
@@ -269,6 +270,13 @@ class CoordinatorConfig(Strict):
     )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; DATABASE_URL wins; default a SQLite file."
+    )
+    database_tls: DatabaseTLSConfig = Field(
+        default_factory=DatabaseTLSConfig,
+        description=(
+            "PostgreSQL over TLS (sslmode, sslrootcert, sslcert, sslkey, as libpq names "
+            "them), added to the database URL's query: sslmode takes the stricter of the two."
+        ),
     )
     public_base_url: str | None = Field(
         default=None, description="The URL callers use (Twilio signs it); RAW_PUBLIC_BASE_URL wins."

@@ -169,6 +169,30 @@ class DatabaseConfig(Strict):
     resources: Resources = Field(
         default_factory=Resources, description="Requests and limits of the in-cluster PostgreSQL."
     )
+    tls_secret: str | None = Field(
+        default=None,
+        description=(
+            "external: a Kubernetes Secret with the database's CA (ca.crt) and any client "
+            "certificate (tls.crt, tls.key), mounted at /etc/raw/database-tls in every pod "
+            "that connects, with PGSSLMODE (default verify-full) and PGSSLROOTCERT set."
+        ),
+    )
+
+    @field_validator("tls_secret")
+    @classmethod
+    def _tls_secret(cls, value: str | None) -> str | None:
+        if value is not None and not _DNS_LABEL.match(value):
+            raise ValueError(f"'{value}' is not a Kubernetes name such as 'hiring-db-tls'")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_external(self) -> DatabaseConfig:
+        if self.tls_secret is not None and self.mode != "external":
+            raise ValueError(
+                "tls_secret is for an external database (mode: external); the in-cluster "
+                "PostgreSQL is reached inside the cluster without TLS"
+            )
+        return self
 
     @field_validator("storage")
     @classmethod

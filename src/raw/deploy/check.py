@@ -10,6 +10,8 @@ written by hand) with the real tools, then against the system:
   settings and secrets (:mod:`raw.deploy.compose_rules`).
 - ``k8s/``: every object against the strict schemas of the stated Kubernetes
   version; roles, probes, settings, secrets, schedules (:mod:`raw.deploy.kube_rules`).
+- The config: no database password in it, and an external PostgreSQL reached over
+  TLS (:mod:`raw.deploy.database_tls`).
 - ``helm/<chart>/``: ``helm_python.lint(strict=True)``; its objects, rendered
   with the default values, through the same schemas and rules, and the same as
   ``k8s/``.
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from raw.deploy.compose_rules import check_compose
 from raw.deploy.context import check_build_context
+from raw.deploy.database_tls import check_database_security
 from raw.deploy.findings import CheckReport, Finding
 from raw.deploy.kube_rules import check_kube
 from raw.deploy.plan import build_plan
@@ -183,6 +186,7 @@ def check_deployment(
         )
     report = CheckReport(directory=root, kubernetes_version=version)
     findings = report.findings
+    findings += check_database_security(plan)
 
     dockerfile = root / "Dockerfile"
     if dockerfile.is_file():

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from raw.deploy.config import Resources
+from raw.deploy.database_tls import tls_env, tls_mount, tls_volume
 from raw.deploy.plan import APP_UID, POSTGRES_DB, POSTGRES_USER, schedule_command
 from raw.deploy.values import Document
 
@@ -73,18 +74,21 @@ def app_container(
             schema=RESOURCES_SCHEMA,
         ),
         "securityContext": restricted(),
-        "volumeMounts": [dict(TMP_MOUNT)],
-        "env": app_env(plan, v, role),  # last: the long list
+        "volumeMounts": [dict(TMP_MOUNT), *filter(None, [tls_mount(plan, role)])],
+        "env": app_env(plan, v, role) + tls_env(plan, role),  # last: the long list
     }
 
 
-def app_pod(plan: Plan, containers: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+def app_pod(
+    plan: Plan, containers: list[dict[str, Any]], v: Values | None = None, **extra: Any
+) -> dict[str, Any]:
+    database_tls = tls_volume(plan, v) if v is not None else None
     return {
         "automountServiceAccountToken": False,
         "securityContext": pod_security(APP_UID),
         **extra,
         "containers": containers,
-        "volumes": [dict(TMP_VOLUME)],
+        "volumes": [dict(TMP_VOLUME), *filter(None, [database_tls])],
     }
 
 
@@ -111,7 +115,7 @@ def _deployment(plan: Plan, v: Values, role: str, **container_extra: Any) -> dic
             "selector": {"matchLabels": selector(plan, role)},
             "template": {
                 "metadata": {"labels": labels(plan, role)},
-                "spec": app_pod(plan, [container], terminationGracePeriodSeconds=grace),
+                "spec": app_pod(plan, [container], v, terminationGracePeriodSeconds=grace),
             },
         },
     }
@@ -192,7 +196,7 @@ def _cronjob(plan: Plan, v: Values, index: int) -> dict[str, Any]:
     component = f"schedule-{schedule.id}"
     container = _job_container(plan, v, "cron", schedule_command(schedule))
     container["name"] = "run"
-    pod = app_pod(plan, [container], restartPolicy="Never")
+    pod = app_pod(plan, [container], v, restartPolicy="Never")
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
@@ -258,7 +262,7 @@ def app_documents(plan: Plan, v: Values) -> dict[str, list[Document]]:
             "migrate",
             [_job_container(plan, v, "migrate", plan.commands["migrate"])],
             weight=0,
-            pod=app_pod(plan, []),
+            pod=app_pod(plan, [], v),
         ),
         job(plan, v, "temporal-setup", setup, weight=5, pod=app_pod(plan, [])),
     ]
