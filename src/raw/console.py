@@ -178,11 +178,20 @@ def error_document(exc: BaseException, code: int) -> dict[str, Any]:
     return doc
 
 
-def fail(exc: BaseException, *, as_json: bool) -> NoReturn:
-    """Print an expected error (no traceback) and exit with its code."""
+def _print_error(exc: BaseException, *, as_json: bool) -> int:
     code = exit_code_for(exc)
     if as_json:
         emit_json(error_document(exc, code))
     else:
         err(style("Error: ", "1;31") + redact_urls(str(exc)))
-    raise SystemExit(code)
+    return code
+
+
+def fail(exc: BaseException, *, as_json: bool) -> NoReturn:
+    """Print an expected error (no traceback) and exit with its code."""
+    raise SystemExit(_print_error(exc, as_json=as_json))
+
+
+def fail_and_leave(exc: BaseException, *, as_json: bool) -> NoReturn:
+    """:func:`fail`, leaving as :func:`leave` does: for commands that used a Temporal client."""
+    leave(_print_error(exc, as_json=as_json))

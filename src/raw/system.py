@@ -39,6 +39,7 @@ from pydantic import (
 
 from raw.config.deploy import DeployConfig
 from raw.config.integrations import IntegrationsConfig
+from raw.config.temporal import TemporalConnectionConfig
 from raw.cron import check_cron
 
 _MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -116,6 +117,13 @@ class OrchestratorConfig(_Strict):
         ),
     )
     task_queue: str = Field(default="raw", description="The task queue the worker polls.")
+    connection: TemporalConnectionConfig = Field(
+        default_factory=TemporalConnectionConfig,
+        description=(
+            "TLS, mutual TLS, API key and Temporal's client profile (never a secret inline); "
+            "the TEMPORAL_* settings win."
+        ),
+    )
     workflows: list[str] = Field(
         default_factory=list, description="Modules holding @workflow.defn classes."
     )
