@@ -117,13 +117,6 @@ class OrchestratorConfig(_Strict):
         ),
     )
     task_queue: str = Field(default="raw", description="The task queue the worker polls.")
-    connection: TemporalConnectionConfig = Field(
-        default_factory=TemporalConnectionConfig,
-        description=(
-            "TLS, mutual TLS, API key and Temporal's client profile (never a secret inline); "
-            "the TEMPORAL_* settings win."
-        ),
-    )
     workflows: list[str] = Field(
         default_factory=list, description="Modules holding @workflow.defn classes."
     )
@@ -138,6 +131,13 @@ class OrchestratorConfig(_Strict):
         description=(
             "RAW workflows run on a cron, as Temporal Schedules (`raw schedules sync`) or "
             "CronJobs (see system.deploy.schedules); a run never overlaps the one before."
+        ),
+    )
+    connection: TemporalConnectionConfig = Field(
+        default_factory=TemporalConnectionConfig,
+        description=(
+            "TLS, mutual TLS, API key and Temporal's client profile (never a secret inline); "
+            "the TEMPORAL_* settings win."
         ),
     )
 

@@ -338,8 +338,10 @@ def resolve_security(
             break
     if tls is None:
         # As Temporal's tools: a certificate, a name or an API key means TLS.
-        tls = any((server_ca, client_cert, client_key, server_name, api_key))
-        tls_from = "the TLS settings" if tls else None
+        implied = [v.setting for v in (server_ca, client_cert, client_key, server_name) if v]
+        implied += [api_key_from] if api_key_from else []
+        tls = bool(implied)
+        tls_from = implied[0] if implied else None
 
     namespace, namespace_from = None, None
     if from_env.namespace:
@@ -458,16 +460,17 @@ def refused(
         )
     if any(marker in text for marker in ("InvalidContentType", "CorruptMessage")) and security.tls:
         return error(
-            f"it does not speak TLS, but TLS is on (from {security.tls_from}). Set "
-            f"{_or_config('TEMPORAL_TLS')} to false, or point the address at its TLS port.",
+            f"it does not speak TLS, but TLS is on (from {security.tls_from}). Point the "
+            f"address at its TLS port, or set TEMPORAL_TLS=false (or {CONFIG}.tls: false) "
+            "and remove the TLS settings.",
             security.tls_from or "TEMPORAL_TLS",
         )
     if any(marker in text for marker in _AFTER_CONNECT) and any(m in text for m in _CLOSED):
         if not security.tls:
             return error(
                 "it closed the connection at once, as a server that requires TLS does. Set "
-                f"{_or_config('TEMPORAL_TLS')} to true (with {_or_config(ENV_CA)} unless "
-                "its certificate is publicly trusted).",
+                f"TEMPORAL_TLS=true (or {CONFIG}.tls: true), and the CA that signed its "
+                f"certificate unless it is publicly trusted: {_or_config(ENV_CA)}.",
                 "TEMPORAL_TLS",
             )
         if security.client_cert is None:
