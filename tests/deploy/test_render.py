@@ -207,7 +207,12 @@ def test_external_database_and_temporal(tmp_path: Path) -> None:
     project = copy_system(
         tmp_path / "sys",
         database={"mode": "external"},
-        temporal={"mode": "external", "address": "temporal-frontend.temporal:7233"},
+        # The official chart's frontend, in the clear inside the cluster: allowed explicitly.
+        temporal={
+            "mode": "external",
+            "address": "temporal-frontend.temporal:7233",
+            "allow_insecure": True,
+        },
     )
     out = render(project).out
 

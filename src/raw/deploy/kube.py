@@ -12,7 +12,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from raw.deploy.config import Resources
-from raw.deploy.plan import APP_UID, POSTGRES_DB, POSTGRES_USER, schedule_command
+from raw.deploy.plan import (
+    APP_UID,
+    POSTGRES_DB,
+    POSTGRES_USER,
+    TEMPORAL_ROLES,
+    TEMPORAL_TLS_DIR,
+    schedule_command,
+)
 from raw.deploy.values import Document
 
 if TYPE_CHECKING:
@@ -73,18 +80,50 @@ def app_container(
             schema=RESOURCES_SCHEMA,
         ),
         "securityContext": restricted(),
-        "volumeMounts": [dict(TMP_MOUNT)],
+        "volumeMounts": [dict(TMP_MOUNT), *_temporal_tls_mount(plan, role)],
         "env": app_env(plan, v, role),  # last: the long list
     }
 
 
-def app_pod(plan: Plan, containers: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+TEMPORAL_TLS_VOLUME = "temporal-tls"
+
+
+def _temporal_tls_mount(plan: Plan, role: str) -> list[dict[str, Any]]:
+    if plan.temporal_tls_secret is None or role not in TEMPORAL_ROLES:
+        return []
+    return [{"name": TEMPORAL_TLS_VOLUME, "mountPath": TEMPORAL_TLS_DIR, "readOnly": True}]
+
+
+def temporal_tls_volumes(plan: Plan, v: Values) -> list[dict[str, Any]]:
+    """The Secret of Temporal's TLS files, for the pods of roles that connect to Temporal."""
+    secret = plan.temporal_tls_secret
+    if secret is None:
+        return []
+    keys = ", ".join(key for _, key in plan.temporal_tls_files())
+    name = v.scalar(
+        "temporal.tlsSecret",
+        secret,
+        f"The Secret holding Temporal's TLS files ({keys}); never the files in values.",
+    )
+    # Read-only for everyone in the pod: the app runs as a non-root uid that owns nothing
+    # there (no fsGroup), and the pod holds no other user.
+    secret_volume = {"secretName": name, "defaultMode": 0o444}
+    return [{"name": TEMPORAL_TLS_VOLUME, "secret": secret_volume}]
+
+
+def app_pod(
+    plan: Plan,
+    containers: list[dict[str, Any]],
+    *,
+    volumes: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     return {
         "automountServiceAccountToken": False,
         "securityContext": pod_security(APP_UID),
         **extra,
         "containers": containers,
-        "volumes": [dict(TMP_VOLUME)],
+        "volumes": [dict(TMP_VOLUME), *(volumes or [])],
     }
 
 
@@ -111,7 +150,12 @@ def _deployment(plan: Plan, v: Values, role: str, **container_extra: Any) -> dic
             "selector": {"matchLabels": selector(plan, role)},
             "template": {
                 "metadata": {"labels": labels(plan, role)},
-                "spec": app_pod(plan, [container], terminationGracePeriodSeconds=grace),
+                "spec": app_pod(
+                    plan,
+                    [container],
+                    volumes=temporal_tls_volumes(plan, v),
+                    terminationGracePeriodSeconds=grace,
+                ),
             },
         },
     }
@@ -260,7 +304,14 @@ def app_documents(plan: Plan, v: Values) -> dict[str, list[Document]]:
             weight=0,
             pod=app_pod(plan, []),
         ),
-        job(plan, v, "temporal-setup", setup, weight=5, pod=app_pod(plan, [])),
+        job(
+            plan,
+            v,
+            "temporal-setup",
+            setup,
+            weight=5,
+            pod=app_pod(plan, [], volumes=temporal_tls_volumes(plan, v)),
+        ),
     ]
     ingress = _ingress(plan, v)
     files = {

@@ -318,14 +318,6 @@ def resolve_security(
         if value:
             api_key, api_key_from = value, key_from
             break
-    if named and api_key is None and address is not None:
-        raise TemporalSecurityError(
-            f"{CONFIG}.api_key_setting names {named}, but {named} is not set: set it to the "
-            "Temporal API key (from your secret store), or remove api_key_setting.",
-            setting=named,
-            address=address,
-        )
-
     tls: bool | None = None
     tls_from: str | None = None
     for disabled, setting in (
@@ -336,6 +328,15 @@ def resolve_security(
         if disabled is not None:
             tls, tls_from = not disabled, setting
             break
+    if named and api_key is None and address is not None and tls is not False:
+        # TLS turned off (a deployment's own Temporal): no key is needed there.
+        raise TemporalSecurityError(
+            f"{CONFIG}.api_key_setting names {named}, but {named} is not set: set it to the "
+            "Temporal API key (from your secret store), or remove api_key_setting.",
+            setting=named,
+            address=address,
+        )
+
     if tls is None:
         # As Temporal's tools: a certificate, a name or an API key means TLS.
         implied = [v.setting for v in (server_ca, client_cert, client_key, server_name) if v]
