@@ -10,7 +10,8 @@ Exit codes (the README's table; later commands extend it, never change it):
     2    invalid input or usage
     3    not found: no such workflow, run or project
     4    could not reach a service: the coordinator, Temporal, the local SMTP catcher
-         or phone simulator, or a database is not running or does not answer
+         or phone simulator, or a database is not running or does not answer (or
+         Temporal refuses the connection's TLS or API key settings)
     124  timed out
     130  interrupted (Ctrl-C, SIGTERM)
     141  stdout was closed early (a reader such as ``head`` stopped reading)
