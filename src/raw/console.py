@@ -10,7 +10,8 @@ Exit codes (the README's table; later commands extend it, never change it):
     2    invalid input or usage
     3    not found: no such workflow, run or project
     4    could not reach a service: the coordinator, Temporal, the local SMTP catcher
-         or phone simulator, or a database is not running or does not answer
+         or phone simulator, or a database is not running or does not answer (or
+         Temporal refuses the connection's TLS or API key settings)
     124  timed out
     130  interrupted (Ctrl-C, SIGTERM)
     141  stdout was closed early (a reader such as ``head`` stopped reading)
@@ -178,11 +179,20 @@ def error_document(exc: BaseException, code: int) -> dict[str, Any]:
     return doc
 
 
-def fail(exc: BaseException, *, as_json: bool) -> NoReturn:
-    """Print an expected error (no traceback) and exit with its code."""
+def _print_error(exc: BaseException, *, as_json: bool) -> int:
     code = exit_code_for(exc)
     if as_json:
         emit_json(error_document(exc, code))
     else:
         err(style("Error: ", "1;31") + redact_urls(str(exc)))
-    raise SystemExit(code)
+    return code
+
+
+def fail(exc: BaseException, *, as_json: bool) -> NoReturn:
+    """Print an expected error (no traceback) and exit with its code."""
+    raise SystemExit(_print_error(exc, as_json=as_json))
+
+
+def fail_and_leave(exc: BaseException, *, as_json: bool) -> NoReturn:
+    """:func:`fail`, leaving as :func:`leave` does: for commands that used a Temporal client."""
+    leave(_print_error(exc, as_json=as_json))

@@ -19,7 +19,12 @@ from .helpers import copy_system, find, load_all
 
 EXTERNAL = {
     "database": {"mode": "external", "tls_secret": "recruiting-db-tls"},
-    "temporal": {"mode": "external", "address": "temporal.example.com:7233"},
+    # This file is about the database: Temporal's own TLS is tests/deploy/test_temporal_security.py.
+    "temporal": {
+        "mode": "external",
+        "address": "temporal.example.com:7233",
+        "allow_insecure": True,
+    },
 }
 
 

@@ -173,8 +173,7 @@ def test_importing_the_system_schema_loads_no_integration_library() -> None:
 
     # Only the sections, from the core's config package: no part loads.
     sections = ["_base", "coordinator", "cron", "database", "deploy", "integrations"]
-    sections += ["orchestrator"]
-    sections += ["project", "system"]  # raw.local_state reads the project's folders
+    sections += ["orchestrator", "project", "system", "temporal"]  # project: raw.local_state
     assert out.stdout.splitlines() == [
         "[]",
         str([f"raw.config.{name}" for name in sections]),

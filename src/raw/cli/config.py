@@ -27,6 +27,24 @@ ENV_OVERRIDES = {
     "task_queue": "RAW_TASK_QUEUE",
 }
 """Orchestrator settings the environment overrides, and the variable that does."""
+TEMPORAL_CLIENT_SETTINGS = (
+    "TEMPORAL_NAMESPACE",
+    "TEMPORAL_PROFILE",
+    "TEMPORAL_CONFIG_FILE",
+    "TEMPORAL_TLS",
+    "TEMPORAL_TLS_SERVER_NAME",
+    "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+    "TEMPORAL_TLS_CLIENT_CERT_PATH",
+    "TEMPORAL_TLS_CLIENT_KEY_PATH",
+)
+"""Temporal's own client settings whose values may be shown (names, paths, switches)."""
+TEMPORAL_CLIENT_SECRETS = (
+    "TEMPORAL_API_KEY",
+    "TEMPORAL_TLS_SERVER_CA_CERT_DATA",
+    "TEMPORAL_TLS_CLIENT_CERT_DATA",
+    "TEMPORAL_TLS_CLIENT_KEY_DATA",
+)
+"""...and those shown only as set: a key, or a file's content."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +76,11 @@ def effective_orchestrator(project_config: Any) -> dict[str, Any]:
         activities=list(effective.activities),
         activity_mode=effective.activity_mode,
         schedules=[s.model_dump(mode="json", exclude_none=True) for s in effective.schedules],
+        connection=effective.connection.model_dump(mode="json", exclude_none=True),
+        temporal_env={
+            **{n: os.environ[n] for n in TEMPORAL_CLIENT_SETTINGS if os.environ.get(n)},
+            **{n: "(set)" for n in TEMPORAL_CLIENT_SECRETS if os.environ.get(n)},
+        },
         sources=sources,
     )
     return settings
@@ -104,5 +127,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     for s in orchestrator["schedules"]:
         paused = "  (paused)" if s.get("paused") else ""
         lines.append(f"    {s['id']}: '{s['cron']}' {s['timezone']} -> {s['workflow']}{paused}")
+    connection = ", ".join(f"{k}={v}" for k, v in orchestrator["connection"].items())
+    lines.append(f"  connection:     {connection or '-'}")
+    for name, value in orchestrator["temporal_env"].items():
+        lines.append(f"    env {name}={value}")
     print("\n".join(lines))
     return output.OK

@@ -79,6 +79,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         f"\nThe Secret {plan.secret_name} must hold: {needed}"
         + (f"; it may hold: {optional}." if optional else ".")
     )
+    if plan.temporal_tls_secret is not None:
+        keys_tls = ", ".join(key for _, key in plan.temporal_tls_files())
+        print(f"The Secret {plan.temporal_tls_secret} must hold Temporal's TLS files: {keys_tls}.")
     local = plan.local_integrations()
     if local:
         print(

@@ -40,6 +40,7 @@ SECRET_WORDS = (
     "PWD",
     "API_KEY",
     "PRIVATE_KEY",
+    "KEY_DATA",
     "CREDENTIAL",
 )
 """A setting whose name holds one of these is a secret: it comes from a Secret, never a file."""
@@ -218,6 +219,29 @@ class TemporalConfig(Strict):
         default_factory=Resources,
         description="Requests and limits of the in-cluster Temporal server and of its UI.",
     )
+    tls_secret: str | None = Field(
+        default=None,
+        description=(
+            "external: the Kubernetes Secret holding the TLS files that "
+            "system.orchestrator.connection names (keys ca.crt, tls.crt, tls.key), mounted "
+            "read-only where TEMPORAL_TLS_*_PATH point; default '<name>-temporal-tls' "
+            "(Helm value temporal.tlsSecret)."
+        ),
+    )
+    allow_insecure: bool = Field(
+        default=False,
+        description=(
+            "external: allow a Temporal address off this machine without TLS; `raw deploy "
+            "check` refuses one otherwise (a private network you trust, a sidecar proxy)."
+        ),
+    )
+
+    @field_validator("tls_secret")
+    @classmethod
+    def _tls_secret(cls, value: str | None) -> str | None:
+        if value is not None and not _DNS_LABEL.match(value):
+            raise ValueError(f"'{value}' is not a Kubernetes name such as 'hiring-temporal-tls'")
+        return value
 
 
 class IngressConfig(Strict):

@@ -26,6 +26,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from raw.config._base import MODULE, SLUG, Strict
 from raw.config.cron import check_cron
+from raw.config.temporal import TemporalConnectionConfig
 
 __all__ = ["OrchestratorConfig", "ScheduleConfig"]
 
@@ -111,6 +112,13 @@ class OrchestratorConfig(Strict):
         description=(
             "RAW workflows run on a cron, as Temporal Schedules (`raw schedules sync`) or "
             "CronJobs (see system.deploy.schedules); a run never overlaps the one before."
+        ),
+    )
+    connection: TemporalConnectionConfig = Field(
+        default_factory=TemporalConnectionConfig,
+        description=(
+            "TLS, mutual TLS, API key and Temporal's client profile (never a secret inline); "
+            "the TEMPORAL_* settings win."
         ),
     )
 

@@ -67,7 +67,7 @@ def _value(setting: Setting) -> str:
 
 
 def compose_environment(plan: Plan, role: str) -> dict[str, str]:
-    return {s.name: _value(s) for s in plan.settings_for(role)}
+    return {s.name: _value(s) for s in plan.compose_settings_for(role)}
 
 
 def _app(
@@ -210,7 +210,7 @@ def render_env_example(plan: Plan) -> str:
         "# A URL-safe password for PostgreSQL (it is part of DATABASE_URL): openssl rand -hex 24",
         "POSTGRES_PASSWORD=",
     ]
-    for setting in plan.secret_settings():
+    for setting in plan.compose_secret_settings():
         if setting.name == "DATABASE_URL":
             continue
         need = "required" if setting.required else "optional"

@@ -135,7 +135,7 @@ class _Checker:
             )
         env = _environment(service)
         settings_role = "temporal-setup" if role == "schedules-sync" else role
-        for setting in plan.settings_for(settings_role):
+        for setting in plan.compose_settings_for(settings_role):
             value = env.get(setting.name)
             if setting.name not in env and not service.get("env_file"):
                 self.add(
