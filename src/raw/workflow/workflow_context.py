@@ -184,7 +184,11 @@ class WorkflowContext:
         self.events.append(event)
         if self._run is None:
             return
-        name = getattr(event, "event_type", None) or type(event).__name__
+        name = (
+            (event.get("event_type") if isinstance(event, Mapping) else None)
+            or getattr(event, "event_type", None)
+            or type(event).__name__
+        )
         if isinstance(event, BaseModel):
             body: Any = event.model_dump(mode="json")
         else:
