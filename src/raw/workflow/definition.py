@@ -20,9 +20,11 @@ from raw import clock
 from raw.workflow.context import RunContext, current_run
 from raw.workflow.recorder import save_into
 from raw.workflow.steps import StepSpec, get_spec
+from raw.workflow.workflow_context import WorkflowContext, get_workflow_context
 
 if typing.TYPE_CHECKING:
     from raw.workflow.llm import LLM
+    from raw.workflow.tools import Tool
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -67,12 +69,32 @@ class WorkflowDefinition(Generic[P]):
         super().__init_subclass__(**kwargs)
         cls.params_model = _resolve_params_model(cls)
 
-    def __init__(self, params: P | Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        params: P | Mapping[str, Any] | None = None,
+        context: WorkflowContext | None = None,
+        /,
+        **kwargs: Any,
+    ) -> None:
+        """``Workflow(params)``, ``Workflow(field=value, ...)``, or the original runtime's
+        ``Workflow(params, context)``, so an ``__init__`` override written for it
+        (``super().__init__(params, context)``) works unchanged.
+        """
         model = type(self).params_model
         if params is None:
             params = kwargs
+        elif kwargs:  # with params given, only the original's keywords remain
+            context = kwargs.pop("context", context)
+            kwargs.pop("logger", None)  # the original's output hook: self.log is ours
+            if kwargs:
+                names = ", ".join(sorted(kwargs))
+                raise TypeError(
+                    f"{type(self).__name__}() got params and also {names}: pass the params "
+                    "as one model or mapping, or as keyword arguments, not both."
+                )
         self.params = params if isinstance(params, model) else model.model_validate(params)  # type: ignore[assignment]
         self._llm: LLM | None = None
+        self._context = context
 
     # --- introspection used by the runner, `raw show` and `raw validate`
 
@@ -107,6 +129,49 @@ class WorkflowDefinition(Generic[P]):
     @property
     def run_context(self) -> RunContext | None:
         return current_run()
+
+    @property
+    def context(self) -> WorkflowContext | None:
+        """The original runtime's run context: None outside a run.
+
+        Inside one it records what ``emit`` and ``add_artifact`` are given in the run's
+        log and manifest (:mod:`raw.workflow.workflow_context`).
+        """
+        if self._context is not None:
+            return self._context
+        run = current_run()
+        if run is not None and run.workflow_context is None:
+            return WorkflowContext.of_run(run, self.params.model_dump(mode="json"))
+        return get_workflow_context()
+
+    @context.setter
+    def context(self, value: WorkflowContext | None) -> None:
+        self._context = value
+
+    @property
+    def trigger_event(self) -> None:
+        """The original's event that started the workflow: None, runs are started by a
+        caller (``raw run``, a webhook route, a process) that passes params."""
+        return None
+
+    def tool(self, name: str) -> Tool:
+        """The tool named ``name`` (``@tool``, or the project's ``tools/<name>/``)."""
+        # Lazy: the tool registry serves original-runtime workflows only.
+        from raw.workflow.tools import get_tool
+
+        return get_tool(name)
+
+    @property
+    def console(self) -> Any:
+        """A console on stderr for ``self.console.print(...)``.
+
+        The original's sentiment example prints through it, though the original's
+        ``BaseWorkflow`` never had one; ``self.log`` is what records into the run.
+        """
+        # Lazy: only workflows that print through a console load it.
+        from raw.workflow.console import stderr_console
+
+        return stderr_console()
 
     @property
     def run_id(self) -> str | None:
