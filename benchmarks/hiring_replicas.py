@@ -29,6 +29,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import sys
 import tempfile
@@ -75,10 +76,13 @@ class Kills:
 
     at: dict[str, float] = field(default_factory=dict)
     dispatcher_owner: str = ""
+    dispatcher_killed_at: float = 0.0
     orphaned: dict[int, dict[str, Any]] = field(default_factory=dict)
     """Inbox record id -> its row when its dispatcher was killed."""
     taken_over_at: dict[int, float] = field(default_factory=dict)
     """Inbox record id -> when another dispatcher was first seen holding it (or done)."""
+    worker_runs: dict[str, str] = field(default_factory=dict)
+    """The RAW runs in flight in the killed worker: idempotency key -> workflow."""
 
 
 def _config(root: Path, options: Options) -> None:
@@ -186,30 +190,35 @@ async def _rows(db: Any, query: str, **params: Any) -> list[Any]:
         return list((await session.execute(text(query), params)).all())
 
 
-async def _kill_dispatcher_holding_leases(
-    db: Any, part: Part, kills: Kills, *, timeout_seconds: float
-) -> None:
-    """Freeze the dispatcher when it holds leases (SIGSTOP), then SIGKILL it: a crash in the
-    middle of its actions. The records it held are noted as they were."""
-    held_query = (
-        "SELECT id, attempts, lease_owner, lease_expires_at, status FROM raw_inbox "
-        "WHERE status = 'in_progress' AND lease_owner LIKE :owner"
-    )
-    owner = f"%:{part.pid}:%"
+async def _kill_in_the_act(
+    db: Any, part: Part, query: str, *, timeout_seconds: float, **params: Any
+) -> list[Any]:
+    """SIGKILL ``part`` at a moment ``query`` finds it holding work: it is frozen first
+    (SIGSTOP), the query asked again (exact now), then killed; else let go and tried again.
+    The rows it held, as they were at the kill."""
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
-        if await _rows(db, held_query, owner=owner):
+        if await _rows(db, query, **params):
             part.signal(signal.SIGSTOP)
-            held = await _rows(db, held_query, owner=owner)  # exact: it is frozen
+            held = await _rows(db, query, **params)
             if held:
-                kills.at["dispatcher"] = time.time()
                 await part.kill()
-                kills.dispatcher_owner = held[0].lease_owner
-                kills.orphaned = {row.id: row._asdict() for row in held}
-                return
+                return held
             part.signal(signal.SIGCONT)
         await asyncio.sleep(0.01)
-    raise TimeoutError(f"{part.name} never held a lease in {timeout_seconds:g} s")
+    raise TimeoutError(f"{part.name} was never caught holding work in {timeout_seconds:g} s")
+
+
+HELD_LEASES = (
+    "SELECT id, attempts, lease_owner, lease_expires_at, status FROM raw_inbox "
+    "WHERE status = 'in_progress' AND lease_owner LIKE :owner"
+)
+"""The inbox records a dispatcher holds (its owner id holds its pid)."""
+RUNNING_RAW_RUNS = (
+    "SELECT run_id, workflow, idempotency_key FROM raw_runs "
+    "WHERE status = 'running' AND manifest -> 'environment' ->> 'pid' = :pid"
+)
+"""The RAW runs a worker is running (in its own process)."""
 
 
 async def _watch_takeover(db: Any, kills: Kills) -> None:
@@ -228,7 +237,8 @@ async def _watch_takeover(db: Any, kills: Kills) -> None:
 async def _chaos(
     system: System, db: Any, senders: Senders, kills: Kills, options: Options, say: Any
 ) -> None:
-    """Once a quarter of the CVs are in: kill one of each part, and start its replacement."""
+    """Once a quarter of the CVs are in: kill one of each part, and start its replacement;
+    the dispatcher while it holds leases, the worker while it runs RAW workflows."""
     quarter = max(options.applications // 4, 1)
     await until(
         lambda: sum(a.route == "cv-submission" for a in senders.accepted) >= quarter,
@@ -245,13 +255,27 @@ async def _chaos(
 
     async def dispatcher() -> None:
         part = system.dispatchers[0]
-        await _kill_dispatcher_holding_leases(db, part, kills, timeout_seconds=120)
-        say(f"killed {part.name} holding inbox records {sorted(kills.orphaned)}")
+        owner = f"%:{part.pid}:%"
+        held = await _kill_in_the_act(db, part, HELD_LEASES, timeout_seconds=120, owner=owner)
+        kills.at[part.name] = kills.dispatcher_killed_at = time.time()
+        kills.dispatcher_owner = held[0].lease_owner
+        kills.orphaned = {row.id: row._asdict() for row in held}
+        say(f"killed {part.name} (SIGKILL) holding inbox records {sorted(kills.orphaned)}")
         watcher = asyncio.create_task(_watch_takeover(db, kills))
         await part.replace()
         await asyncio.wait_for(watcher, options.timeout_seconds)
 
-    await asyncio.gather(crash(system.apis[0]), dispatcher(), crash(system.workers[0]))
+    async def worker() -> None:
+        part = system.workers[0]
+        running = await _kill_in_the_act(
+            db, part, RUNNING_RAW_RUNS, timeout_seconds=120, pid=str(part.pid)
+        )
+        kills.at[part.name] = time.time()
+        kills.worker_runs = {row.idempotency_key: row.workflow for row in running}
+        say(f"killed {part.name} (SIGKILL) running {len(running)} RAW runs; replacing it")
+        await part.replace()
+
+    await asyncio.gather(crash(system.apis[0]), dispatcher(), worker())
 
 
 async def _poll_statuses(db: Any, statuses: Statuses) -> None:
@@ -278,7 +302,13 @@ async def run(options: Options) -> Figures:
     temporal = TemporalDevServer(logs)
     front = Front([])
     system: System | None = None
-    with postgres_server(work / "postgres") as server:
+    # Not under the work folder: the embedded server runs as its own OS user, which must
+    # reach its data folder (pytest's basetemp is private to root).
+    pg_folder = Path(tempfile.mkdtemp(prefix="raw-replicas-pg-"))
+    pg_folder.chmod(0o755)
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(shutil.rmtree, pg_folder, ignore_errors=True)
+        server = cleanup.enter_context(postgres_server(pg_folder / "data"))
         url = server.create_database()
         try:
             address = await temporal.start()

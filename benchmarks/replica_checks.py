@@ -31,8 +31,9 @@ class Figures:
     processes: dict[str, int] = field(default_factory=dict)
     """Temporal's status of each candidate's process."""
     redone_after_worker_kill: dict[str, int] = field(default_factory=dict)
-    """Tasks that timed out and were given to a worker again, by timeout (from the histories):
-    a sticky ``schedule_to_start`` one was cached on the killed worker."""
+    """Tasks given to a worker again (from the histories): activities retried after a
+    timeout (the killed worker's), workflow tasks that timed out (a sticky
+    ``schedule_to_start`` one was cached on the killed worker)."""
     candidates: dict[str, int] = field(default_factory=dict)
     effects: dict[str, int] = field(default_factory=dict)
     duplicate_keys: dict[str, int] = field(default_factory=dict)
@@ -45,6 +46,10 @@ class Figures:
     takeover_after_kill_seconds: list[float] = field(default_factory=list)
     takeover_after_expiry_seconds: list[float] = field(default_factory=list)
     taken_over_by_others: int = 0
+    runs_on_killed_worker: int = 0
+    """RAW runs in flight in the worker when it was killed."""
+    runs_resumed: int = 0
+    """Of those, the ones whose activity ran again (same idempotency key) and succeeded."""
     stop_codes: dict[str, int | None] = field(default_factory=dict)
     front_connections: dict[int, int] = field(default_factory=dict)
     elapsed_seconds: float = 0.0
@@ -73,6 +78,13 @@ class Figures:
                 found.append(f"{kind}: {count}")
         if self.leases_orphaned == 0:
             found.append("the killed dispatcher held no lease: nothing was taken over")
+        if self.runs_on_killed_worker == 0:
+            found.append("the killed worker ran no RAW run: nothing had to resume")
+        if self.runs_resumed != self.runs_on_killed_worker:
+            found.append(
+                f"{self.runs_on_killed_worker - self.runs_resumed} RAW runs of the killed worker "
+                "never ran again to success"
+            )
         if self.taken_over_by_others != self.leases_orphaned:
             found.append(
                 f"{self.leases_orphaned - self.taken_over_by_others} of the killed dispatcher's "
@@ -100,7 +112,7 @@ class Figures:
             f"inbox                 {self.inbox}",
             f"processes (Temporal)  {self.processes}",
             f"candidates            {self.candidates}",
-            f"tasks timed out       {self.redone_after_worker_kill}",
+            f"tasks redone          {self.redone_after_worker_kill}",
             f"effects               {self.effects}",
             f"duplicates            by key {self.duplicate_keys}; by effect {self.duplicates}",
             f"lost                  {self.lost}",
@@ -108,6 +120,8 @@ class Figures:
             f"{self.taken_over_by_others} (lease {self.lease_seconds:g} s)",
             f"  taken over after the kill (s)      {kill_times}",
             f"  taken over after the lease ran out (s) {expiry_times}",
+            f"worker killed running {self.runs_on_killed_worker} RAW runs; run again to success "
+            f"with the same key: {self.runs_resumed}",
             f"front connections     {self.front_connections}",
             f"parts' exit codes     {self.stop_codes}",
             f"elapsed               {self.elapsed_seconds:.1f} s",
@@ -121,10 +135,15 @@ async def _rows(db: Any, query: str, **params: Any) -> list[Any]:
         return list((await session.execute(text(query), params)).all())
 
 
+def _timeout(kind: int) -> str:
+    from temporalio.api.enums.v1 import TimeoutType
+
+    return TimeoutType.Name(kind).lower().removeprefix("timeout_type_")
+
+
 async def _processes(address: str, candidates: list[str]) -> tuple[Counter[str], Counter[str]]:
     """Each process's status, and what its history shows of the killed worker's work: tasks
     that timed out on it and ran again elsewhere."""
-    from temporalio.api.enums.v1 import TimeoutType
     from temporalio.client import Client
     from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -136,12 +155,18 @@ async def _processes(address: str, candidates: list[str]) -> tuple[Counter[str],
         described = await handle.describe()
         statuses[described.status.name if described.status else "UNKNOWN"] += 1
         async for event in handle.fetch_history_events():
-            if event.HasField("activity_task_timed_out_event_attributes"):
-                kind = event.activity_task_timed_out_event_attributes.failure.timeout_failure_info
-                redone[f"activity {TimeoutType.Name(kind.timeout_type).lower()[13:]}"] += 1
+            started = event.activity_task_started_event_attributes
+            if event.HasField("activity_task_started_event_attributes") and started.attempt > 1:
+                failure = started.last_failure  # retried by the server: no event of its own
+                why = (
+                    _timeout(failure.timeout_failure_info.timeout_type)
+                    if failure.HasField("timeout_failure_info")
+                    else "a failure"
+                )
+                redone[f"activity retried after {why}"] += 1
             elif event.HasField("workflow_task_timed_out_event_attributes"):
                 kind = event.workflow_task_timed_out_event_attributes
-                redone[f"workflow task {TimeoutType.Name(kind.timeout_type).lower()[13:]}"] += 1
+                redone[f"workflow task {_timeout(kind.timeout_type)}"] += 1
     return statuses, redone
 
 
@@ -222,7 +247,7 @@ async def collect(
         taken = kills.taken_over_at.get(rid)
         if taken is None:
             continue
-        figures.takeover_after_kill_seconds.append(round(taken - kills.at["dispatcher"], 3))
+        figures.takeover_after_kill_seconds.append(round(taken - kills.dispatcher_killed_at, 3))
         expires: datetime = row["lease_expires_at"]
         expiry = (expires if expires.tzinfo else expires.replace(tzinfo=UTC)).timestamp()
         figures.takeover_after_expiry_seconds.append(round(taken - expiry, 3))
@@ -231,6 +256,14 @@ async def collect(
         "SELECT id, status, attempts FROM raw_inbox WHERE id = ANY(:ids)",
         ids=list(kills.orphaned),
     )
+    figures.runs_on_killed_worker = len(kills.worker_runs)
+    resumed = await _rows(
+        db,
+        "SELECT DISTINCT idempotency_key FROM raw_runs "
+        "WHERE status = 'succeeded' AND idempotency_key = ANY(:keys)",
+        keys=list(kills.worker_runs),
+    )
+    figures.runs_resumed = len(resumed)
     figures.taken_over_by_others = sum(
         1 for r in ended if r.status == "done" and r.attempts > kills.orphaned[r.id]["attempts"]
     )

@@ -4,8 +4,8 @@
 PostgreSQL and one Temporal dev server: 2 API processes behind a round-robin front,
 2 dispatchers, 2 workers, each started with its role's rendered command. While 60
 applications flow (CV, booking, the phone simulator's call callbacks), one API
-process, one dispatcher (caught holding leases) and one worker are SIGKILLed and
-replaced.
+process, one dispatcher (caught holding leases) and one worker (caught running RAW
+workflows) are SIGKILLed and replaced.
 """
 
 from __future__ import annotations
@@ -44,5 +44,7 @@ def test_killing_one_of_each_replica_loses_nothing_and_repeats_nothing(
     assert figures.effects["summaries"] == 60, report
     assert figures.leases_orphaned >= 1, report  # the dispatcher died holding work
     assert figures.taken_over_by_others == figures.leases_orphaned, report
+    assert figures.runs_on_killed_worker >= 1, report  # the worker died mid-run ...
+    assert figures.runs_resumed == figures.runs_on_killed_worker, report  # ... and it resumed
     # The replacements and the survivors stop cleanly on SIGTERM.
     assert set(figures.stop_codes.values()) == {0}, report
