@@ -175,7 +175,10 @@ class System:
         search attributes) first, then every replica, then the schedules' sync, once."""
         await self._one_shot("migrate")
         await self._one_shot("temporal-setup")
-        await asyncio.gather(*(p.start() for p in self.parts))
+        started = await asyncio.gather(*(p.start() for p in self.parts), return_exceptions=True)
+        for outcome in started:  # every start has ended: stop() finds them all
+            if isinstance(outcome, BaseException):
+                raise outcome
         await self._one_shot("schedules-sync")
 
     async def stop(self) -> dict[str, int | None]:
