@@ -38,6 +38,7 @@ from raw.system import DispatcherConfig
 from .dispatch_fixtures import ECHO, FLAKY, SLOW, DispatchProbe
 
 if TYPE_CHECKING:
+    from temporalio.client import Client, WorkflowHandle
     from temporalio.testing import WorkflowEnvironment
 
     from conftest import Project
@@ -696,6 +697,16 @@ def test_start_process_puts_the_correlation_id_on_the_memo_and_never_starts_twic
     assert seen["latest"] == (first.result["run_id"], "COMPLETED")  # still the one run
 
 
+async def start_probe(client: Client, candidate: str, task_queue: str) -> WorkflowHandle[Any, Any]:
+    """The probe process a signal action of ``PROBE`` reaches, for ``candidate``."""
+    return await client.start_workflow(
+        DispatchProbe.run,
+        {"candidate": candidate},
+        id=f"dispatch-probe/{candidate}",
+        task_queue=task_queue,
+    )
+
+
 def test_a_signal_performed_twice_arrives_once(
     dispatch_temporal_project: Project,
     dispatch_sqlite_url: str,
@@ -713,12 +724,7 @@ def test_a_signal_performed_twice_arrives_once(
             raw_worker(client, workflows=[DispatchProbe], include_raw_activities=False),
             inbox(dispatch_sqlite_url) as db,
         ):
-            handle = await client.start_workflow(
-                DispatchProbe.run,
-                {"candidate": candidate},
-                id=f"dispatch-probe/{candidate}",
-                task_queue=raw_task_queue,
-            )
+            handle = await start_probe(client, candidate, raw_task_queue)
             rid = await add(db, action, body)
             dispatcher = Dispatcher(db, fast(), dispatch_temporal_project.root)
             assert await dispatcher.run_once() == 1
@@ -762,12 +768,7 @@ def test_a_signal_repeated_after_its_process_finished_is_done_not_dead(
             raw_worker(client, workflows=[DispatchProbe], include_raw_activities=False),
             inbox(dispatch_sqlite_url) as db,
         ):
-            handle = await client.start_workflow(
-                DispatchProbe.run,
-                {"candidate": candidate},
-                id=f"dispatch-probe/{candidate}",
-                task_queue=raw_task_queue,
-            )
+            handle = await start_probe(client, candidate, raw_task_queue)
             rid = await add(db, action, body)
             dispatcher = Dispatcher(db, fast(), dispatch_temporal_project.root)
             assert await dispatcher.run_once() == 1
