@@ -229,6 +229,7 @@ EXPORTED: dict[str, dict[str, list[str]]] = {
             "process_type",
             "query",
             "signal",
+            "signal_received",
             "signal_with_start",
             "start_process",
             "workflow_type_name",
