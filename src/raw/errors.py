@@ -12,6 +12,7 @@ subprocess reaches its caller intact.
     │   └── ConfigError              .raw/config.yaml is not valid
     ├── InvalidWorkflowIdError       an id that is not a lowercase slug
     ├── WorkflowNotFoundError        no .raw/workflows/<id>/run.py
+    ├── AmbiguousWorkflowError       a name that fits several of the original's folders
     ├── WorkflowOutsideProjectError  a workflow folder (a link) resolves outside the project
     ├── WorkflowLoadError            run.py does not import or defines no workflow
     ├── InvalidParamsError           params that do not validate (per-field errors)
@@ -80,6 +81,17 @@ class WorkflowNotFoundError(RawError):
         else:
             message += " Run 'raw list' to see the workflows, or 'raw create' to make one."
         super().__init__(message)
+
+
+class AmbiguousWorkflowError(RawError):
+    def __init__(self, workflow_id: str, candidates: Sequence[str]) -> None:
+        self.workflow_id = workflow_id
+        self.candidates = list(candidates)
+        super().__init__(
+            f"'{workflow_id}' fits {len(self.candidates)} workflows: "
+            + ", ".join(self.candidates)
+            + ". Name one of them in full, or by a longer prefix."
+        )
 
 
 class WorkflowOutsideProjectError(RawError):

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from raw.errors import (
+    AmbiguousWorkflowError,
     ConfigError,
     InvalidWorkflowIdError,
     ProjectError,
@@ -86,7 +87,12 @@ def run_command(
         try:
             target = resolve(workflow_id, args.project_dir or project_dir)
         except RawError as exc:
-            refused = InvalidWorkflowIdError | ConfigError | WorkflowOutsideProjectError
+            refused = (
+                InvalidWorkflowIdError
+                | ConfigError
+                | WorkflowOutsideProjectError
+                | AmbiguousWorkflowError
+            )
             status: RunStatus = "invalid_input" if isinstance(exc, refused) else "not_found"
             return CommandRun(error_result(workflow_id, status, exc, dry=args.dry))
     try:
@@ -110,6 +116,7 @@ def run_command(
         # Set by the Temporal activity in subprocess mode: the same key on every retry.
         idempotency_key=os.environ.get("RAW_IDEMPOTENCY_KEY") or None,
         on_hard_timeout=on_hard_timeout,
+        chdir_to_run=entry_point == "cli",  # as the original's `raw run`; `python run.py` stays
     )
     try:
         loaded = target.load()

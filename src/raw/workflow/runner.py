@@ -23,7 +23,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from raw.errors import ConfigError, FieldError, InvalidWorkflowIdError, RawError, RunCancelledError
+from raw.errors import (
+    AmbiguousWorkflowError,
+    ConfigError,
+    FieldError,
+    InvalidWorkflowIdError,
+    RawError,
+    RunCancelledError,
+)
 from raw.workflow.execution import Execution
 from raw.workflow.execution import field_errors as field_errors
 from raw.workflow.recorder import Recorder
@@ -56,7 +63,7 @@ def _prepare(
             # A bad id is bad input; no project or no such workflow is "not found".
             status: RunStatus = (
                 "invalid_input"
-                if isinstance(exc, InvalidWorkflowIdError | ConfigError)
+                if isinstance(exc, InvalidWorkflowIdError | ConfigError | AmbiguousWorkflowError)
                 else "not_found"
             )
             return _Prepared(result=error_result(str(workflow), status, exc, dry=options.dry))
