@@ -15,6 +15,8 @@ subprocess reaches its caller intact.
     ├── AmbiguousWorkflowError       a name that fits several of the original's folders
     ├── WorkflowOutsideProjectError  a workflow folder (a link) resolves outside the project
     ├── WorkflowLoadError            run.py does not import or defines no workflow
+    ├── ScriptFailedError            a plain-script run.py (no BaseWorkflow) exited non-zero
+    ├── DependencyInstallError       a PEP 723 dependency could not be installed
     ├── InvalidParamsError           params that do not validate (per-field errors)
     ├── UsageError                   a bad command line
     ├── RunTimedOutError             a run passed its deadline
@@ -113,6 +115,33 @@ class WorkflowLoadError(RawError):
         self.workflow_id = workflow_id
         self.reason = reason
         super().__init__(f"Workflow '{workflow_id}' could not be loaded: {reason}")
+
+
+class ScriptFailedError(RawError):
+    def __init__(self, workflow_id: str, script: str, exit_code: int, detail: str = "") -> None:
+        self.workflow_id = workflow_id
+        self.script = script
+        self.exit_code = exit_code
+        self.detail = detail
+        message = f"Workflow '{workflow_id}': {script} exited with code {exit_code}"
+        message += f": {detail}" if detail else "."
+        super().__init__(message)
+
+
+class DependencyInstallError(RawError):
+    def __init__(
+        self, workflow_id: str, packages: Sequence[str], installer: str, detail: str
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.packages = list(packages)
+        self.installer = installer
+        self.detail = detail
+        super().__init__(
+            f"Workflow '{workflow_id}': {installer} could not install "
+            + ", ".join(f"'{p}'" for p in self.packages)
+            + f" from its PEP 723 header: {detail} Fix the header, make the package "
+            "available to the installer, or run with --no-deps to use this environment."
+        )
 
 
 @dataclass(frozen=True)

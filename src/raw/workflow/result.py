@@ -75,6 +75,8 @@ class StepResult(BaseModel):
     cached: bool = False
     result: Any = None
     error: ErrorInfo | None = None
+    skip_reason: str | None = None
+    """Why a skipped step was skipped (``@conditional(..., skip_reason=...)``)."""
 
 
 class Artifact(BaseModel):

@@ -34,6 +34,8 @@ class RunOptions:
     """CLI only: called from a timer thread at the deadline with the timed-out result."""
     propagate_interrupt: bool = True
     """Re-raise KeyboardInterrupt after recording the run as cancelled (the CLI prints instead)."""
+    echo_output: bool = False
+    """Copy a plain script's output to this process's stdout and stderr as it comes (CLI)."""
     chdir_to_run: bool = False
     """Run with the run's folder as the working directory, as the original runtime did.
 
