@@ -208,7 +208,9 @@ class LLMNotConfiguredError(LLMError):
         super().__init__(
             "No LLM provider is configured: set "
             + ", ".join(self.missing)
-            + " (any OpenAI-compatible chat-completions endpoint). To answer from the "
+            + " (any OpenAI-compatible chat-completions endpoint), or the original runtime's "
+            "OPENAI_API_KEY or ANTHROPIC_API_KEY (in the environment or the project's .env). "
+            "To answer from the "
             "workflow's recorded responses (mocks/llm.json) instead, run it with --dry, or, "
             "where there is no --dry (process tests, a worker), set RAW_LLM_MODE=recorded "
             "(or RAW_LLM_MODE=auto: the provider when one is configured, else the recordings)."
