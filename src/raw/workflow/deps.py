@@ -16,16 +16,11 @@ refused by the installer with a message naming them. ``--no-deps`` skips all of 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import re
-import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 
 from raw.errors import DependencyInstallError
@@ -51,7 +46,9 @@ def envs_root() -> Path:
 
 def unsatisfied(deps: Sequence[str]) -> list[str]:
     """The requirements in ``deps`` this environment does not already satisfy."""
-    # Lazy: packaging only when a header lists dependencies.
+    # Lazy: packaging and the installed distributions only when a header lists dependencies.
+    from importlib import metadata
+
     from packaging.requirements import InvalidRequirement, Requirement
 
     missing = []
@@ -76,6 +73,8 @@ def unsatisfied(deps: Sequence[str]) -> list[str]:
 def _kit_constraints() -> list[str]:
     """``name==version`` for the kit's own dependencies as installed here (transitively)."""
     # Lazy: as above.
+    from importlib import metadata
+
     from packaging.requirements import Requirement
 
     pins: dict[str, str] = {}
@@ -99,6 +98,9 @@ def _kit_constraints() -> list[str]:
 
 
 def _installer() -> tuple[str, list[str]]:
+    # Lazy: only an install looks for the installer.
+    import shutil
+
     chosen = os.environ.get(INSTALLER_SETTING, "").strip().lower()
     uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
     if chosen != "pip" and Path(uv).is_file():
@@ -140,6 +142,12 @@ def ensure_dependencies(workflow_id: str, script: Path) -> Path | None:
     missing = unsatisfied(script_dependencies(source))
     if not missing:
         return None
+    # Lazy: what an install needs, loaded only when one may be needed.
+    import hashlib
+    import json
+    import shutil
+    import subprocess
+
     constraints = _kit_constraints()
     key_material = json.dumps(
         {"python": sys.version.split()[0], "deps": sorted(missing), "kit": constraints}

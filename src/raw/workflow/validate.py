@@ -259,7 +259,22 @@ def _check_script(
     except subprocess.TimeoutExpired:
         report.errors.append(Finding("run.py --help did not answer within 60 s", str(run_py)))
         return
+    if proc.returncode == 0 and (proc.stdout or proc.stderr).strip():
+        return
     if proc.returncode == 0:
+        named = (
+            "run.py defines no BaseWorkflow subclass (it names BaseWorkflow only in comments or "
+            "strings), so it is taken for a plain script, and "
+            if "BaseWorkflow" in source
+            else ""
+        )
+        report.errors.append(
+            Finding(
+                f"{named}run.py --help printed nothing: a plain script should parse its flags "
+                "(argparse answers --help with them)",
+                str(run_py),
+            )
+        )
         return
     missing = re.search(r"No module named '([\w.]+)'", proc.stderr or "")
     listed = {
