@@ -269,3 +269,22 @@ def test_base_workflow_runs_as_python_run_py(original: Project, tmp_path: Path) 
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["steps"][0]["result"]["count"] == 2
     assert (tmp_path / "relative.txt").exists()  # python run.py keeps the caller's folder
+
+
+def test_plain_script_runs_in_process_callers_too(original: Project) -> None:
+    """run_workflow (the coordinator, the dry gate, a worker) starts it the same way."""
+    from raw import run_workflow
+
+    result = run_workflow("summarise", {"topic": "api", "max_items": 1}, project_dir=original.root)
+    assert result.status == "succeeded", result.error
+    assert [a.name for a in result.artifacts] == ["output.json"]
+    dry = run_workflow(SUMMARISE, dry=True, project_dir=original.root)
+    assert dry.status == "succeeded", dry.error
+
+
+def test_dry_gate_passes_an_original_project(raw_cli: RunCli, original: Project) -> None:
+    (original.root / ".raw" / "workflows" / HELLO / "dry_run.py").write_text(
+        SKILL_DRY_RUN_PY, encoding="utf-8"
+    )
+    result = raw_cli("gates", "--json", timeout=300)
+    assert result.code == 0, result.stdout + result.stderr

@@ -92,7 +92,8 @@ def test_every_run_leaves_a_folder_with_manifest_and_log(
 
 
 def test_run_whose_run_py_does_not_load_is_recorded_too(project: Project) -> None:
-    project.add_workflow("greet", "raise SystemExit('no')\n")
+    # Naming BaseWorkflow keeps it a workflow: a file without it is a plain script (issue 19).
+    project.add_workflow("greet", "from raw import BaseWorkflow\n\nraise SystemExit('no')\n")
 
     result = run(project, "greet")
 

@@ -301,7 +301,11 @@ def run_script(
         for reader in readers:
             reader.daemon = True
             reader.start()
-        final = _wait(proc, readers, target, script, options, result, handle.run_dir)
+        try:
+            final = _wait(proc, readers, target, script, options, result, handle.run_dir)
+        finally:
+            proc.stdout.close()
+            proc.stderr.close()
     handle.log(
         f"{clock.now().isoformat()} INFO run {handle.run_id} {final.status}"
         + (f": {final.error.message}" if final.error else "")
