@@ -7,7 +7,7 @@ Exit codes (the README's table; later commands extend it, never change it):
 
     0    success
     1    the workflow failed (or a check such as ``raw validate`` found errors)
-    2    invalid input or usage
+    2    invalid input or usage (also: a workflow name that fits several workflows)
     3    not found: no such workflow, run or project
     4    could not reach a service: the coordinator, Temporal, the local SMTP catcher
          or phone simulator, or a database is not running or does not answer (or
@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from typing import Any, NoReturn, TextIO
 
 from raw.errors import (
+    AmbiguousWorkflowError,
     ConfigError,
     InvalidParamsError,
     InvalidWorkflowIdError,
@@ -62,7 +63,12 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, WorkflowNotFoundError | ProjectError | NotFoundError):
         return NOT_FOUND
     if isinstance(
-        exc, InvalidParamsError | InvalidWorkflowIdError | UsageError | WorkflowOutsideProjectError
+        exc,
+        InvalidParamsError
+        | InvalidWorkflowIdError
+        | UsageError
+        | WorkflowOutsideProjectError
+        | AmbiguousWorkflowError,
     ):
         return USAGE
     if isinstance(exc, RunTimedOutError):

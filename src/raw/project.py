@@ -14,6 +14,7 @@ from pathlib import Path
 
 from raw.config.project import ProjectConfig, load_config
 from raw.errors import (
+    AmbiguousWorkflowError,
     InvalidWorkflowIdError,
     ProjectError,
     WorkflowNotFoundError,
@@ -22,8 +23,16 @@ from raw.errors import (
 from raw.local_state import KIT_STATE, LocalState
 
 WORKFLOW_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+ORIGINAL_FOLDER = re.compile(r"^\d{8}-(?P<name>[a-z0-9][a-z0-9-]*?)-[0-9a-f]{6}$")
+"""A folder the original runtime's ``raw create`` named: ``<yyyymmdd>-<name>-<6 hex>``."""
 RAW_DIR = ".raw"
 CONFIG_FILE = "config.yaml"
+
+
+def original_name(folder_name: str) -> str | None:
+    """``hello-world`` for the original's ``20260110-hello-world-a1b2c3``; None for others."""
+    match = ORIGINAL_FOLDER.match(folder_name)
+    return match.group("name") if match else None
 
 
 def check_workflow_id(workflow_id: str) -> str:
@@ -83,9 +92,40 @@ class Project:
             if (p / "run.py").is_file() and WORKFLOW_ID.match(p.name)
         )
 
+    def resolve_workflow_id(self, name: str) -> str:
+        """The folder name ``name`` stands for: itself, or a folder the original runtime named.
+
+        A folder named ``<yyyymmdd>-<name>-<hash>`` (the original's ``raw create``) is
+        found, as the original found it, by its name (``hello-world``), by a prefix of
+        either (``hello``, ``20260110-hello``) or by a part of its folder name; a name
+        that fits several such folders raises :class:`AmbiguousWorkflowError` listing
+        them. Other folders are found by their exact name only: a prefix never runs a
+        different workflow than the one typed. A name that fits nothing is returned as
+        it is, for :meth:`workflow_dir` to report.
+        """
+        check_workflow_id(name)
+        ids = self.workflow_ids()
+        if name in ids:
+            return name
+        originals = {i: n for i in ids if (n := original_name(i)) is not None}
+        tiers = (
+            [i for i, short in originals.items() if short == name],
+            [i for i, short in originals.items() if i.startswith(name) or short.startswith(name)],
+            [i for i in originals if name in i],
+        )
+        for matches in tiers:
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                raise AmbiguousWorkflowError(name, sorted(matches))
+        return name
+
     def workflow_dir(self, workflow_id: str) -> Path:
-        """The folder of an existing workflow; raises with the closest names otherwise."""
-        check_workflow_id(workflow_id)
+        """The folder of an existing workflow; raises with the closest names otherwise.
+
+        ``workflow_id`` may be a name :meth:`resolve_workflow_id` resolves.
+        """
+        workflow_id = self.resolve_workflow_id(workflow_id)
         folder = self.workflows_dir / workflow_id
         if not (folder / "run.py").is_file():
             raise WorkflowNotFoundError(

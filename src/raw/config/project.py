@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from pydantic.fields import FieldInfo
 
 from raw.config._base import Strict
+from raw.config.original import OriginalConfig, is_original, map_original
 from raw.errors import ConfigError
 from raw.files import write_atomic
 
@@ -96,7 +97,8 @@ class ProjectConfig(Strict):
     version: int = Field(
         default=1,
         description="The config file format's version; 1 is the only one (the value is not "
-        "checked).",
+        "checked). The original RAW runtime's string versions (``0.2.0``) are read too: see "
+        "``raw config upgrade``.",
     )
     name: str | None = Field(
         default=None,
@@ -122,6 +124,12 @@ class ProjectConfig(Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     _system: SystemConfig | None = PrivateAttr(default=None)
     _source: Path | None = PrivateAttr(default=None)
+    _original: OriginalConfig | None = PrivateAttr(default=None)
+
+    @property
+    def original(self) -> OriginalConfig | None:
+        """What was mapped, when the file has the original runtime's shape (raw.config.original)."""
+        return self._original
 
     @property
     def system(self) -> SystemConfig:
@@ -187,9 +195,13 @@ def load_config(path: Path) -> ProjectConfig:
         return ProjectConfig()
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping of settings, not {type(data).__name__}.")
+    original = None
+    if is_original(data):  # the original runtime's file: read as it meant, upgraded on request
+        data, original = map_original(data)
     try:
         config = ProjectConfig.model_validate(data)
         config._source = path
+        config._original = original
         return config
     except ValidationError as exc:
         problems = "; ".join(describe_problem(err) for err in exc.errors())

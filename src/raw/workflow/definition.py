@@ -11,6 +11,7 @@ import inspect
 import logging
 import typing
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from raw import clock
 from raw.workflow.context import RunContext, current_run
-from raw.workflow.recorder import save_into
+from raw.workflow.recorder import OUTPUT_LOG, save_into
 from raw.workflow.steps import StepSpec, get_spec
 from raw.workflow.workflow_context import WorkflowContext, get_workflow_context
 
@@ -34,6 +35,16 @@ _LEVELS = {
     "warning": logging.WARNING,
     "error": logging.ERROR,
 }
+
+
+def _append_output_log(run_dir: Path, now: datetime, message: str) -> None:
+    """The original runtime's ``output.log``: ``[YYYY-MM-DD HH:MM:SS] message`` (UTC) lines."""
+    stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        with open(run_dir / OUTPUT_LOG, "a", encoding="utf-8") as fh:
+            fh.write(f"[{stamp}] {message}\n")
+    except OSError:  # the record's run.log has the line; this copy is a convenience
+        pass
 
 
 class NoParams(BaseModel):
@@ -179,9 +190,15 @@ class WorkflowDefinition(Generic[P]):
         return run.run_id if run else None
 
     @property
-    def run_dir(self) -> Path | None:
-        run = current_run()
-        return run.handle.run_dir if run else None
+    def run_dir(self) -> Path:
+        """The original runtime's name for :attr:`results_dir` (it defined it so), created.
+
+        The run's own folder (its manifest, logs and ``results/``) is
+        ``self.run_context.handle.run_dir``, also the working directory under ``raw run``.
+        """
+        path = self.results_dir
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     @property
     def results_dir(self) -> Path:
@@ -238,7 +255,10 @@ class WorkflowDefinition(Generic[P]):
         name = f"raw.run.{run.workflow_id}" if run else "raw.run"
         logging.getLogger(name).log(_LEVELS.get(level, logging.INFO), message)
         if run is not None:
-            run.handle.log(f"{clock.now().isoformat()} {level.upper()} {message}")
+            now = clock.now()
+            run.handle.log(f"{now.isoformat()} {level.upper()} {message}")
+            if run.handle.run_dir is not None:
+                _append_output_log(run.handle.run_dir, now, message)
 
     def save(self, filename: str, data: Any) -> Path:
         """Save ``data`` into the run's results folder and list it as an artifact.

@@ -77,6 +77,8 @@ class StepResult(BaseModel):
     """What the step's LLM calls cost, for steps that price them (``@agentic``)."""
     result: Any = None
     error: ErrorInfo | None = None
+    skip_reason: str | None = None
+    """Why a skipped step was skipped (``@conditional(..., skip_reason=...)``)."""
 
 
 class Artifact(BaseModel):
