@@ -287,32 +287,49 @@ def test_key_material_pasted_into_compose_is_found(
     ) in problems
 
 
-def test_a_service_that_does_not_mount_its_file_is_found(
-    mtls: tuple[Project, Path], tmp_path: Path
-) -> None:
-    def unmount(data: dict[str, Any]) -> None:
-        worker = data["services"]["worker"]
-        worker["secrets"] = [s for s in worker["secrets"] if s != "database-ca"]
+def _unmount_ca(data: dict[str, Any]) -> None:
+    worker = data["services"]["worker"]
+    worker["secrets"] = [s for s in worker["secrets"] if s != "database-ca"]
 
-    findings = compose_edited(mtls, tmp_path, unmount)
-    assert [(f.object, f.problem) for f in findings] == [
+
+def _elsewhere(data: dict[str, Any]) -> None:
+    data["services"]["dispatcher"]["environment"]["TEMPORAL_ADDRESS"] = "10.0.0.9:7233"
+
+
+def _prefer_plain(data: dict[str, Any]) -> None:
+    data["services"]["migrate"]["environment"]["PGSSLMODE"] = "prefer"
+
+
+@pytest.mark.parametrize(
+    ("edit", "where", "problem"),
+    [
         (
+            _unmount_ca,
             "services.worker",
             "does not mount the CA certificate that signed PostgreSQL's (PEM) "
             "(the Compose secret database-ca).",
-        )
-    ]
-
-
-def test_a_service_pointed_at_another_temporal_is_found(
-    mtls: tuple[Project, Path], tmp_path: Path
+        ),
+        (
+            _elsewhere,
+            "services.dispatcher.environment.TEMPORAL_ADDRESS",
+            "points at 10.0.0.9:7233, not at the system's Temporal temporal.internal:7233.",
+        ),
+        (
+            _prefer_plain,
+            "services.migrate.environment.PGSSLMODE",
+            "PGSSLMODE is prefer: the database may be reached unencrypted.",
+        ),
+    ],
+)
+def test_a_service_that_would_connect_otherwise_than_the_config_says_is_found(
+    mtls: tuple[Project, Path],
+    tmp_path: Path,
+    edit: Callable[[dict[str, Any]], None],
+    where: str,
+    problem: str,
 ) -> None:
-    def elsewhere(data: dict[str, Any]) -> None:
-        data["services"]["dispatcher"]["environment"]["TEMPORAL_ADDRESS"] = "10.0.0.9:7233"
-
-    findings = compose_edited(mtls, tmp_path, elsewhere)
-    assert [f.object for f in findings] == ["services.dispatcher.environment.TEMPORAL_ADDRESS"]
-    assert "not at the system's Temporal temporal.internal:7233" in findings[0].problem
+    findings = compose_edited(mtls, tmp_path, edit)
+    assert [(f.object, f.problem) for f in findings] == [(where, problem)]
 
 
 def test_compose_runs_its_own_temporal_in_the_clear_when_temporal_is_in_cluster(

@@ -217,6 +217,8 @@ class _Checker:
                 f"points at {env['TEMPORAL_ADDRESS']}, not at the system's Temporal {address}.",
                 f"Set TEMPORAL_ADDRESS: {address}.",
             )
+        # A setting left to an env_file cannot be read here: only what the file says is held.
+        unread = bool(service.get("env_file"))
         mounted = {
             str(item.get("source") if isinstance(item, dict) else item): item
             for item in service.get("secrets") or []
@@ -236,14 +238,14 @@ class _Checker:
                     f"Add secrets: [{secret.name}] to the service and the top-level secret "
                     f"{secret.name}: {{file: {secret.file}}} (raw deploy render writes both).",
                 )
-            elif env.get(secret.setting) != path:
+            elif env.get(secret.setting, path if unread else None) != path:
                 self.add(
                     f"{where}.environment.{secret.setting}",
                     f"{secret.setting} does not point at the mounted file {path}.",
                     f"Set {secret.setting}: {path}.",
                 )
-        mode = env.get("PGSSLMODE")
         wanted = secret_settings(plan, role).get("PGSSLMODE")
+        mode = env.get("PGSSLMODE", wanted if unread else None)
         if wanted and not (isinstance(mode, str) and encrypts(mode)):
             self.add(
                 f"{where}.environment.PGSSLMODE",
