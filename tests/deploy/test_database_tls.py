@@ -88,8 +88,12 @@ def test_every_pod_that_connects_mounts_the_ca_secret_and_points_libpq_at_it(
         assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "DATABASE_URL"
     setup = _pod(find(documents, "Job", "recruiting-temporal-setup"))
     assert all(v["name"] != "database-tls" for v in setup["volumes"])
-    compose = (out / "docker-compose.yml").read_text(encoding="utf-8")
-    assert "PGSSL" not in compose  # Compose runs its own PostgreSQL, beside the app
+    # Compose mounts the CA as a Compose secret (no client certificate: client_cert is off).
+    compose = yaml.safe_load((out / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert compose["secrets"] == {"database-ca": {"file": "./secrets/database-ca.pem"}}
+    worker = compose["services"]["worker"]
+    assert worker["environment"]["PGSSLROOTCERT"] == "/run/secrets/database-ca"
+    assert "PGSSLCERT" not in worker["environment"] and "postgres" not in compose["services"]
 
 
 def test_the_chart_takes_the_secret_name_as_a_value_and_everything_passes_the_check(

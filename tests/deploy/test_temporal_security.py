@@ -138,13 +138,15 @@ def test_temporal_cloud_takes_the_api_key_from_the_secret(cloud: tuple[Project, 
     assert check_deployment(out, project=project).findings == []
 
 
-def test_compose_runs_its_own_temporal_in_the_clear(cloud: tuple[Project, Path]) -> None:
+def test_compose_reaches_the_cloud_too_with_the_key_from_env(cloud: tuple[Project, Path]) -> None:
+    # More on Compose: tests/deploy/test_compose_external.py.
     _, out = cloud
     compose = yaml.safe_load((out / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert "temporal" not in compose["services"]
     worker = compose["services"]["worker"]["environment"]
-    assert worker["TEMPORAL_ADDRESS"] == "temporal:7233"
-    assert worker["TEMPORAL_TLS"] == "false"
-    assert "TEMPORAL_API_KEY" not in worker
+    assert worker["TEMPORAL_ADDRESS"] == "recruiting.a1b2c.tmprl.cloud:7233"
+    assert worker["TEMPORAL_API_KEY"].startswith("${TEMPORAL_API_KEY:?")
+    assert "TEMPORAL_TLS" not in worker
 
 
 def worker_edited(

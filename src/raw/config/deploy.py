@@ -175,7 +175,17 @@ class DatabaseConfig(Strict):
         description=(
             "external: a Kubernetes Secret with the database's CA (ca.crt) and any client "
             "certificate (tls.crt, tls.key), mounted at /etc/raw/database-tls in every pod "
-            "that connects, with PGSSLMODE (default verify-full) and PGSSLROOTCERT set."
+            "that connects, with PGSSLMODE (default verify-full) and PGSSLROOTCERT set. "
+            "Compose mounts the files secrets/database-ca.pem (and the client pair) instead."
+        ),
+    )
+    client_cert: bool = Field(
+        default=False,
+        description=(
+            "external, with tls_secret: the server asks for a client certificate. Compose "
+            "then mounts secrets/database-client.pem and secrets/database-client.key too "
+            "(Kubernetes points PGSSLCERT and PGSSLKEY at tls.crt and tls.key of the Secret "
+            "in any case)."
         ),
     )
 
@@ -192,6 +202,11 @@ class DatabaseConfig(Strict):
             raise ValueError(
                 "tls_secret is for an external database (mode: external); the in-cluster "
                 "PostgreSQL is reached inside the cluster without TLS"
+            )
+        if self.client_cert and self.tls_secret is None:
+            raise ValueError(
+                "client_cert needs tls_secret: the client certificate comes with the "
+                "database's CA (a Secret in Kubernetes, files under secrets/ in Compose)"
             )
         return self
 
@@ -225,7 +240,8 @@ class TemporalConfig(Strict):
             "external: the Kubernetes Secret holding the TLS files that "
             "system.orchestrator.connection names (keys ca.crt, tls.crt, tls.key), mounted "
             "read-only where TEMPORAL_TLS_*_PATH point; default '<name>-temporal-tls' "
-            "(Helm value temporal.tlsSecret)."
+            "(Helm value temporal.tlsSecret). Compose mounts the files secrets/temporal-ca.pem, "
+            "secrets/temporal-client.pem and secrets/temporal-client.key instead."
         ),
     )
     allow_insecure: bool = Field(
@@ -295,15 +311,15 @@ class DeployConfig(Strict):
     database: DatabaseConfig = Field(
         default_factory=DatabaseConfig,
         description=(
-            "Kubernetes' PostgreSQL: a StatefulSet in the cluster or an external server "
-            "(Compose always runs its own)."
+            "PostgreSQL: in the cluster (Compose runs its own) or an external server "
+            "(Compose then runs none and reads DATABASE_URL from .env)."
         ),
     )
     temporal: TemporalConfig = Field(
         default_factory=TemporalConfig,
         description=(
-            "Kubernetes' Temporal: the official images in the cluster or an external address "
-            "(Compose always runs its own)."
+            "Temporal: the official images in the cluster (Compose runs its own) or an "
+            "external address (Compose then runs none and connects there)."
         ),
     )
     ingress: IngressConfig = Field(

@@ -37,6 +37,7 @@ __all__ = [
     "DATABASE_ROLES",
     "MOUNT_PATH",
     "check_database_security",
+    "sslmode",
     "tls_env",
     "tls_mount",
     "tls_volume",
@@ -80,13 +81,18 @@ def tls_mount(plan: Plan, role: str) -> dict[str, Any] | None:
     return {"name": VOLUME, "mountPath": MOUNT_PATH, "readOnly": True}
 
 
+def sslmode(plan: Plan) -> str:
+    """libpq's sslmode where the deployment mounts the CA: the config's if it encrypts."""
+    mode = _tls(plan).sslmode
+    return mode if mode is not None and encrypts(mode) else "verify-full"
+
+
 def tls_env(plan: Plan, role: str) -> list[dict[str, Any]]:
     """libpq's variables for a role that connects, pointing at the mounted Secret."""
     if _secret(plan) is None or role not in DATABASE_ROLES:
         return []
-    mode = _tls(plan).sslmode
     values = {
-        "PGSSLMODE": mode if mode is not None and encrypts(mode) else "verify-full",
+        "PGSSLMODE": sslmode(plan),
         "PGSSLROOTCERT": f"{MOUNT_PATH}/ca.crt",
         "PGSSLCERT": f"{MOUNT_PATH}/tls.crt",
         "PGSSLKEY": f"{MOUNT_PATH}/tls.key",

@@ -72,7 +72,7 @@ class Setting:
     inline: bool = False
     """Written on the container itself (role-specific), not in the shared ConfigMap."""
     external_temporal: bool = False
-    """Only to reach an external Temporal (Kubernetes); Compose runs its own, plain."""
+    """Only to reach an external Temporal (its TLS files, its API key)."""
 
     @property
     def from_secret(self) -> bool:
@@ -134,7 +134,9 @@ class Plan:
         return [s for s in self.settings if role in s.roles]
 
     def compose_settings_for(self, role: str) -> list[Setting]:
-        """Compose's: its own Temporal is plain, so no TLS files, no API key."""
+        """Compose's: the same as Kubernetes', but its own Temporal (if any) is plain."""
+        if not self.in_cluster_temporal:
+            return self.settings_for(role)
         settings = [s for s in self.settings_for(role) if not s.external_temporal]
         names = {s.name for s in settings}
         if self.temporal_secured and role in TEMPORAL_ROLES and "TEMPORAL_TLS" not in names:
@@ -142,7 +144,9 @@ class Plan:
         return settings
 
     def compose_secret_settings(self) -> list[Setting]:
-        return [s for s in self.secret_settings() if not s.external_temporal]
+        """What Compose reads from .env (its own Temporal, if any, takes no API key)."""
+        own = self.in_cluster_temporal
+        return [s for s in self.secret_settings() if not (own and s.external_temporal)]
 
     @property
     def temporal_secured(self) -> bool:
