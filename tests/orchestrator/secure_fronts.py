@@ -51,6 +51,8 @@ class TlsTerminator:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
 
     @property
@@ -63,8 +65,23 @@ class TlsTerminator:
         return self
 
     def stop(self) -> None:
+        """Close every connection, then the server and its loop: nothing is left for the
+        garbage collector to find open (a ResourceWarning in a later test)."""
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=60)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()  # no TLS goodbye to wait for: the socket closes now
+        connections = list(self._connections)
+        for task in connections:
+            task.cancel()
+        await asyncio.gather(*connections, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -74,18 +91,30 @@ class TlsTerminator:
         self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
-        self._server.close()
+        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
         self._loop.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        self._writers.add(writer)
         try:
-            up_reader, up_writer = await asyncio.open_connection(
-                self._upstream_host, self._upstream_port
-            )
-        except OSError:
-            writer.close()
-            return
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            try:
+                up_reader, up_writer = await asyncio.open_connection(
+                    self._upstream_host, self._upstream_port
+                )
+            except OSError:
+                writer.close()
+                return
+            self._writers.add(up_writer)
+            try:
+                await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            finally:
+                self._writers.discard(up_writer)
+        finally:
+            self._writers.discard(writer)
+            self._connections.discard(task)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
