@@ -45,11 +45,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from processes import RAW_BIN, cpu_seconds, each_database, raw_dispatchers
 
 from raw.ports import free_port
 
 HERE = Path(__file__).resolve().parent
-RAW_BIN = Path(sys.executable).with_name("raw")
 SECRET = "whsec_" + base64.b64encode(b"webhook-ingest-benchmark-secret").decode()
 TOKEN = "webhook-ingest-benchmark-token-0123456789"
 THREADS = 2  # wrk threads
@@ -150,12 +150,6 @@ def write_script(path: Path, count: int, *, signed: bool) -> None:
         "end",
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
 
 
 @contextlib.contextmanager
@@ -310,39 +304,6 @@ class Variant:
         return self.name != "bare"
 
 
-@contextlib.contextmanager
-def dispatchers(count: int, project: Path, env: dict[str, str]) -> Iterator[list[int]]:
-    """``count`` `raw dispatcher` processes, each ready (it said so) before this yields."""
-    procs: list[tuple[subprocess.Popen[bytes], Path]] = []
-    try:
-        for n in range(count):
-            log = project / f"dispatcher-{n}-{uuid.uuid4().hex[:6]}.log"
-            with log.open("wb") as sink:
-                proc = subprocess.Popen(
-                    [str(RAW_BIN), "dispatcher"],
-                    cwd=project,
-                    env=env,
-                    stdout=sink,
-                    stderr=subprocess.STDOUT,
-                )
-            procs.append((proc, log))
-        deadline = time.monotonic() + 60
-        for proc, log in procs:
-            while "polling" not in log.read_text(errors="replace"):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"raw dispatcher did not start:\n{log.read_text()}")
-                time.sleep(0.05)
-        yield [proc.pid for proc, _ in procs]
-    finally:
-        for proc, _ in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc, _ in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
 def make_project(work: Path, url: str, variant: Variant) -> Path:
     """A project folder for ``variant``: the route, with its dispatcher settings."""
     project = work / f"project-{variant.name}-{uuid.uuid4().hex[:6]}"
@@ -375,10 +336,11 @@ def run_once(
         env["RAW_DISPATCHER"] = "off"  # the server's own; `raw dispatcher` ignores it
     table = "raw_webhook_deliveries" if variant.ours else "bench_orders"
     with (
-        dispatchers(variant.dispatchers, project, env) as helpers,
+        raw_dispatchers(variant.dispatchers, project, env) as helpers,
         server(cmd, project, env, port) as pid,
     ):
-        before, after_id = inbox.count(table), inbox.last_delivery()
+        before = inbox.count(table)
+        after_id = inbox.last_delivery() if variant.ours else 0
         pids = [pid, *helpers]
         cpu0, t0 = {p: cpu_seconds(p) for p in pids}, time.monotonic()
         figures = run_wrk(wrk, script, port, args.seconds, args.connections)
@@ -535,19 +497,13 @@ def main() -> None:
     wrk = ensure_wrk()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for kind in args.databases.split(","):
+        for kind, url, _ in each_database(args.databases, work):
             print(
                 f"{kind}: {args.rounds} rounds of {', '.join(v.label for v in variants)}; "
                 f"{args.connections} connections, {args.seconds} s each",
                 flush=True,
             )
-            if kind == "sqlite":
-                measure(f"sqlite+aiosqlite:///{work / 'bench.db'}", work, wrk, variants, args)
-            else:
-                from raw.testing.postgres import postgres_server
-
-                with postgres_server(work / "pg") as pg:
-                    measure(pg.create_database(), work, wrk, variants, args)
+            measure(url, work, wrk, variants, args)
 
 
 if __name__ == "__main__":
