@@ -1,25 +1,32 @@
 """Webhook ingest: our signed, idempotent route against a bare FastAPI insert, under wrk.
 
     python benchmarks/webhook_ingest.py [--seconds 8] [--connections 32] [--rounds 5]
-                                        [--databases sqlite,postgresql]
+        [--databases sqlite,postgresql] [--dispatchers 0[,1,2]] [--concurrency N[,M]]
+        [--before-src PATH] [--no-bare]
 
 Both servers are `uvicorn` with one worker on 127.0.0.1, on the same database. Ours
 is `raw serve`: Standard Webhooks signature check, idempotency on the body's
 `order_id`, and in one transaction committed before the 202 the delivery row, the
 entity (the route's handler inserts the baseline's order row) and the inbox record,
 with the built-in dispatcher running (the route's action is `none`, so each record
-is taken and marked done). The baseline (ingest_baseline.py) validates the same
-model and inserts the order row. wrk (Debian's `wrk`, installed with apt-get if
-missing) sends pre-signed requests, each with its own delivery id, 2 threads,
-bounded in time.
+is taken and marked done) or, with ``--dispatchers n``, the server's own turned off
+and n `raw dispatcher` processes beside it. The baseline (ingest_baseline.py)
+validates the same model and inserts the order row. wrk (Debian's `wrk`, installed
+with apt-get if missing) sends pre-signed requests, each with its own delivery id,
+2 threads, bounded in time. ``--before-src`` runs ours a second time from another
+source tree (main's, to compare before and after in the same run), with the
+dispatcher settings this benchmark used before (poll every 0.05 s, concurrency 8).
 
-The machine is shared, so its load changes while this runs: the two servers take
+The machine is shared, so its load changes while this runs: the variants take
 turns (bare, ours, bare, ours, ...), each run on a freshly started server with a
-fresh script, and the figure is the median of the rounds' ratios with their spread.
+fresh script, and the figures are the medians of the rounds with their spread.
 Reported per run: requests/s, p50/p99 latency, the server's CPU seconds (from
-/proc) beside the wall time, so a load-generator bottleneck shows, and the CPU per
-request; for ours, how many of the deliveries stored during the run the dispatcher
-had already done when it ended (it must keep up, not fall behind).
+/proc) beside the wall time, and the CPU per request; for ours, end to end, from
+the deliveries' and records' own timestamps: accepted/s (the run's deliveries over
+the time from the first one received to the last), dispatched/s (the same count
+over the time from the first received to the last record done) and their ratio,
+1.0 for a dispatcher that is never behind; and how many records were done when
+wrk stopped.
 """
 
 from __future__ import annotations
