@@ -38,11 +38,11 @@ demo: $(STAMP)
 	@echo
 	@echo "Next: $(QUICKSTART) show summarize-text    (or: . .venv/bin/activate; raw --help)"
 
-# Chromium for the operator page's browser tests: installed when missing under CI=true,
+# Chromium (browser tests) and PostgreSQL with TLS (database TLS tests): installed when missing under CI=true,
 # else a note (the tests skip); silent when present. loadgroup keeps each xdist_group
 # (the browser tests share one `raw up`) on one worker.
 test: $(STAMP)
-	@./.ci/ensure-chromium
+	@./.ci/ensure-system-packages
 	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 lint: $(STAMP)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from raw.config_reference import BEGIN, END, reference_rows, update_document
+from raw.config.reference import BEGIN, END, reference_rows, update_document
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "config.md"
 
@@ -14,7 +14,7 @@ def test_the_reference_in_docs_config_md_is_up_to_date() -> None:
     assert BEGIN in text and END in text
     assert update_document(text) == text, (
         "docs/config.md's key reference is out of date with the config models: "
-        "run `python -m raw.config_reference --write docs/config.md`"
+        "run `python -m raw.config.reference --write docs/config.md`"
     )
 
 
@@ -48,7 +48,7 @@ def test_a_default_set_by_the_parent_is_the_one_shown() -> None:
 
 
 def test_the_environment_table_names_every_llm_setting() -> None:
-    from raw.settings import LLMSettings
+    from raw.config.settings import LLMSettings
     from raw.workflow.llm import LLM_MODE_SETTING
 
     text = DOC.read_text(encoding="utf-8")

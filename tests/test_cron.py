@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from raw.cron import InvalidCronError, check_cron
-from raw.system import ScheduleConfig
+from raw.config.cron import InvalidCronError, check_cron
+from raw.config.orchestrator import ScheduleConfig
 
 # Forms Temporal Schedules read as written (each was created on a dev server).
 ACCEPTED = [

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from raw.config.project import load_config
 from raw.errors import ConfigError
-from raw.project import load_config
 
 
 def write(path: Path, text: str, *, mtime_ns: int) -> None:
@@ -72,7 +72,7 @@ def test_raw_run_does_not_build_the_system_schema(tmp_path: Path) -> None:
     )
     code = (
         "import sys\nfrom raw.cli.main import main\ntry:\n    main(['run', 'hi', '--json'])\n"
-        "except SystemExit:\n    pass\nprint('system loaded:', 'raw.system' in sys.modules)"
+        "except SystemExit:\n    pass\nprint('system loaded:', 'raw.config.system' in sys.modules)"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAW_") and k != "DATABASE_URL"}
     out = subprocess.run(

@@ -21,8 +21,8 @@ import pytest
 
 import raw
 import raw_runtime
+from raw.config.coordinator import WebhookConfig
 from raw.errors import FieldError, RawError
-from raw.system import WebhookConfig
 from raw.up_state import UpState
 
 if TYPE_CHECKING:
@@ -38,9 +38,69 @@ def test_raw_runtime_exports_the_kit_s_own_objects(name: str) -> None:
     assert getattr(raw_runtime, name) is getattr(raw, name)
 
 
-def test_raw_runtime_exports_nothing_of_its_own() -> None:
-    for name in raw_runtime.__all__:
-        assert getattr(raw_runtime, name) is getattr(raw, name), name
+RAW_RUNTIME_EXPORTS = {
+    # the kit's own objects, under the same names as in `raw`
+    "BaseWorkflow": raw.BaseWorkflow,
+    "RunResult": raw.RunResult,
+    "cache": raw.cache,
+    "cache_step": raw.cache_step,
+    "conditional": raw.conditional,
+    "retry": raw.retry,
+    "run_workflow": raw.run_workflow,
+    "step": raw.step,
+    "raw_step": raw.step,
+    "__version__": raw.__version__,
+}
+
+
+def test_raw_runtime_exports_exactly_the_names_the_original_s_files_use() -> None:
+    assert sorted(raw_runtime.__all__) == sorted(
+        [
+            *RAW_RUNTIME_EXPORTS,
+            "AgenticStepError",
+            "CostLimitExceededError",
+            "EventSeverity",
+            "ResponseParsingError",
+            "Tool",
+            "ToolEvent",
+            "ToolEventType",
+            "ToolRegistry",
+            "ToolResult",
+            "TriggerEvent",
+            "WorkflowContext",
+            "agentic",
+            "clear_trigger_registry",
+            "ensure_env_loaded",
+            "get_secret",
+            "get_tool",
+            "get_tool_registry",
+            "get_workflow_context",
+            "get_workflows_for_event",
+            "list_trigger_types",
+            "load_dotenv",
+            "log_event",
+            "log_metric",
+            "on_event",
+            "register_tool",
+            "require_secret",
+            "set_tool_registry",
+            "set_workflow_context",
+            "tool",
+            "wait_for_approval",
+            "wait_for_webhook",
+        ]
+    )
+    for name, obj in RAW_RUNTIME_EXPORTS.items():
+        assert getattr(raw_runtime, name) is obj, name
+
+
+def test_raw_runtime_is_built_on_the_kit_s_own_objects() -> None:
+    from raw.workflow import tools, workflow_context
+
+    assert raw_runtime.WorkflowContext is workflow_context.WorkflowContext
+    assert raw_runtime.get_workflow_context is workflow_context.get_workflow_context
+    assert raw_runtime.tool is tools.tool
+    assert raw_runtime.Tool is tools.Tool
 
 
 def test_original_style_workflow_runs_unchanged(project: Project) -> None:
@@ -169,6 +229,7 @@ EXPORTED: dict[str, dict[str, list[str]]] = {
             "process_type",
             "query",
             "signal",
+            "signal_received",
             "signal_with_start",
             "start_process",
             "workflow_type_name",
@@ -402,6 +463,8 @@ _ARGUMENT_FOR_ANNOTATION: dict[str, Callable[[str], object]] = {
     "float": lambda name: 2.5,
     "Path": lambda name: Path("/srv/hiring") / name,
     "Path | str": lambda name: Path("/srv/hiring") / name,
+    "Path | None": lambda name: Path("/srv/hiring") / name,
+    "Any": lambda name: f"the {name}",
     "Sequence[str]": lambda name: [f"{name}-a", f"{name}-b"],
     "list[str]": lambda name: [f"{name}-a", f"{name}-b"],
     "Mapping[str, str]": lambda name: {"database": "connection refused"},

@@ -7,10 +7,11 @@ Exit codes (the README's table; later commands extend it, never change it):
 
     0    success
     1    the workflow failed (or a check such as ``raw validate`` found errors)
-    2    invalid input or usage
+    2    invalid input or usage (also: a workflow name that fits several workflows)
     3    not found: no such workflow, run or project
     4    could not reach a service: the coordinator, Temporal, the local SMTP catcher
-         or phone simulator, or a database is not running or does not answer
+         or phone simulator, or a database is not running or does not answer (or
+         Temporal refuses the connection's TLS or API key settings)
     124  timed out
     130  interrupted (Ctrl-C, SIGTERM)
     141  stdout was closed early (a reader such as ``head`` stopped reading)
@@ -27,6 +28,7 @@ from collections.abc import Iterator
 from typing import Any, NoReturn, TextIO
 
 from raw.errors import (
+    AmbiguousWorkflowError,
     ConfigError,
     InvalidParamsError,
     InvalidWorkflowIdError,
@@ -61,7 +63,12 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, WorkflowNotFoundError | ProjectError | NotFoundError):
         return NOT_FOUND
     if isinstance(
-        exc, InvalidParamsError | InvalidWorkflowIdError | UsageError | WorkflowOutsideProjectError
+        exc,
+        InvalidParamsError
+        | InvalidWorkflowIdError
+        | UsageError
+        | WorkflowOutsideProjectError
+        | AmbiguousWorkflowError,
     ):
         return USAGE
     if isinstance(exc, RunTimedOutError):
@@ -178,11 +185,20 @@ def error_document(exc: BaseException, code: int) -> dict[str, Any]:
     return doc
 
 
-def fail(exc: BaseException, *, as_json: bool) -> NoReturn:
-    """Print an expected error (no traceback) and exit with its code."""
+def _print_error(exc: BaseException, *, as_json: bool) -> int:
     code = exit_code_for(exc)
     if as_json:
         emit_json(error_document(exc, code))
     else:
         err(style("Error: ", "1;31") + redact_urls(str(exc)))
-    raise SystemExit(code)
+    return code
+
+
+def fail(exc: BaseException, *, as_json: bool) -> NoReturn:
+    """Print an expected error (no traceback) and exit with its code."""
+    raise SystemExit(_print_error(exc, as_json=as_json))
+
+
+def fail_and_leave(exc: BaseException, *, as_json: bool) -> NoReturn:
+    """:func:`fail`, leaving as :func:`leave` does: for commands that used a Temporal client."""
+    leave(_print_error(exc, as_json=as_json))

@@ -12,8 +12,11 @@ subprocess reaches its caller intact.
     │   └── ConfigError              .raw/config.yaml is not valid
     ├── InvalidWorkflowIdError       an id that is not a lowercase slug
     ├── WorkflowNotFoundError        no .raw/workflows/<id>/run.py
+    ├── AmbiguousWorkflowError       a name that fits several of the original's folders
     ├── WorkflowOutsideProjectError  a workflow folder (a link) resolves outside the project
     ├── WorkflowLoadError            run.py does not import or defines no workflow
+    ├── ScriptFailedError            a plain-script run.py (no BaseWorkflow) exited non-zero
+    ├── DependencyInstallError       a PEP 723 dependency could not be installed
     ├── InvalidParamsError           params that do not validate (per-field errors)
     ├── UsageError                   a bad command line
     ├── RunTimedOutError             a run passed its deadline
@@ -82,6 +85,17 @@ class WorkflowNotFoundError(RawError):
         super().__init__(message)
 
 
+class AmbiguousWorkflowError(RawError):
+    def __init__(self, workflow_id: str, candidates: Sequence[str]) -> None:
+        self.workflow_id = workflow_id
+        self.candidates = list(candidates)
+        super().__init__(
+            f"'{workflow_id}' fits {len(self.candidates)} workflows: "
+            + ", ".join(self.candidates)
+            + ". Name one of them in full, or by a longer prefix."
+        )
+
+
 class WorkflowOutsideProjectError(RawError):
     def __init__(self, workflow_id: str, folder: str, resolved: str, root: str) -> None:
         self.workflow_id = workflow_id
@@ -101,6 +115,33 @@ class WorkflowLoadError(RawError):
         self.workflow_id = workflow_id
         self.reason = reason
         super().__init__(f"Workflow '{workflow_id}' could not be loaded: {reason}")
+
+
+class ScriptFailedError(RawError):
+    def __init__(self, workflow_id: str, script: str, exit_code: int, detail: str = "") -> None:
+        self.workflow_id = workflow_id
+        self.script = script
+        self.exit_code = exit_code
+        self.detail = detail
+        message = f"Workflow '{workflow_id}': {script} exited with code {exit_code}"
+        message += f": {detail}" if detail else "."
+        super().__init__(message)
+
+
+class DependencyInstallError(RawError):
+    def __init__(
+        self, workflow_id: str, packages: Sequence[str], installer: str, detail: str
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.packages = list(packages)
+        self.installer = installer
+        self.detail = detail
+        super().__init__(
+            f"Workflow '{workflow_id}': {installer} could not install "
+            + ", ".join(f"'{p}'" for p in self.packages)
+            + f" from its PEP 723 header: {detail} Fix the header, make the package "
+            "available to the installer, or run with --no-deps to use this environment."
+        )
 
 
 @dataclass(frozen=True)
@@ -167,7 +208,9 @@ class LLMNotConfiguredError(LLMError):
         super().__init__(
             "No LLM provider is configured: set "
             + ", ".join(self.missing)
-            + " (any OpenAI-compatible chat-completions endpoint). To answer from the "
+            + " (any OpenAI-compatible chat-completions endpoint), or the original runtime's "
+            "OPENAI_API_KEY or ANTHROPIC_API_KEY (in the environment or the project's .env). "
+            "To answer from the "
             "workflow's recorded responses (mocks/llm.json) instead, run it with --dry, or, "
             "where there is no --dry (process tests, a worker), set RAW_LLM_MODE=recorded "
             "(or RAW_LLM_MODE=auto: the provider when one is configured, else the recordings)."

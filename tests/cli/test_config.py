@@ -129,7 +129,7 @@ def test_an_unknown_key_is_refused_naming_it_and_what_is_allowed(
             "system:\n  orchestrator:\n    task_queu: hiring\n",
             "unknown key 'system.orchestrator.task_queu'. Did you mean 'task_queue'? "
             "(allowed: address, namespace, task_queue, workflows, activities, activity_mode, "
-            "schedules)",
+            "schedules, connection)",
         ),
         (
             "system:\n  orchestrator:\n    schedules:\n"

@@ -128,7 +128,7 @@ class Summarise(BaseWorkflow):
 
 PRINTS_ON_IMPORT = 'print("printed while importing")\n' + GOOD
 EXITS_ON_IMPORT = "import sys\n\nsys.exit(4)\n"
-KILLS_THE_PROCESS_ON_IMPORT = "import os\n\nos._exit(9)\n"
+KILLS_THE_PROCESS_ON_IMPORT = "from raw import BaseWorkflow\nimport os\n\nos._exit(9)\n"
 
 # id -> (run.py, mocks, the expected error or None when valid)
 CASES: dict[str, tuple[str, dict[str, Any], str | None]] = {
@@ -174,7 +174,13 @@ CASES: dict[str, tuple[str, dict[str, Any], str | None]] = {
         "step 'fetch' (fetch) is async but run() is not",
     ),
     "prints-on-import": (PRINTS_ON_IMPORT, {"params": {"text": "hi"}}, None),
-    "exits-on-import": (EXITS_ON_IMPORT, {}, "importing run.py raised SystemExit (line 3): 4"),
+    # No BaseWorkflow in its code: a plain script since issue 19, checked through --help.
+    "exits-on-import": (EXITS_ON_IMPORT, {}, "run.py --help exited with code 4"),
+    "exits-on-import-workflow": (
+        "from raw import BaseWorkflow\nimport sys\n\nsys.exit(4)\n",
+        {},
+        "importing run.py raised SystemExit (line 4): 4",
+    ),
 }
 
 

@@ -15,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, func, inspect, select, text
 
+from raw.config.coordinator import CoordinatorConfig, WebhookConfig
 from raw.coordinator.db.database import (
     VERSION_TABLE,
     Database,
@@ -30,7 +31,6 @@ from raw.coordinator.db.database import (
 from raw.coordinator.db.models import Delivery, InboxRecord, KitBase, RunIndex
 from raw.coordinator.db.retention import ERASED, erase_entity, erase_entity_report, purge
 from raw.project import Project as RawProject
-from raw.system import CoordinatorConfig, WebhookConfig
 
 if TYPE_CHECKING:
     from conftest import Project, RunCli

@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy import text
 
 from raw import clock
+from raw.config.coordinator import WebhookConfig
 from raw.coordinator.actions import ActionOutcome, ActionRunner, InboxItemLike
 from raw.coordinator.db.database import Database
 from raw.coordinator.db.models import InboxRecord
 from raw.coordinator.dispatcher import Dispatcher
 from raw.coordinator.ingest import Accepted, DeliveryStore
 from raw.coordinator.webhooks import build_route
-from raw.system import WebhookConfig
 
 from .test_dispatcher import add, count_done, fast, get, inbox
 

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from temporalio.worker import Worker
 
 from raw import clock
+from raw.config.coordinator import DispatcherConfig
 from raw.coordinator.actions import ActionOutcome, ActionRunner, InboxItemLike
 from raw.coordinator.db.database import Database, upgrade
 from raw.coordinator.db.models import InboxRecord, RunIndex
@@ -33,11 +34,11 @@ from raw.coordinator.dispatcher import (
     retry_dead_letter,
 )
 from raw.ports import free_port
-from raw.system import DispatcherConfig
 
 from .dispatch_fixtures import ECHO, FLAKY, SLOW, DispatchProbe
 
 if TYPE_CHECKING:
+    from temporalio.client import Client, WorkflowHandle
     from temporalio.testing import WorkflowEnvironment
 
     from conftest import Project
@@ -696,6 +697,16 @@ def test_start_process_puts_the_correlation_id_on_the_memo_and_never_starts_twic
     assert seen["latest"] == (first.result["run_id"], "COMPLETED")  # still the one run
 
 
+async def start_probe(client: Client, candidate: str, task_queue: str) -> WorkflowHandle[Any, Any]:
+    """The probe process a signal action of ``PROBE`` reaches, for ``candidate``."""
+    return await client.start_workflow(
+        DispatchProbe.run,
+        {"candidate": candidate},
+        id=f"dispatch-probe/{candidate}",
+        task_queue=task_queue,
+    )
+
+
 def test_a_signal_performed_twice_arrives_once(
     dispatch_temporal_project: Project,
     dispatch_sqlite_url: str,
@@ -713,12 +724,7 @@ def test_a_signal_performed_twice_arrives_once(
             raw_worker(client, workflows=[DispatchProbe], include_raw_activities=False),
             inbox(dispatch_sqlite_url) as db,
         ):
-            handle = await client.start_workflow(
-                DispatchProbe.run,
-                {"candidate": candidate},
-                id=f"dispatch-probe/{candidate}",
-                task_queue=raw_task_queue,
-            )
+            handle = await start_probe(client, candidate, raw_task_queue)
             rid = await add(db, action, body)
             dispatcher = Dispatcher(db, fast(), dispatch_temporal_project.root)
             assert await dispatcher.run_once() == 1
@@ -739,6 +745,47 @@ def test_a_signal_performed_twice_arrives_once(
     assert record.result is not None
     assert record.result["idempotency_key"] == record.idempotency_key
     assert output["received"] == [body]  # once, though sent twice
+
+
+def test_a_signal_repeated_after_its_process_finished_is_done_not_dead(
+    dispatch_temporal_project: Project,
+    dispatch_sqlite_url: str,
+    raw_dev_server_env: WorkflowEnvironment,
+    raw_worker: WorkerFactory,
+    raw_task_queue: str,
+) -> None:
+    """A dispatcher signals, then dies before writing 'done'; the process goes on to finish.
+    The record's next attempt finds the process finished: the signal was delivered (its
+    key is in the history), so the record is done. A signal that never reached the
+    process stays a dead letter."""
+    client = raw_dev_server_env.client
+    candidate = f"c-{uuid.uuid4().hex[:10]}"
+    body = {"candidate": candidate, "slot": "2026-01-06T10:00"}
+    action = {"kind": "signal", "signal": "booked", **PROBE}
+
+    async def scenario() -> tuple[InboxRecord, InboxRecord]:
+        async with (
+            raw_worker(client, workflows=[DispatchProbe], include_raw_activities=False),
+            inbox(dispatch_sqlite_url) as db,
+        ):
+            handle = await start_probe(client, candidate, raw_task_queue)
+            rid = await add(db, action, body)
+            dispatcher = Dispatcher(db, fast(), dispatch_temporal_project.root)
+            assert await dispatcher.run_once() == 1
+            await handle.signal("finish")
+            assert (await handle.result())["received"] == [body]
+            await reopen(db, rid)  # as if its dispatcher died before recording the end
+            # A repeat too (its first attempt failed), whose signal never reached the process.
+            never = await add(db, action, {**body, "slot": "2026-01-07T10:00"}, attempts=1)
+            assert await dispatcher.run_once() == 2
+            return await get(db, rid), await get(db, never)
+
+    repeated, never = asyncio.run(scenario())
+    assert (repeated.status, repeated.attempts) == ("done", 2)
+    assert repeated.result is not None and repeated.result["repeat"] is True
+    assert repeated.result["idempotency_key"] == repeated.idempotency_key
+    assert (never.status, never.attempts) == ("dead", 2)
+    assert never.last_error is not None and "already finished" in never.last_error
 
 
 def test_signal_with_start_starts_once_and_signals_once(

@@ -26,13 +26,13 @@ from temporalio.worker import Worker
 from tests.outage_fixtures import NOTIFY, smtp_down
 
 from raw import pids
+from raw.config.coordinator import DispatcherConfig
 from raw.coordinator.db.models import InboxRecord
 from raw.coordinator.dispatcher import WAITING_FOR, Dispatcher
 from raw.integrations.mail_catcher import MailStore, start_mail_catcher
 from raw.orchestrator.connect import connect
 from raw.orchestrator.engine import Engine
 from raw.project import Project as RawProject
-from raw.system import DispatcherConfig
 
 from .dispatch_fixtures import DispatchProbe
 from .test_dispatcher import add, inbox, on_task_queue

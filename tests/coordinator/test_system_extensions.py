@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 import pytest
 from pydantic import ValidationError
 
+from raw.config.coordinator import CoordinatorConfig, WebhookConfig
 from raw.coordinator.sender import load_schemes
 from raw.coordinator.verify import get_scheme
 from raw.errors import ConfigError
 from raw.project import Project as RawProject
-from raw.system import CoordinatorConfig, WebhookConfig
 
 if TYPE_CHECKING:
     from conftest import Project

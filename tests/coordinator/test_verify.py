@@ -22,6 +22,7 @@ from standardwebhooks import Webhook
 from twilio.request_validator import RequestValidator
 
 from raw import clock
+from raw.config.coordinator import WebhookConfig
 from raw.coordinator.signing import TwilioScheme
 from raw.coordinator.verify import (
     Headers,
@@ -41,7 +42,6 @@ from raw.coordinator.verify import (
     verify_request,
 )
 from raw.errors import RawError
-from raw.system import WebhookConfig
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 TOLERANCE = 300

@@ -32,6 +32,7 @@ def test_defaults_are_a_complete_deployment() -> None:
         ({"image": {"tag": "latest"}}, "never 'latest'"),
         ({"image": {"base": "python"}}, "is not pinned"),
         ({"database": {"mode": "external"}}, "external Temporal too"),
+        ({"database": {"mode": "external", "client_cert": True}}, "client_cert needs tls_secret"),
         ({"api": {"resources": {"requests": {"cpu": "lots"}}}}, "Kubernetes quantity"),
         ({"kubernetes_version": "latest"}, "Kubernetes version"),
         ({"schedules": "both"}, "'temporal' or 'cronjob'"),

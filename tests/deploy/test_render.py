@@ -207,8 +207,22 @@ def test_external_database_and_temporal(tmp_path: Path) -> None:
     project = copy_system(
         tmp_path / "sys",
         database={"mode": "external"},
-        temporal={"mode": "external", "address": "temporal-frontend.temporal:7233"},
+        # The official chart's frontend, in the clear inside the cluster: allowed explicitly.
+        temporal={
+            "mode": "external",
+            "address": "temporal-frontend.temporal:7233",
+            "allow_insecure": True,
+        },
     )
+    # An external database is reached over TLS (or says it need not be): see
+    # tests/deploy/test_database_tls.py.
+    config = project.config_path
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace("  coordinator:\n", "  coordinator:\n    database_tls: {sslmode: require}\n"),
+        encoding="utf-8",
+    )
+    project = type(project)(project.root)
     out = render(project).out
 
     assert not (out / "k8s" / "postgres.yml").exists()

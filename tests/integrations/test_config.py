@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from integrations.conftest import write_config
+from raw.config.system import SystemConfig
 from raw.errors import ConfigError
 from raw.integrations import IntegrationsConfig
-from raw.system import SystemConfig
 
 if TYPE_CHECKING:
     from conftest import Project
@@ -158,12 +158,12 @@ def test_smtp_port_follows_the_security_mode() -> None:
     )
 
 
-def test_importing_raw_system_loads_no_integration_library() -> None:
+def test_importing_the_system_schema_loads_no_integration_library() -> None:
     import subprocess
     import sys
 
     code = (
-        "import sys, raw.system\n"
+        "import sys, raw.config.system\n"
         "heavy = ['aiosmtplib', 'aiosmtpd', 'twilio', 'boto3', 'slack_sdk', 'httpx']\n"
         "print(sorted(m for m in sys.modules if m.startswith('raw.integrations')))\n"
         "print(sorted(m for m in sys.modules if m.startswith('raw.config.')))\n"
@@ -171,9 +171,11 @@ def test_importing_raw_system_loads_no_integration_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
-    # Only the integrations' config section, from the core's config package: no part loads.
+    # Only the sections, from the core's config package: no part loads.
+    sections = ["_base", "coordinator", "cron", "database", "deploy", "integrations"]
+    sections += ["orchestrator", "project", "system", "temporal"]  # project: raw.local_state
     assert out.stdout.splitlines() == [
         "[]",
-        "['raw.config.deploy', 'raw.config.integrations']",
+        str([f"raw.config.{name}" for name in sections]),
         "[]",
     ]

@@ -28,6 +28,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 from tests.test_cron import ACCEPTED, REFUSED_BY_TEMPORAL
 
+from raw.config.orchestrator import OrchestratorConfig
 from raw.orchestrator.activity import RawActivities
 from raw.orchestrator.scheduled import RawScheduledRun
 from raw.orchestrator.schedules import (
@@ -39,7 +40,6 @@ from raw.orchestrator.schedules import (
     sync_schedules,
     trigger,
 )
-from raw.system import OrchestratorConfig
 
 T = TypeVar("T")
 

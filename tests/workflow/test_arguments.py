@@ -76,6 +76,17 @@ def test_lists_are_repeatable_or_one_json_array() -> None:
     assert Params.model_validate({"cv_text": "x", **values}).scores == [3, 4]
 
 
+def test_list_flag_takes_several_values_as_the_original_runtime_did() -> None:
+    assert parse("--tags", "a", "b", "--cv-text", "x") == ({"tags": ["a", "b"], "cv_text": "x"}, [])
+    assert parse("--tags", "a", "b", "--tags", "c") == ({"tags": ["a", "b", "c"]}, [])
+    assert parse("--tags=a", "--tags", "b", "c") == ({"tags": ["a", "b", "c"]}, [])
+
+
+def test_list_flag_with_no_values_is_an_empty_list() -> None:
+    assert parse("--tags", "--cv-text", "x") == ({"tags": [], "cv_text": "x"}, [])
+    assert parse("--tags") == ({"tags": []}, [])
+
+
 def test_list_of_models_takes_one_json_object_per_flag() -> None:
     values, errors = parse("--addresses", '{"city": "Oslo"}', "--addresses", '{"city": "Rome"}')
     assert errors == []

@@ -16,6 +16,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from raw import clock
+from raw.config.settings import StructuredOutput
 from raw.errors import (
     LLMError,
     LLMNotConfiguredError,
@@ -25,7 +26,6 @@ from raw.errors import (
     RunTimedOutError,
 )
 from raw.ports import free_port
-from raw.settings import StructuredOutput
 from raw.testing.openai_server import OpenAIServer, Reply, ScriptedReply
 from raw.workflow.context import RunContext, _current_run
 from raw.workflow.llm import LLM, OpenAICompatibleLLM, default_llm
@@ -365,7 +365,7 @@ def test_settings_are_read_from_the_environment(
 
 
 def test_settings_have_the_documented_fields_and_defaults(no_llm_env: pytest.MonkeyPatch) -> None:
-    from raw.settings import LLMSettings
+    from raw.config.settings import LLMSettings
 
     settings = LLMSettings()
 

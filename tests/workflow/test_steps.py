@@ -404,18 +404,19 @@ def test_retry_waits_stop_at_the_run_deadline(project: Project) -> None:
     assert result.steps[0].attempts[-1].error.startswith("RunTimedOutError")
 
 
-def test_retry_options_are_keyword_only() -> None:
-    with pytest.raises(TypeError, match="keyword"):
-        retry(3)  # type: ignore[call-overload]
+def test_cache_options_are_keyword_only() -> None:
+    # @retry(3) is the original runtime's spelling and works since issue 19 (below).
     with pytest.raises(TypeError, match="keyword"):
         cache(60)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="keyword"):
+        retry("three")  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"max_attempts": 0}, "at least 1"),
-        ({"backoff": "linear"}, "exponential' or 'fixed"),
+        ({"backoff": "jittery"}, "'exponential', 'linear' or 'fixed'"),
         ({"max_attempts": 2, "retries": 1}, "not both"),
     ],
 )

@@ -1,9 +1,11 @@
 """`raw db upgrade | current | purge | erase`: the coordinator's database.
 
 The database is ``DATABASE_URL``, else ``system.coordinator.database_url``, else
-the SQLite file ``.raw/coordinator.db``. Exit 0 on success, 1 when the database
-cannot be reached (or refuses), 2 for a URL that cannot be used, 3 when there is
-no project and no ``DATABASE_URL``. A URL is only ever shown with its password
+the SQLite file ``.raw/coordinator.db`` (with ``system.coordinator.database_tls``
+for PostgreSQL over TLS). Exit 0 on success, 1 when the database refuses, 2 for a
+URL that cannot be used, 3 when there is no project and no ``DATABASE_URL``, 4 when
+the database cannot be reached (or a TLS setting does not fit the server: the
+message names the setting). A URL is only ever shown with its password
 hidden.
 """
 
@@ -67,10 +69,12 @@ def _run(args: argparse.Namespace, work: Callable[[Database, Project | None], Aw
         from raw.coordinator.db.database import (
             Database,
             DatabaseError,
+            DatabaseTLSError,
             DatabaseUnavailableError,
             DatabaseURLError,
             database_url,
             failure_reason,
+            unavailable_error,
         )
     except ModuleNotFoundError as exc:
         raise _Exit(
@@ -94,6 +98,9 @@ def _run(args: argparse.Namespace, work: Callable[[Database, Project | None], Aw
     except ModuleNotFoundError as exc:  # a driver missing, found on first connect
         raise _Exit(output.FAILED, _MissingExtraError(exc.name or str(exc))) from None
     except (OSError, SQLAlchemyError) as exc:  # the tables missing, a lost connection
+        unavailable = unavailable_error(url, exc)
+        if isinstance(unavailable, DatabaseTLSError):
+            raise _Exit(output.exit_code_for(unavailable), unavailable) from None
         reason = failure_reason(exc, url)
         if "no such table" in reason or "does not exist" in reason:
             reason += " (run 'raw db upgrade' first)"
@@ -195,8 +202,8 @@ def cmd_current(args: argparse.Namespace) -> int:
 
 def cmd_purge(args: argparse.Namespace) -> int:
     # Lazy: raw --help imports this module; only raw db loads SQLAlchemy.
+    from raw.config.coordinator import CoordinatorConfig
     from raw.coordinator.db.retention import purge
-    from raw.system import CoordinatorConfig
 
     async def work(db: Database, project: Project | None) -> dict[str, Any]:
         coordinator = (

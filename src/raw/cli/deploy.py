@@ -47,6 +47,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def cmd_render(args: argparse.Namespace) -> int:
     # Lazy: raw --help imports this module; only raw deploy loads PyYAML.
+    from raw.deploy.compose_secrets import SECRETS_DIR, compose_secrets
     from raw.deploy.rendering import render
 
     project = find_project(args.project_dir)
@@ -64,6 +65,7 @@ def cmd_render(args: argparse.Namespace) -> int:
                 "secret_keys": [s.name for s in plan.secret_keys()],
                 "optional_secret_keys": [s.name for s in plan.secret_keys() if not s.required],
                 "local_integrations": plan.local_integrations(),
+                "compose_secret_files": [s.file for s in compose_secrets(plan)],
             }
         )
         return output.OK
@@ -79,6 +81,13 @@ def cmd_render(args: argparse.Namespace) -> int:
         f"\nThe Secret {plan.secret_name} must hold: {needed}"
         + (f"; it may hold: {optional}." if optional else ".")
     )
+    if plan.temporal_tls_secret is not None:
+        keys_tls = ", ".join(key for _, key in plan.temporal_tls_files())
+        print(f"The Secret {plan.temporal_tls_secret} must hold Temporal's TLS files: {keys_tls}.")
+    files = [s.filename for s in compose_secrets(plan)]
+    if files:
+        folder = _shown(result.out / SECRETS_DIR)
+        print(f"Compose mounts these files from {folder}/: {', '.join(files)}.")
     local = plan.local_integrations()
     if local:
         print(

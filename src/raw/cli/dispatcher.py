@@ -74,7 +74,7 @@ def cmd_dispatcher(args: argparse.Namespace) -> int:
     try:
         code = asyncio.run(main())
     except RawError as exc:
-        output.fail(exc, as_json=args.json)
+        output.fail_and_leave(exc, as_json=args.json)
     if not args.once:
         output.err("raw dispatcher: stopped.")
     output.leave(code)

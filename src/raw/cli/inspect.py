@@ -117,6 +117,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     project = find_project(args.project_dir)
+    args.workflow_id = project.resolve_workflow_id(args.workflow_id)
     info = _describe(project, args.workflow_id)
     info["recent_runs"] = recent_runs(project, args.workflow_id, max(args.runs, 0))
     if args.json:
@@ -155,6 +156,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     project = find_project(args.project_dir)
+    args.workflow_id = project.resolve_workflow_id(args.workflow_id)
     project.workflow_dir(args.workflow_id)
     runs = list_run_dirs(_runs_root(project, args.workflow_id))
     if args.run:

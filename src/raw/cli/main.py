@@ -157,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--params", metavar="JSON|@FILE|-", help="params as JSON, a file, or stdin")
     p.add_argument("--timeout", metavar="SECONDS", type=float, help="stop a run that overstays")
     p.add_argument("--no-cache", action="store_true", help="ignore and do not write @cache")
+    p.add_argument(
+        "--no-deps",
+        action="store_true",
+        help="run in this environment: do not install the PEP 723 header's dependencies",
+    )
 
     p = _command(sub, "validate", "Import workflows in a subprocess and check them for real.")
     p.add_argument("workflow_id", metavar="ID", nargs="?")

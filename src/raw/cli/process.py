@@ -25,8 +25,8 @@ from raw.project import find_project
 if TYPE_CHECKING:
     from temporalio.client import Client
 
+    from raw.config.orchestrator import OrchestratorConfig
     from raw.project import Project
-    from raw.system import OrchestratorConfig
 
 EXAMPLES = """\
 examples:

@@ -12,9 +12,9 @@ from raw.errors import ProjectError
 if TYPE_CHECKING:
     from temporalio.client import Client
 
+    from raw.config.orchestrator import OrchestratorConfig
     from raw.orchestrator.schedules import ScheduleInfo
     from raw.project import Project
-    from raw.system import OrchestratorConfig
 
 EXAMPLES = """\
 examples:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 
 from raw import console as output
+from raw.errors import RawError
 from raw.project import find_project
 
 
@@ -33,7 +34,10 @@ def cmd_temporal(args: argparse.Namespace) -> int:
                 str(p) for p in await record(client, project, query=args.query, limit=args.limit)
             ]
 
-        paths = asyncio.run(do_record())
+        try:
+            paths = asyncio.run(do_record())
+        except RawError as exc:
+            output.fail_and_leave(exc, as_json=args.json)
         if args.json:
             output.emit_json({"recorded": paths})
         else:

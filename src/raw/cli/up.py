@@ -37,9 +37,9 @@ from raw.up.local_env import ensure_local_env
 if TYPE_CHECKING:
     import asyncio
 
+    from raw.config.system import SystemConfig
     from raw.orchestrator.engine import EngineInfo
     from raw.project import Project
-    from raw.system import SystemConfig
     from raw.up.supervisor import Supervisor
     from raw.up_state import UpState
 

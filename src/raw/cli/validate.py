@@ -14,9 +14,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     project = find_project(args.project_dir)
     if args.workflow_id and args.all:
         raise UsageError("Pass a workflow id or --all, not both.")
-    ids = [args.workflow_id] if args.workflow_id else project.workflow_ids()
+    ids = [project.resolve_workflow_id(args.workflow_id)] if args.workflow_id else []
     if args.workflow_id:
-        project.workflow_dir(args.workflow_id)  # not found: exit 3 with the closest names
+        project.workflow_dir(ids[0])  # not found: exit 3 with the closest names
+    else:
+        ids = project.workflow_ids()
     config_problem = check_config(project.root)
     reports = validate_in_subprocess(project.root, ids) if ids else []
     valid = config_problem is None and all(r.valid for r in reports)

@@ -27,8 +27,8 @@ from raw.project import find_project
 from raw.up.local_env import load_local_env
 
 if TYPE_CHECKING:
+    from raw.config.coordinator import WebhookConfig
     from raw.project import Project
-    from raw.system import WebhookConfig
 
 EXAMPLES = """\
 examples:

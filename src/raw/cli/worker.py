@@ -51,6 +51,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     try:
         asyncio.run(main())
     except RawError as exc:
-        output.fail(exc, as_json=args.json)
+        output.fail_and_leave(exc, as_json=args.json)
     output.err("raw worker: stopped.")
     output.leave(output.OK)

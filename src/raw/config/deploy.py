@@ -1,7 +1,7 @@
 """``system.deploy``: how ``raw deploy render`` packages and runs the system.
 
 Validated strictly like the rest of ``.raw/config.yaml`` (an unknown key is an
-error naming the keys allowed there). Imports pydantic only: ``raw.system``
+error naming the keys allowed there). Imports pydantic only: ``raw.config.system``
 loads it on every validation of the config.
 
     system:
@@ -20,7 +20,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from raw.config._base import Strict
 
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
 _IMAGE_NAME = re.compile(r"^[a-z0-9]+([._/:-][a-z0-9]+)*$")
@@ -38,6 +40,7 @@ SECRET_WORDS = (
     "PWD",
     "API_KEY",
     "PRIVATE_KEY",
+    "KEY_DATA",
     "CREDENTIAL",
 )
 """A setting whose name holds one of these is a secret: it comes from a Secret, never a file."""
@@ -49,11 +52,7 @@ def looks_secret(name: str) -> bool:
     return upper == "DATABASE_URL" or any(word in upper for word in SECRET_WORDS)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Quantities(_Strict):
+class Quantities(Strict):
     cpu: str | None = Field(default=None, description="CPU, e.g. '250m' or '1'.")
     memory: str | None = Field(default=None, description="Memory, e.g. '256Mi' or '1Gi'.")
 
@@ -65,7 +64,7 @@ class Quantities(_Strict):
         return value
 
 
-class Resources(_Strict):
+class Resources(Strict):
     """Kubernetes requests and limits of one container."""
 
     requests: Quantities = Field(
@@ -78,7 +77,7 @@ class Resources(_Strict):
     )
 
 
-class RoleConfig(_Strict):
+class RoleConfig(Strict):
     """How many copies of one role run, and what each may use."""
 
     replicas: int = Field(default=1, ge=0, le=1000, description="Pods of this role.")
@@ -91,7 +90,7 @@ def _role(replicas: int) -> RoleConfig:
     return RoleConfig(replicas=replicas)
 
 
-class ImageConfig(_Strict):
+class ImageConfig(Strict):
     """The one image that serves the api, the worker, the dispatcher and the jobs."""
 
     name: str | None = Field(
@@ -136,7 +135,7 @@ class ImageConfig(_Strict):
         return value
 
 
-class PythonConfig(_Strict):
+class PythonConfig(Strict):
     """What the image installs, in a layer of its own before the project's files."""
 
     package: str = Field(default="raw-systems", description="The kit's distribution name.")
@@ -156,7 +155,7 @@ class PythonConfig(_Strict):
     )
 
 
-class DatabaseConfig(_Strict):
+class DatabaseConfig(Strict):
     """PostgreSQL: a StatefulSet in the cluster, or an external server."""
 
     mode: Literal["in_cluster", "external"] = Field(
@@ -171,6 +170,45 @@ class DatabaseConfig(_Strict):
     resources: Resources = Field(
         default_factory=Resources, description="Requests and limits of the in-cluster PostgreSQL."
     )
+    tls_secret: str | None = Field(
+        default=None,
+        description=(
+            "external: a Kubernetes Secret with the database's CA (ca.crt) and any client "
+            "certificate (tls.crt, tls.key), mounted at /etc/raw/database-tls in every pod "
+            "that connects, with PGSSLMODE (default verify-full) and PGSSLROOTCERT set. "
+            "Compose mounts the files secrets/database-ca.pem (and the client pair) instead."
+        ),
+    )
+    client_cert: bool = Field(
+        default=False,
+        description=(
+            "external, with tls_secret: the server asks for a client certificate. Compose "
+            "then mounts secrets/database-client.pem and secrets/database-client.key too "
+            "(Kubernetes points PGSSLCERT and PGSSLKEY at tls.crt and tls.key of the Secret "
+            "in any case)."
+        ),
+    )
+
+    @field_validator("tls_secret")
+    @classmethod
+    def _tls_secret(cls, value: str | None) -> str | None:
+        if value is not None and not _DNS_LABEL.match(value):
+            raise ValueError(f"'{value}' is not a Kubernetes name such as 'hiring-db-tls'")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_external(self) -> DatabaseConfig:
+        if self.tls_secret is not None and self.mode != "external":
+            raise ValueError(
+                "tls_secret is for an external database (mode: external); the in-cluster "
+                "PostgreSQL is reached inside the cluster without TLS"
+            )
+        if self.client_cert and self.tls_secret is None:
+            raise ValueError(
+                "client_cert needs tls_secret: the client certificate comes with the "
+                "database's CA (a Secret in Kubernetes, files under secrets/ in Compose)"
+            )
+        return self
 
     @field_validator("storage")
     @classmethod
@@ -180,7 +218,7 @@ class DatabaseConfig(_Strict):
         return value
 
 
-class TemporalConfig(_Strict):
+class TemporalConfig(Strict):
     """Temporal: its official images in the cluster, or an external address."""
 
     mode: Literal["in_cluster", "external"] = Field(
@@ -196,9 +234,33 @@ class TemporalConfig(_Strict):
         default_factory=Resources,
         description="Requests and limits of the in-cluster Temporal server and of its UI.",
     )
+    tls_secret: str | None = Field(
+        default=None,
+        description=(
+            "external: the Kubernetes Secret holding the TLS files that "
+            "system.orchestrator.connection names (keys ca.crt, tls.crt, tls.key), mounted "
+            "read-only where TEMPORAL_TLS_*_PATH point; default '<name>-temporal-tls' "
+            "(Helm value temporal.tlsSecret). Compose mounts the files secrets/temporal-ca.pem, "
+            "secrets/temporal-client.pem and secrets/temporal-client.key instead."
+        ),
+    )
+    allow_insecure: bool = Field(
+        default=False,
+        description=(
+            "external: allow a Temporal address off this machine without TLS; `raw deploy "
+            "check` refuses one otherwise (a private network you trust, a sidecar proxy)."
+        ),
+    )
+
+    @field_validator("tls_secret")
+    @classmethod
+    def _tls_secret(cls, value: str | None) -> str | None:
+        if value is not None and not _DNS_LABEL.match(value):
+            raise ValueError(f"'{value}' is not a Kubernetes name such as 'hiring-temporal-tls'")
+        return value
 
 
-class IngressConfig(_Strict):
+class IngressConfig(Strict):
     """How the api is reached from outside the cluster."""
 
     enabled: bool = Field(
@@ -224,7 +286,7 @@ class IngressConfig(_Strict):
         return value
 
 
-class DeployConfig(_Strict):
+class DeployConfig(Strict):
     """Deployment: the image, Compose, Kubernetes and Helm (``raw deploy render``)."""
 
     image: ImageConfig = Field(
@@ -249,15 +311,15 @@ class DeployConfig(_Strict):
     database: DatabaseConfig = Field(
         default_factory=DatabaseConfig,
         description=(
-            "Kubernetes' PostgreSQL: a StatefulSet in the cluster or an external server "
-            "(Compose always runs its own)."
+            "PostgreSQL: in the cluster (Compose runs its own) or an external server "
+            "(Compose then runs none and reads DATABASE_URL from .env)."
         ),
     )
     temporal: TemporalConfig = Field(
         default_factory=TemporalConfig,
         description=(
-            "Kubernetes' Temporal: the official images in the cluster or an external address "
-            "(Compose always runs its own)."
+            "Temporal: the official images in the cluster (Compose runs its own) or an "
+            "external address (Compose then runs none and connects there)."
         ),
     )
     ingress: IngressConfig = Field(

@@ -31,7 +31,7 @@ present picks ``adapter: local`` (the default: real local services, see
           adapter: slack                # local (default): .raw/chat/outbox.jsonl
           webhook_url_setting: SLACK_WEBHOOK_URL
 
-Only pydantic is imported here: ``raw.system`` imports this module.
+Only pydantic is imported here: ``raw.config.system`` imports this module.
 """
 
 from __future__ import annotations
@@ -39,8 +39,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
+from raw.config._base import Strict
 from raw.local_state import CHAT_OUTBOX, STORAGE_DIR
 
 _SETTING = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -73,17 +74,13 @@ SettingName = Annotated[str, AfterValidator(_setting_name)]
 """The name of an environment variable holding a secret or an address."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 def _require(section: BaseModel, adapter: str, names: list[str]) -> None:
     missing = [name for name in names if getattr(section, name) is None]
     if missing:
         raise ValueError(f"adapter '{adapter}' needs {', '.join(missing)}")
 
 
-class EmailConfig(_Strict):
+class EmailConfig(Strict):
     """Outgoing email: SMTP, or the project's local SMTP catcher."""
 
     adapter: Literal["local", "smtp"] = Field(
@@ -141,7 +138,7 @@ class EmailConfig(_Strict):
         return [s for s in (self.username_setting, self.password_setting) if s is not None]
 
 
-class PhoneSimulatorConfig(_Strict):
+class PhoneSimulatorConfig(Strict):
     """How the local phone simulator behaves once it has 'placed' a call."""
 
     callback_delay_seconds: float | None = Field(
@@ -166,7 +163,7 @@ class PhoneSimulatorConfig(_Strict):
     )
 
 
-class TelephonyConfig(_Strict):
+class TelephonyConfig(Strict):
     """Outbound calls with status callbacks: Twilio, or the local phone simulator."""
 
     adapter: Literal["local", "twilio"] = Field(
@@ -209,7 +206,7 @@ class TelephonyConfig(_Strict):
         return [self.auth_token_setting]
 
 
-class StorageConfig(_Strict):
+class StorageConfig(Strict):
     """Object storage: S3 (or any S3-compatible store), or a local folder."""
 
     adapter: Literal["local", "s3"] = Field(
@@ -252,7 +249,7 @@ class StorageConfig(_Strict):
         return [s for s in names if s is not None]
 
 
-class ChatConfig(_Strict):
+class ChatConfig(Strict):
     """Chat notifications: a Slack incoming webhook, or a local outbox file."""
 
     adapter: Literal["local", "slack"] = Field(
@@ -274,7 +271,7 @@ class ChatConfig(_Strict):
 SECTIONS = ("email", "telephony", "storage", "chat")
 
 
-class IntegrationsConfig(_Strict):
+class IntegrationsConfig(Strict):
     """Email, telephony, object storage and chat; a section left out is not available."""
 
     email: EmailConfig | None = Field(default=None, description="Outgoing email.")

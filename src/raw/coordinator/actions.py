@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import ValidationError
 
+from raw.config.coordinator import ActionConfig
 from raw.errors import RawError
 from raw.project import Project, find_project
-from raw.system import ActionConfig
 from raw.workflow.result import RunResult
 from raw.workflow.runner import run_workflow_async
 
@@ -315,6 +315,16 @@ class ActionRunner:
             else:
                 result = await self._signal_with_start(client, item, action, pid)
         except ProcessClosedError as exc:  # no signal reaches a finished process, ever
+            if await self._signalled_before(item, action, pid):
+                return ActionOutcome.done(
+                    {
+                        "status": "signalled",
+                        "process_id": pid,
+                        "idempotency_key": item.idempotency_key,
+                        "repeat": True,
+                    },
+                    target_process_id=pid,
+                )
             return ActionOutcome.dead(str(exc), target_process_id=pid)
         except TemporalUnavailableError as exc:
             return ActionOutcome.unavailable("Temporal", str(exc), target_process_id=pid)
@@ -325,6 +335,21 @@ class ActionRunner:
         except ProcessNotFoundError as exc:  # a signal racing its process's start: later
             return ActionOutcome.retry(_describe(exc), target_process_id=pid)
         return ActionOutcome.done(result, target_process_id=pid)
+
+    async def _signalled_before(self, item: InboxItemLike, action: ActionConfig, pid: str) -> bool:
+        """A repeat attempt of a signal found the process finished: did an earlier attempt
+        (its dispatcher died before recording it) deliver the signal before the end?"""
+        if action.kind != "signal" or action.signal is None or item.attempts <= 1:
+            return False
+        # Lazy: needs the orchestrator extra, which may be missing.
+        from raw.orchestrator.client import signal_received
+
+        try:
+            client = await self.temporal_client()
+            return await signal_received(client, pid, action.signal, item.idempotency_key)
+        except Exception:  # the history could not be read: the dead letter says what to check
+            log.warning("could not read process %s's history", pid, exc_info=True)
+            return False
 
     def _task_queue(self) -> str:
         # Lazy: needs the orchestrator extra, which may be missing.

@@ -27,6 +27,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from raw.config.coordinator import CoordinatorConfig
 from raw.coordinator.api import api_router, health_router
 from raw.coordinator.db.database import Database, database_url
 from raw.coordinator.errors import install_error_handlers
@@ -37,7 +38,6 @@ from raw.coordinator.settings import CoordinatorSettings, check_webhook_secrets,
 from raw.coordinator.webhooks import build_route, import_object, mount_webhooks
 from raw.errors import ConfigError
 from raw.project import Project
-from raw.system import CoordinatorConfig
 from raw.version import __version__
 
 __all__ = ["Coordinator", "create_app", "load_app", "mount_coordinator"]

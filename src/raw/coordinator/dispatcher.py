@@ -67,6 +67,7 @@ from typing import Any, cast
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from raw import clock
+from raw.config.coordinator import DispatcherConfig
 from raw.coordinator.actions import ActionOutcome, ActionRunner, InboxItem, OutcomeStatus
 from raw.coordinator.db.database import database_away
 from raw.coordinator.db.group_commit import GroupCommit
@@ -82,7 +83,6 @@ from raw.coordinator.dead_letters import (
 from raw.coordinator.outages import WAITING_FOR as WAITING_FOR
 from raw.coordinator.outages import Outage, Outages
 from raw.project import Project
-from raw.system import DispatcherConfig
 
 __all__ = [
     "DispatchHook",

@@ -48,8 +48,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Table
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from raw.config.coordinator import WebhookConfig
     from raw.coordinator.db.database import Database
-    from raw.system import WebhookConfig
 
 __all__ = ["KEY_COLUMN", "Accepted", "Answer", "DeliveryStore", "Ignored"]
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from raw import clock
+from raw.config.coordinator import DispatcherConfig
 from raw.coordinator.actions import ActionOutcome, InboxItem
-from raw.system import DispatcherConfig
 
 __all__ = ["WAITING_FOR", "Outage", "Outages"]
 

@@ -16,6 +16,7 @@ import logging
 import os
 from typing import Any
 
+from raw.config.database import DatabaseTLSConfig, with_tls
 from raw.errors import RawError
 from raw.local_state import DATABASE_FILE
 from raw.project import Project
@@ -51,6 +52,12 @@ def run_index_mirror(project: Project | None) -> ManifestSink | None:
             url = f"sqlite+aiosqlite:///{default}"
     if not url:
         return None
+    if project is not None:
+        try:
+            url = with_tls(url, _configured_tls(project.config.system_data), project.root)
+        except ValueError as exc:  # an invalid database_tls: the run goes on without the index
+            _log.warning("The run index is off: system.coordinator.database_tls: %s", exc)
+            return None
     try:
         # Lazy: the coordinator extra may be missing, and SQLAlchemy costs ~150 ms to import.
         from raw.coordinator.db.run_index import sink_for
@@ -74,3 +81,10 @@ def _configured_database_url(system: dict[str, Any]) -> str | None:
     coordinator = system.get("coordinator")
     url = coordinator.get("database_url") if isinstance(coordinator, dict) else None
     return url if isinstance(url, str) and url else None
+
+
+def _configured_tls(system: dict[str, Any]) -> DatabaseTLSConfig | None:
+    """``system.coordinator.database_tls``, validated alone (the run index connects with it)."""
+    coordinator = system.get("coordinator")
+    tls = coordinator.get("database_tls") if isinstance(coordinator, dict) else None
+    return DatabaseTLSConfig.model_validate(tls) if isinstance(tls, dict) else None

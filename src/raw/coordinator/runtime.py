@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from raw.config.coordinator import CoordinatorConfig
 from raw.coordinator.actions import ActionRunner
 from raw.coordinator.db.database import Database, upgrade
 from raw.coordinator.db.system_migrations import upgrade_system
@@ -23,7 +24,6 @@ from raw.coordinator.settings import CoordinatorSettings
 from raw.coordinator.throttle import AuthThrottle
 from raw.coordinator.webhooks import WebhookRoute
 from raw.project import Project
-from raw.system import CoordinatorConfig
 
 if TYPE_CHECKING:
     from temporalio.client import Client

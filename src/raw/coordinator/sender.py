@@ -24,7 +24,7 @@ from raw.coordinator.verify import get_scheme, prepare_url, public_url, register
 from raw.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from raw.system import CoordinatorConfig, WebhookConfig
+    from raw.config.coordinator import CoordinatorConfig, WebhookConfig
 
 
 @dataclass(frozen=True)

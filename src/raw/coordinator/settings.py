@@ -1,4 +1,4 @@
-"""The coordinator's settings, from the environment (pydantic-settings, loaded at start).
+"""The coordinator's settings, read and checked at start (their schema: :mod:`raw.config.settings`).
 
 - ``RAW_ENV``: ``development`` (default) or ``production``. Outside development
   the app refuses to start without a strong API token and without every webhook
@@ -18,82 +18,19 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Sequence
-from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ValidationError
 
+from raw.config.coordinator import CoordinatorConfig, WebhookConfig
+from raw.config.settings import CoordinatorSettings
 from raw.coordinator.errors import InsecureSettingsError
 from raw.coordinator.secret_strength import how_to_generate, weakness
 from raw.coordinator.verify import secrets_for
 from raw.errors import ConfigError
-from raw.system import CoordinatorConfig, WebhookConfig
 
 __all__ = ["CoordinatorSettings", "check_webhook_secrets", "load_settings", "token_problem"]
-
-
-class CoordinatorSettings(BaseSettings):
-    """What the coordinator reads from ``RAW_*`` variables, plus the resolved config values."""
-
-    model_config = SettingsConfigDict(env_prefix="RAW_", env_ignore_empty=True, extra="ignore")
-
-    env: Literal["development", "production"] = "development"
-    dispatcher: Literal["on", "off"] | None = None
-    public_base_url: str | None = None
-    api_token: SecretStr | None = None
-    """Filled from the setting named by ``api_token_setting``, not from RAW_API_TOKEN itself."""
-    api_token_setting: str = Field(default="RAW_API_TOKEN")
-    trusted_proxies: str = ""
-    """RAW_TRUSTED_PROXIES: the proxies whose ``X-Forwarded-For`` is believed; none by default."""
-
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _proxies(cls, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        entries = [part for part in value.replace(",", " ").split() if part]
-        for entry in entries:
-            if entry == "*":
-                continue
-            try:
-                ipaddress.ip_network(entry, strict=False)
-            except ValueError:
-                raise ValueError(
-                    f"'{entry}' is not an IP address or network; list the reverse proxies in "
-                    "front of the coordinator, e.g. '10.0.0.5,10.1.0.0/16' ('*': any peer, only "
-                    "when nothing but the proxy can reach the server)"
-                ) from None
-        return ",".join(entries)
-
-    @field_validator("env", mode="before")
-    @classmethod
-    def _env(cls, value: object) -> object:
-        return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator("dispatcher", mode="before")
-    @classmethod
-    def _switch(cls, value: object) -> object:
-        if isinstance(value, str):
-            lowered = value.strip().lower()
-            if lowered in ("0", "false", "no", "off", "disabled"):
-                return "off"
-            if lowered in ("1", "true", "yes", "on", "enabled"):
-                return "on"
-        return value
-
-    @property
-    def development(self) -> bool:
-        return self.env == "development"
-
-    @property
-    def trusted_proxy_list(self) -> list[str]:
-        return [entry for entry in self.trusted_proxies.split(",") if entry]
-
-    def token(self) -> str | None:
-        return self.api_token.get_secret_value() if self.api_token is not None else None
 
 
 def token_problem(token: str | None, setting: str) -> str | None:

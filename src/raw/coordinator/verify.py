@@ -47,7 +47,7 @@ from raw.coordinator.signing import BUILTIN_SCHEMES
 from raw.errors import RawError
 
 if TYPE_CHECKING:
-    from raw.system import WebhookConfig
+    from raw.config.coordinator import WebhookConfig
 
 __all__ = [
     "Headers",

@@ -53,6 +53,7 @@ from starlette.requests import (
 )
 
 from raw import clock
+from raw.config.coordinator import WebhookConfig
 from raw.coordinator.errors import (
     ERROR_RESPONSES,
     BadRequestError,
@@ -66,7 +67,6 @@ from raw.coordinator.ingest import KEY_COLUMN, Accepted, Answer, DeliveryStore, 
 from raw.coordinator.storable import form_fields, nul_fields
 from raw.coordinator.verify import SignedRequest, get_scheme, verify_request
 from raw.errors import FieldError
-from raw.system import WebhookConfig
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

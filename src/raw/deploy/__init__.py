@@ -8,7 +8,7 @@ Install with ``pip install 'raw-systems[deploy]'`` for the checkers. From Python
     report = check_deployment("deploy")   # the docker-validate gate
     assert report.ok, report.findings
 
-``raw.system`` imports :mod:`raw.deploy.config` on every config validation, so
+``raw.config.system`` imports :mod:`raw.deploy.config` on every config validation, so
 this package imports nothing until a name is used (:mod:`raw._lazy`). See docs/deploy.md.
 """
 

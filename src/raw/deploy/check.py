@@ -10,6 +10,8 @@ written by hand) with the real tools, then against the system:
   settings and secrets (:mod:`raw.deploy.compose_rules`).
 - ``k8s/``: every object against the strict schemas of the stated Kubernetes
   version; roles, probes, settings, secrets, schedules (:mod:`raw.deploy.kube_rules`).
+- The config: no database password in it, and an external PostgreSQL reached over
+  TLS (:mod:`raw.deploy.database_tls`).
 - ``helm/<chart>/``: ``helm_python.lint(strict=True)``; its objects, rendered
   with the default values, through the same schemas and rules, and the same as
   ``k8s/``.
@@ -24,8 +26,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from raw.config.temporal import is_local_address
 from raw.deploy.compose_rules import check_compose
 from raw.deploy.context import check_build_context
+from raw.deploy.database_tls import check_database_security
 from raw.deploy.findings import CheckReport, Finding
 from raw.deploy.kube_rules import check_kube
 from raw.deploy.plan import build_plan
@@ -158,6 +162,31 @@ def _same_objects(chart: list[KubeObject], k8s: list[KubeObject], rel: str) -> l
     return findings
 
 
+def _temporal_security(plan: Plan) -> list[Finding]:
+    """An external Temporal off this machine is reached over TLS, unless allowed in the clear."""
+    temporal = plan.deploy.temporal
+    address = plan.temporal_address
+    if (
+        plan.in_cluster_temporal
+        or plan.temporal_secured
+        or temporal.allow_insecure
+        or is_local_address(address)
+    ):
+        return []
+    return [
+        Finding(
+            ".raw/config.yaml",
+            "system.orchestrator.connection",
+            f"Temporal at {address} would be reached without TLS: its traffic, and any API "
+            "key, would cross the network in the clear.",
+            "Turn TLS on: system.orchestrator.connection server_ca_cert (self-hosted), "
+            "client_cert and client_key (mutual TLS), api_key_setting (Temporal Cloud) or "
+            "tls: true. On a network you trust, set system.deploy.temporal.allow_insecure: true.",
+            "system",
+        )
+    ]
+
+
 def check_deployment(
     directory: Path | str | None = None,
     *,
@@ -183,6 +212,8 @@ def check_deployment(
         )
     report = CheckReport(directory=root, kubernetes_version=version)
     findings = report.findings
+    findings += check_database_security(plan)
+    findings += _temporal_security(plan)
 
     dockerfile = root / "Dockerfile"
     if dockerfile.is_file():

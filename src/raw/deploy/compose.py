@@ -1,15 +1,24 @@
 """``docker-compose.yml``: the whole system on one machine, PostgreSQL and Temporal included.
 
-Compose always runs its own PostgreSQL and Temporal (the official images, on the
-same PostgreSQL); ``deploy.database`` and ``deploy.temporal`` choose for
-Kubernetes. Required settings are ``${NAME:?message}`` so a missing one stops
-``docker compose up`` with its name; ``.env.example`` lists them, values empty.
+Compose runs its own PostgreSQL and Temporal (the official images, on the same
+PostgreSQL) unless ``deploy.database`` / ``deploy.temporal`` say ``external``: then
+it runs none, the services connect to the external one, and its TLS files are
+Compose secrets mounted into the services that connect
+(:mod:`raw.deploy.compose_secrets`). Required settings are ``${NAME:?message}`` so
+a missing one stops ``docker compose up`` with its name; ``.env.example`` lists
+them, values empty. A secret's value is never written here.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from raw.deploy.compose_secrets import (
+    compose_secrets,
+    secret_notes,
+    secret_settings,
+    top_level_secrets,
+)
 from raw.deploy.dockerfile import health_command
 from raw.deploy.plan import POSTGRES_DB, POSTGRES_USER, TEMPORAL_PORT, TEMPORAL_UI_PORT
 
@@ -21,6 +30,7 @@ __all__ = [
     "render_compose",
     "render_env_example",
     "schema_script",
+    "temporal_address",
 ]
 
 MISSING = "is not set: add it to .env next to docker-compose.yml (see .env.example)"
@@ -53,12 +63,17 @@ def namespace_script(namespace: str) -> str:
     )
 
 
-def _value(setting: Setting) -> str:
-    if setting.name == "DATABASE_URL" and setting.value is None:
+def temporal_address(plan: Plan) -> str:
+    """Where Compose's services reach Temporal: its own service, or the external address."""
+    return f"temporal:{TEMPORAL_PORT}" if plan.in_cluster_temporal else plan.temporal_address
+
+
+def _value(plan: Plan, setting: Setting) -> str:
+    if setting.name == "DATABASE_URL" and setting.value is None and plan.in_cluster_database:
         password = required("POSTGRES_PASSWORD")
         return f"postgresql://{POSTGRES_USER}:{password}@postgres:5432/{POSTGRES_DB}"
     if setting.name == "TEMPORAL_ADDRESS":
-        return f"temporal:{TEMPORAL_PORT}"
+        return temporal_address(plan)
     if setting.name == "RAW_PUBLIC_BASE_URL":
         return "${RAW_PUBLIC_BASE_URL:-http://localhost:8000}"
     if setting.value is not None:
@@ -67,7 +82,8 @@ def _value(setting: Setting) -> str:
 
 
 def compose_environment(plan: Plan, role: str) -> dict[str, str]:
-    return {s.name: _value(s) for s in plan.settings_for(role)}
+    env = {s.name: _value(plan, s) for s in plan.compose_settings_for(role)}
+    return {**env, **secret_settings(plan, role)}  # TLS paths: the mounted files, not k8s'
 
 
 def _app(
@@ -79,7 +95,11 @@ def _app(
         "command": command or plan.commands[role],
         "environment": compose_environment(plan, role),
     }
-    service.update(extra)
+    mounted = [s.name for s in compose_secrets(plan) if role in s.roles]
+    if mounted:
+        service["secrets"] = mounted
+    # An empty depends_on: nothing of Compose's own to wait for (an external server).
+    service.update({key: value for key, value in extra.items() if value != {}})
     return service
 
 
@@ -163,12 +183,16 @@ def render_compose(plan: Plan, *, context: str, dockerfile: str) -> dict[str, An
         },
         "restart": "unless-stopped",
     }
-    services: dict[str, Any] = {"postgres": postgres, **_temporal_services(plan)}
-    services["migrate"] = _app(
-        plan, "migrate", build, healthcheck=off, depends_on=_healthy("postgres")
-    )
+    own_database = _healthy("postgres") if plan.in_cluster_database else {}
+    own_temporal = _done("temporal-namespace") if plan.in_cluster_temporal else {}
+    services: dict[str, Any] = {}
+    if plan.in_cluster_database:
+        services["postgres"] = postgres
+    if plan.in_cluster_temporal:
+        services.update(_temporal_services(plan))
+    services["migrate"] = _app(plan, "migrate", build, healthcheck=off, depends_on=own_database)
     services["temporal-setup"] = _app(
-        plan, "temporal-setup", build, healthcheck=off, depends_on=_done("temporal-namespace")
+        plan, "temporal-setup", build, healthcheck=off, depends_on=own_temporal
     )
     if plan.syncs_schedules:
         services["schedules-sync"] = _app(
@@ -179,7 +203,7 @@ def render_compose(plan: Plan, *, context: str, dockerfile: str) -> dict[str, An
             healthcheck=off,
             depends_on=_done("temporal-setup"),
         )
-    ready = {**_healthy("postgres"), **_done("migrate", "temporal-setup")}
+    ready = {**own_database, **_done("migrate", "temporal-setup")}
     services["api"] = _app(
         plan,
         "api",
@@ -199,7 +223,13 @@ def render_compose(plan: Plan, *, context: str, dockerfile: str) -> dict[str, An
         services[role] = _app(
             plan, role, build, healthcheck=off, depends_on=dict(ready), restart="unless-stopped"
         )
-    return {"name": plan.name, "services": services, "volumes": {"postgres-data": {}}}
+    compose: dict[str, Any] = {"name": plan.name, "services": services}
+    if plan.in_cluster_database:
+        compose["volumes"] = {"postgres-data": {}}
+    secrets = top_level_secrets(plan)
+    if secrets:
+        compose["secrets"] = secrets
+    return compose
 
 
 def render_env_example(plan: Plan) -> str:
@@ -207,13 +237,23 @@ def render_env_example(plan: Plan) -> str:
     lines = [
         "# Settings docker-compose.yml reads. Copy to .env (never commit it) and fill in.",
         "# Required ones stop `docker compose up` with their name when missing.",
-        "# A URL-safe password for PostgreSQL (it is part of DATABASE_URL): openssl rand -hex 24",
-        "POSTGRES_PASSWORD=",
     ]
-    for setting in plan.secret_settings():
-        if setting.name == "DATABASE_URL":
+    if plan.in_cluster_database:
+        lines += [
+            "# A URL-safe password for PostgreSQL (it is part of DATABASE_URL): "
+            "openssl rand -hex 24",
+            "POSTGRES_PASSWORD=",
+        ]
+    for setting in plan.compose_secret_settings():
+        if setting.name == "DATABASE_URL" and plan.in_cluster_database:
             continue
         need = "required" if setting.required else "optional"
-        lines.append(f"# {setting.why} ({need})")
+        why = setting.why
+        if setting.name == "DATABASE_URL":
+            why = (
+                "the external PostgreSQL, e.g. "
+                "postgresql://USER:PASSWORD@HOST:5432/DB?sslmode=verify-full"
+            )
+        lines.append(f"# {why} ({need})")
         lines.append(f"{setting.name}=")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *secret_notes(plan)]) + "\n"

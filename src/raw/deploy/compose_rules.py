@@ -1,10 +1,19 @@
-"""The Compose file held against the system: services, health gates, settings, secrets."""
+"""The Compose file held against the system: services, health gates, settings, secrets.
+
+With an external Temporal or PostgreSQL (``system.deploy.*.mode: external``) the
+file runs none of its own: each service that connects points at the external
+one and mounts the TLS files it needs as Compose secrets (files, never values).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from raw.config.database import encrypts
+from raw.deploy.compose import temporal_address
+from raw.deploy.compose_secrets import compose_secrets, secret_settings
 from raw.deploy.findings import Finding
+from raw.deploy.plan import TEMPORAL_ROLES
 from raw.deploy.rules import (
     LONG_RUNNING,
     command_words,
@@ -22,10 +31,11 @@ __all__ = ["check_compose"]
 
 GATES = ("service_healthy", "service_completed_successfully")
 INFRA = {
-    "postgres": ("postgres", "PostgreSQL (image postgres, a volume, a healthcheck)"),
-    "temporal": ("temporalio/server", "Temporal (image temporalio/server)"),
-    "temporal-ui": ("temporalio/ui", "Temporal's UI (image temporalio/ui)"),
+    "postgres": ("postgres", "PostgreSQL (image postgres, a volume, a healthcheck)", "database"),
+    "temporal": ("temporalio/server", "Temporal (image temporalio/server)", "temporal"),
+    "temporal-ui": ("temporalio/ui", "Temporal's UI (image temporalio/ui)", "temporal"),
 }
+"""The services Compose runs itself, unless system.deploy.<database|temporal> is external."""
 
 
 def _environment(service: dict[str, Any]) -> dict[str, Any]:
@@ -62,6 +72,8 @@ class _Checker:
         }
         self.findings: list[Finding] = []
         self.secrets = secret_names(plan) | {"POSTGRES_PASSWORD"}
+        top = data.get("secrets")
+        self.top_secrets: dict[str, Any] = dict(top) if isinstance(top, dict) else {}
 
     def add(self, obj: str, problem: str, fix: str) -> None:
 
@@ -79,7 +91,9 @@ class _Checker:
                     f"no service runs `{' '.join(command)}` (the {role}).",
                     f"Add a service '{role}' with image {self.plan.image} and command {command}.",
                 )
-        for key, (image, what) in INFRA.items():
+        for key, (image, what, part) in INFRA.items():
+            if getattr(self.plan.deploy, part).mode == "external":
+                continue
             if not any(str(s.get("image", "")).startswith(image) for s in self.services.values()):
                 self.add(
                     "services",
@@ -135,14 +149,19 @@ class _Checker:
             )
         env = _environment(service)
         settings_role = "temporal-setup" if role == "schedules-sync" else role
-        for setting in plan.settings_for(settings_role):
+        files = secret_settings(plan, settings_role)
+        for setting in plan.compose_settings_for(settings_role):
             value = env.get(setting.name)
             if setting.name not in env and not service.get("env_file"):
                 self.add(
                     where,
                     f"does not provide {setting.name} ({setting.why}).",
                     f"Add environment {setting.name}: "
-                    + (setting.value or f"${{{setting.name}:?{setting.name} is required}}"),
+                    + (
+                        files.get(setting.name)
+                        or setting.value
+                        or f"${{{setting.name}:?{setting.name} is required}}"
+                    ),
                 )
             elif _silent(setting.name, value) and setting.from_secret and setting.required:
                 self.add(
@@ -150,6 +169,7 @@ class _Checker:
                     f"{setting.name} is required but silently empty when unset.",
                     f"Write ${{{setting.name}:?{setting.name} is required}}.",
                 )
+        self.connections(settings_role, where, service, env)
         if role != "api":
             return
         if str(env.get("RAW_DISPATCHER", "")).lower() != "off":
@@ -183,6 +203,54 @@ class _Checker:
                 where,
                 "may start before the migrations have run.",
                 f"Add depends_on: {{{migrate[0]}: {{condition: service_completed_successfully}}}}.",
+            )
+
+    def connections(
+        self, role: str, where: str, service: dict[str, Any], env: dict[str, Any]
+    ) -> None:
+        """Temporal's address, and each TLS file mounted where its setting points."""
+        plan = self.plan
+        address = temporal_address(plan)
+        if role in TEMPORAL_ROLES and env.get("TEMPORAL_ADDRESS", address) != address:
+            self.add(
+                f"{where}.environment.TEMPORAL_ADDRESS",
+                f"points at {env['TEMPORAL_ADDRESS']}, not at the system's Temporal {address}.",
+                f"Set TEMPORAL_ADDRESS: {address}.",
+            )
+        # A setting left to an env_file cannot be read here: only what the file says is held.
+        unread = bool(service.get("env_file"))
+        mounted = {
+            str(item.get("source") if isinstance(item, dict) else item): item
+            for item in service.get("secrets") or []
+        }
+        for secret in compose_secrets(plan):
+            if role not in secret.roles:
+                continue
+            target = secret.name
+            item = mounted.get(secret.name)
+            if isinstance(item, dict) and item.get("target"):
+                target = str(item["target"])
+            path = target if target.startswith("/") else f"/run/secrets/{target}"
+            if item is None or secret.name not in self.top_secrets:
+                self.add(
+                    where,
+                    f"does not mount {secret.what} (the Compose secret {secret.name}).",
+                    f"Add secrets: [{secret.name}] to the service and the top-level secret "
+                    f"{secret.name}: {{file: {secret.file}}} (raw deploy render writes both).",
+                )
+            elif env.get(secret.setting, path if unread else None) != path:
+                self.add(
+                    f"{where}.environment.{secret.setting}",
+                    f"{secret.setting} does not point at the mounted file {path}.",
+                    f"Set {secret.setting}: {path}.",
+                )
+        wanted = secret_settings(plan, role).get("PGSSLMODE")
+        mode = env.get("PGSSLMODE", wanted if unread else None)
+        if wanted and not (isinstance(mode, str) and encrypts(mode)):
+            self.add(
+                f"{where}.environment.PGSSLMODE",
+                f"PGSSLMODE is {mode or 'not set'}: the database may be reached unencrypted.",
+                f"Set PGSSLMODE: {wanted}.",
             )
 
     def secrets_in_plain_text(self) -> None:

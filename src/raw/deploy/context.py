@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from raw.deploy.compose_secrets import SECRETS_DIR
 from raw.deploy.findings import Finding, ToolMissingError
 from raw.local_state import SECRET_FILES, LocalState
 
@@ -79,12 +80,20 @@ def _kind(path: str, entries: list[tuple[LocalState, object]]) -> LocalState | N
     return None
 
 
+def _compose_files(root: Path, deploy_dir: Path) -> list[LocalState]:
+    """The TLS files Compose mounts from ``secrets/`` beside it, when inside the project."""
+    try:
+        folder = (deploy_dir / SECRETS_DIR).resolve().relative_to(root.resolve())
+    except ValueError:
+        return []
+    return [LocalState(folder.as_posix(), "TLS keys and certificates for Compose", "you")]
+
+
 def check_build_context(project: Project, deploy_dir: Path) -> tuple[list[Finding], int]:
     """Findings for each file of local state or secrets the image would hold; files sent."""
     context = build_context(project.root, deploy_dir / "Dockerfile")
-    entries = [
-        (entry, _matcher([entry.pattern])) for entry in (*project.local_state(), *SECRET_FILES)
-    ]
+    kinds = (*project.local_state(), *SECRET_FILES, *_compose_files(project.root, deploy_dir))
+    entries = [(entry, _matcher([entry.pattern])) for entry in kinds]
     if context.ignore_file is not None:
         where = os.path.relpath(context.ignore_file, deploy_dir)
     else:

@@ -131,4 +131,5 @@ def render_dockerignore(out_dir_from_root: str, local: Sequence[LocalState]) -> 
     if out not in (".", ""):
         lines.append(f"{out}/helm")
         lines.append(f"{out}/k8s")
+        lines.append(f"{out}/secrets")  # the TLS files Compose mounts
     return "\n".join(lines) + "\n"

@@ -32,7 +32,7 @@ GROUPS = {
     "jobs": "One-shot Jobs: migrations, Temporal setup, scheduled runs.",
     "ingress": "How the api is reached from outside the cluster.",
     "postgres": "The in-cluster PostgreSQL (a StatefulSet).",
-    "temporal": "The in-cluster Temporal server and UI (official images).",
+    "temporal": "Temporal: the in-cluster server and UI, or the TLS of an external one.",
 }
 
 
@@ -109,9 +109,21 @@ def values_yaml(plan: Plan, specs: dict[str, ValueSpec]) -> str:
         "# Set them with --set or -f; values.schema.json refuses unknown or mistyped ones.",
         "# Secret settings never go here: create the Secret named by secretName, e.g.",
         f"#   kubectl create secret generic {plan.secret_name} --from-env-file=.env",
+        *(f"# {line}" for line in temporal_tls_help(plan)),
         "",
     ]
     return "\n".join(head + _lines(_tree(specs), 0)) + "\n"
+
+
+def temporal_tls_help(plan: Plan) -> list[str]:
+    """How to create the Secret of Temporal's TLS files (none: no lines)."""
+    if plan.temporal_tls_secret is None:
+        return []
+    files = " ".join(f"--from-file={key}=PATH" for _, key in plan.temporal_tls_files())
+    return [
+        "Temporal's TLS files come from their own Secret, named by temporal.tlsSecret:",
+        f"  kubectl create secret generic {plan.temporal_tls_secret} {files}",
+    ]
 
 
 def _schema(item: Any) -> dict[str, Any]:
@@ -144,6 +156,10 @@ def notes(plan: Plan) -> str:
         f"The {plan.name} system is installed.\n\n"
         "Its settings come from the Secret {{ .Values.secretName }} (create it first):\n"
         + "".join(f"  {s.name}\n" for s in plan.secret_keys())
+        + "".join(
+            line.replace(plan.temporal_tls_secret or "", "{{ .Values.temporal.tlsSecret }}") + "\n"
+            for line in temporal_tls_help(plan)
+        )
         + "\nAPI:  kubectl port-forward svc/"
         + f"{plan.name}-api 8000:80   then http://127.0.0.1:8000/docs\n"
         + (

@@ -12,7 +12,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from raw.deploy.config import Resources
-from raw.deploy.plan import APP_UID, POSTGRES_DB, POSTGRES_USER, schedule_command
+from raw.deploy.database_tls import tls_env, tls_mount, tls_volume
+from raw.deploy.plan import (
+    APP_UID,
+    POSTGRES_DB,
+    POSTGRES_USER,
+    TEMPORAL_ROLES,
+    TEMPORAL_TLS_DIR,
+    schedule_command,
+)
 from raw.deploy.values import Document
 
 if TYPE_CHECKING:
@@ -73,18 +81,56 @@ def app_container(
             schema=RESOURCES_SCHEMA,
         ),
         "securityContext": restricted(),
-        "volumeMounts": [dict(TMP_MOUNT)],
-        "env": app_env(plan, v, role),  # last: the long list
+        "volumeMounts": [
+            dict(TMP_MOUNT),
+            *filter(None, [tls_mount(plan, role)]),
+            *_temporal_tls_mount(plan, role),
+        ],
+        "env": app_env(plan, v, role) + tls_env(plan, role),  # last: the long list
     }
 
 
-def app_pod(plan: Plan, containers: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+TEMPORAL_TLS_VOLUME = "temporal-tls"
+
+
+def _temporal_tls_mount(plan: Plan, role: str) -> list[dict[str, Any]]:
+    if plan.temporal_tls_secret is None or role not in TEMPORAL_ROLES:
+        return []
+    return [{"name": TEMPORAL_TLS_VOLUME, "mountPath": TEMPORAL_TLS_DIR, "readOnly": True}]
+
+
+def temporal_tls_volumes(plan: Plan, v: Values) -> list[dict[str, Any]]:
+    """The Secret of Temporal's TLS files, for the pods of roles that connect to Temporal."""
+    secret = plan.temporal_tls_secret
+    if secret is None:
+        return []
+    keys = ", ".join(key for _, key in plan.temporal_tls_files())
+    name = v.scalar(
+        "temporal.tlsSecret",
+        secret,
+        f"The Secret holding Temporal's TLS files ({keys}); never the files in values.",
+    )
+    # Read-only for everyone in the pod: the app runs as a non-root uid that owns nothing
+    # there (no fsGroup), and the pod holds no other user.
+    secret_volume = {"secretName": name, "defaultMode": 0o444}
+    return [{"name": TEMPORAL_TLS_VOLUME, "secret": secret_volume}]
+
+
+def app_pod(
+    plan: Plan,
+    containers: list[dict[str, Any]],
+    v: Values | None = None,
+    *,
+    volumes: list[dict[str, Any]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    database_tls = tls_volume(plan, v) if v is not None else None
     return {
         "automountServiceAccountToken": False,
         "securityContext": pod_security(APP_UID),
         **extra,
         "containers": containers,
-        "volumes": [dict(TMP_VOLUME)],
+        "volumes": [dict(TMP_VOLUME), *filter(None, [database_tls]), *(volumes or [])],
     }
 
 
@@ -111,7 +157,13 @@ def _deployment(plan: Plan, v: Values, role: str, **container_extra: Any) -> dic
             "selector": {"matchLabels": selector(plan, role)},
             "template": {
                 "metadata": {"labels": labels(plan, role)},
-                "spec": app_pod(plan, [container], terminationGracePeriodSeconds=grace),
+                "spec": app_pod(
+                    plan,
+                    [container],
+                    v,
+                    volumes=temporal_tls_volumes(plan, v),
+                    terminationGracePeriodSeconds=grace,
+                ),
             },
         },
     }
@@ -192,7 +244,7 @@ def _cronjob(plan: Plan, v: Values, index: int) -> dict[str, Any]:
     component = f"schedule-{schedule.id}"
     container = _job_container(plan, v, "cron", schedule_command(schedule))
     container["name"] = "run"
-    pod = app_pod(plan, [container], restartPolicy="Never")
+    pod = app_pod(plan, [container], v, restartPolicy="Never")
     return {
         "apiVersion": "batch/v1",
         "kind": "CronJob",
@@ -258,9 +310,16 @@ def app_documents(plan: Plan, v: Values) -> dict[str, list[Document]]:
             "migrate",
             [_job_container(plan, v, "migrate", plan.commands["migrate"])],
             weight=0,
-            pod=app_pod(plan, []),
+            pod=app_pod(plan, [], v),
         ),
-        job(plan, v, "temporal-setup", setup, weight=5, pod=app_pod(plan, [])),
+        job(
+            plan,
+            v,
+            "temporal-setup",
+            setup,
+            weight=5,
+            pod=app_pod(plan, [], volumes=temporal_tls_volumes(plan, v)),
+        ),
     ]
     ingress = _ingress(plan, v)
     files = {

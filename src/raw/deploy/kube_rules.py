@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from raw.deploy.config import looks_secret
 from raw.deploy.findings import Finding
-from raw.deploy.plan import TEMPORAL_PORT, schedule_command
+from raw.deploy.plan import TEMPORAL_PORT, TEMPORAL_ROLES, TEMPORAL_TLS_DIR, schedule_command
 from raw.deploy.rules import (
     LONG_RUNNING,
     command_words,
@@ -183,6 +183,8 @@ class _Checker:
                 )
             elif entry is not None:
                 self.config_key(c, entry)
+        if plan.temporal_tls_secret is not None and settings_role in TEMPORAL_ROLES:
+            self.temporal_tls_mount(c)
         context = {**(c.pod.get("securityContext") or {}), **(c.spec.get("securityContext") or {})}
         wanted = {
             "runAsNonRoot": True,
@@ -204,6 +206,22 @@ class _Checker:
                 c.label,
                 "has no resource requests.",
                 "Set resources.requests (cpu, memory) so the scheduler can place it.",
+            )
+
+    def temporal_tls_mount(self, c: Container) -> None:
+        """Temporal's TLS files are where TEMPORAL_TLS_*_PATH point: a Secret mounted there."""
+        mounts = {m.get("mountPath"): m.get("name") for m in c.spec.get("volumeMounts") or []}
+        volumes = {v.get("name"): v for v in c.pod.get("volumes") or []}
+        volume = volumes.get(mounts.get(TEMPORAL_TLS_DIR)) or {}
+        if "secret" not in volume:
+            secret = self.plan.temporal_tls_secret
+            self.add(
+                c.owner.file,
+                c.label,
+                f"does not mount Temporal's TLS files at {TEMPORAL_TLS_DIR}.",
+                f"Mount the Secret {secret} (keys "
+                + ", ".join(key for _, key in self.plan.temporal_tls_files())
+                + f") read-only at {TEMPORAL_TLS_DIR} (raw deploy render writes it).",
             )
 
     def config_key(self, c: Container, entry: dict[str, Any]) -> None:

@@ -29,9 +29,10 @@ from raw.errors import ConfigError
 from raw.version import __version__
 
 if TYPE_CHECKING:
+    from raw.config.orchestrator import ScheduleConfig
+    from raw.config.system import SystemConfig
     from raw.deploy.config import DeployConfig
     from raw.project import Project
-    from raw.system import ScheduleConfig, SystemConfig
 
 __all__ = ["APP_ROLES", "RUNNER_ROLES", "Plan", "Setting", "build_plan", "schedule_command"]
 
@@ -45,6 +46,17 @@ POSTGRES_DB = "raw"
 TEMPORAL_PORT = 7233
 TEMPORAL_UI_PORT = 8080
 APP_UID = 10001
+TEMPORAL_ROLES = ("api", "worker", "dispatcher", "temporal-setup")
+"""The roles that connect to Temporal (``schedules-sync`` runs as ``temporal-setup``)."""
+TEMPORAL_TLS_DIR = "/etc/raw/temporal-tls"
+"""Where the Secret of Temporal's TLS files is mounted, read-only."""
+TEMPORAL_TLS_FILES = (
+    ("server_ca_cert", "TEMPORAL_TLS_SERVER_CA_CERT_PATH", "ca.crt"),
+    ("client_cert", "TEMPORAL_TLS_CLIENT_CERT_PATH", "tls.crt"),
+    ("client_key", "TEMPORAL_TLS_CLIENT_KEY_PATH", "tls.key"),
+)
+"""system.orchestrator.connection's file, the setting that points at it, its Secret key."""
+PLAIN_OWN_TEMPORAL = "the deployment's own Temporal is plain (TLS settings are for another)"
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,8 @@ class Setting:
     required: bool = True
     inline: bool = False
     """Written on the container itself (role-specific), not in the shared ConfigMap."""
+    external_temporal: bool = False
+    """Only to reach an external Temporal (its TLS files, its API key)."""
 
     @property
     def from_secret(self) -> bool:
@@ -119,6 +133,41 @@ class Plan:
     def settings_for(self, role: str) -> list[Setting]:
         return [s for s in self.settings if role in s.roles]
 
+    def compose_settings_for(self, role: str) -> list[Setting]:
+        """Compose's: the same as Kubernetes', but its own Temporal (if any) is plain."""
+        if not self.in_cluster_temporal:
+            return self.settings_for(role)
+        settings = [s for s in self.settings_for(role) if not s.external_temporal]
+        names = {s.name for s in settings}
+        if self.temporal_secured and role in TEMPORAL_ROLES and "TEMPORAL_TLS" not in names:
+            settings.append(Setting("TEMPORAL_TLS", TEMPORAL_ROLES, PLAIN_OWN_TEMPORAL, "false"))
+        return settings
+
+    def compose_secret_settings(self) -> list[Setting]:
+        """What Compose reads from .env (its own Temporal, if any, takes no API key)."""
+        own = self.in_cluster_temporal
+        return [s for s in self.secret_settings() if not (own and s.external_temporal)]
+
+    @property
+    def temporal_secured(self) -> bool:
+        """Whether system.orchestrator.connection asks for TLS (or an API key)."""
+        return self.system.orchestrator.connection.uses_tls
+
+    def temporal_tls_files(self) -> list[tuple[str, str]]:
+        """(setting, Secret key) of each TLS file an external Temporal needs, in order."""
+        if self.in_cluster_temporal:
+            return []
+        connection = self.system.orchestrator.connection
+        files = TEMPORAL_TLS_FILES
+        return [(name, key) for attr, name, key in files if getattr(connection, attr)]
+
+    @property
+    def temporal_tls_secret(self) -> str | None:
+        """The Secret of Temporal's TLS files, mounted for Temporal's users; None: no files."""
+        if not self.temporal_tls_files():
+            return None
+        return self.deploy.temporal.tls_secret or f"{self.name}-temporal-tls"
+
     def secret_settings(self) -> list[Setting]:
         """Settings whose values live in the Secret, each once, in order."""
         return [s for s in self.settings if s.from_secret]
@@ -169,10 +218,12 @@ def _integration_settings(system: SystemConfig) -> list[str]:
     return list(names()) if callable(names) else []
 
 
-def _settings(system: SystemConfig, deploy: DeployConfig, temporal_address: str) -> list[Setting]:
+def _settings(
+    system_name: str, system: SystemConfig, deploy: DeployConfig, temporal_address: str
+) -> list[Setting]:
     coordinator = system.coordinator
     everyone = ("api", "worker", "dispatcher", "migrate", "temporal-setup", "cron")
-    temporal_users = ("api", "worker", "dispatcher", "temporal-setup")
+    temporal_users = TEMPORAL_ROLES
     database_users = ("api", "worker", "dispatcher", "migrate", "cron")
     settings: dict[str, Setting] = {}
 
@@ -188,6 +239,19 @@ def _settings(system: SystemConfig, deploy: DeployConfig, temporal_address: str)
     add(Setting("RAW_ENV", everyone, "production refuses weak tokens", value="production"))
     add(Setting("DATABASE_URL", database_users, "the coordinator's database and run index"))
     add(Setting("TEMPORAL_ADDRESS", temporal_users, "Temporal", value=temporal_address))
+    connection = system.orchestrator.connection
+    if deploy.temporal.mode == "external":
+        secret = deploy.temporal.tls_secret or f"{system_name}-temporal-tls"
+        for key, setting, filename in TEMPORAL_TLS_FILES:
+            if getattr(connection, key):
+                why = f"Temporal's TLS file: key {filename} of the Secret {secret}"
+                path = f"{TEMPORAL_TLS_DIR}/{filename}"
+                add(Setting(setting, temporal_users, why, value=path, external_temporal=True))
+        if connection.api_key_setting:
+            why = "Temporal's API key"
+            add(Setting(connection.api_key_setting, temporal_users, why, external_temporal=True))
+    elif connection.uses_tls:
+        add(Setting("TEMPORAL_TLS", temporal_users, PLAIN_OWN_TEMPORAL, value="false"))
     add(Setting("RAW_DISPATCHER", ("api",), "the dispatcher runs apart", value="off", inline=True))
     add(Setting(coordinator.api_token_setting, ("api",), "the REST API's bearer token"))
     ingress = deploy.ingress
@@ -258,7 +322,7 @@ def build_plan(project: Project) -> Plan:
         system=system,
         project_root=project.root,
         python_version=deploy.python.version or __version__,
-        settings=tuple(_settings(system, deploy, address)),
+        settings=tuple(_settings(name, system, deploy, address)),
         schedules=schedules,
         temporal_address=address,
         commands=commands,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from raw.deploy.compose import render_compose, render_env_example
+from raw.deploy.compose_secrets import SECRETS_DIR, compose_secrets, gitignore
 from raw.deploy.dockerfile import render_dockerfile, render_dockerignore
 from raw.deploy.helm import chart_yaml, notes, values_schema, values_yaml
 from raw.deploy.kube import app_documents
@@ -78,6 +79,8 @@ def render_files(plan: Plan, out: Path) -> dict[str, str]:
         ),
         ".env.example": render_env_example(plan),
     }
+    if compose_secrets(plan):
+        files[f"{SECRETS_DIR}/.gitignore"] = gitignore()
     for name, documents in _objects(plan, Concrete()).items():
         files[f"k8s/{name}.yml"] = dump_documents(documents)
     helm = HelmValues()

@@ -93,6 +93,8 @@ def leaks(name: str, value: Any, secrets: set[str]) -> bool:
     if value is None or not isinstance(value, str | int | float):
         return False
     text = str(value)
+    if "PRIVATE KEY-----" in text:  # key material pasted where a path or a reference belongs
+        return True
     match = _URL_PASSWORD.search(text)
     if match and match.group(1) and not _is_reference(match.group(1)):
         return True

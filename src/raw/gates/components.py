@@ -19,8 +19,8 @@ from raw.deploy.rules import command_words, role_of, schedule_of
 from raw.deploy.validators import load_kube_files
 
 if TYPE_CHECKING:
+    from raw.config.system import SystemConfig
     from raw.project import Project
-    from raw.system import SystemConfig
 
 __all__ = ["Component", "deployment_findings", "needed_components"]
 

@@ -18,8 +18,8 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from raw.config.project import BUILTIN_GATES
 from raw.errors import ConfigError, UsageError
-from raw.project import BUILTIN_GATES
 
 if TYPE_CHECKING:
     from raw.project import Project

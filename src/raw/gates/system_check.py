@@ -36,8 +36,9 @@ from raw.workflow.arguments import parse_flags, read_params, split_args
 from raw.workflow.loader import load_workflow
 
 if TYPE_CHECKING:
+    from raw.config.coordinator import WebhookConfig
+    from raw.config.orchestrator import ScheduleConfig
     from raw.project import Project
-    from raw.system import ScheduleConfig, WebhookConfig
 
 __all__ = ["SystemFinding", "SystemReport", "check_system"]
 

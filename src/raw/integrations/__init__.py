@@ -7,7 +7,7 @@ and a real local one. Install with ``pip install 'raw-systems[integrations]'``.
     integrations.email.send_sync(EmailMessage(to="ada@example.com", subject="Hi", text="..."))
     await integrations.storage.put("reports/2026-01-05.md", text, "text/markdown")
 
-Names are imported on first use: ``raw.system`` imports ``raw.integrations.config``
+Names are imported on first use: ``raw.config.system`` imports ``raw.integrations.config``
 and must stay cheap, so this package loads nothing else until asked (:mod:`raw._lazy`).
 """
 

@@ -23,13 +23,11 @@ See docs/orchestrator.md.
 
 from __future__ import annotations
 
-from typing import Any as _Any
-
+from raw._moved import moved_names as _moved_names
 from raw.orchestrator import _deprecated
 
 __all__: list[str] = []
 
 
-def __getattr__(name: str) -> _Any:
-    # Names this package exported before the split: they answer for one release, with a warning.
-    return _deprecated.resolve(__name__, name, _deprecated.PACKAGE_NAMES)
+# Names this package exported before the split: they answer for one release, with a warning.
+__getattr__ = _moved_names(__name__, _deprecated.PACKAGE_NAMES)

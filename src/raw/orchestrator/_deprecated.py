@@ -8,10 +8,6 @@ The kit was split the way ``temporalio`` is: :mod:`raw.orchestrator.workflow`
 
 from __future__ import annotations
 
-import importlib
-import warnings
-from typing import Any
-
 WORKFLOW = "raw.orchestrator.workflow"
 CLIENT = "raw.orchestrator.client"
 ACTIVITY = "raw.orchestrator.activity"
@@ -59,17 +55,3 @@ PROCESS_NAMES: dict[str, str] = dict.fromkeys(
     WORKFLOW,
 )
 """What ``raw.orchestrator.process`` held -> where it lives now."""
-
-
-def resolve(old_module: str, name: str, moved: dict[str, str]) -> Any:
-    """``name`` from its new module, with a DeprecationWarning naming the new path."""
-    new_module = moved.get(name)
-    if new_module is None:
-        raise AttributeError(f"module {old_module!r} has no attribute {name!r}")
-    warnings.warn(
-        f"{old_module}.{name} has moved: import it from {new_module} "
-        f"('from {new_module} import {name}'). The old path stops working in the next release.",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return getattr(importlib.import_module(new_module), name)

@@ -70,6 +70,7 @@ __all__ = [
     "process_type",
     "query",
     "signal",
+    "signal_received",
     "signal_with_start",
     "start_process",
     "workflow_type_name",
@@ -276,6 +277,31 @@ async def signal(
             raise ProcessNotFoundError(process_id, namespace=client.namespace) from None
         raise
     return envelope.idempotency_key
+
+
+async def signal_received(client: Client, process_id: str, name: str, idempotency_key: str) -> bool:
+    """Whether the process's latest run received signal ``name`` with ``idempotency_key``.
+
+    Read from its history, so it answers for a finished process too (no worker needed):
+    a repeated signal action whose first attempt reached the process before it finished
+    was delivered, not lost.
+    """
+    handle = client.get_workflow_handle(process_id)
+    try:
+        async for event in handle.fetch_history_events():
+            if not event.HasField("workflow_execution_signaled_event_attributes"):
+                continue
+            signaled = event.workflow_execution_signaled_event_attributes
+            if signaled.signal_name != name or not signaled.input.payloads:
+                continue
+            (envelope,) = await client.data_converter.decode(signaled.input.payloads[:1])
+            if isinstance(envelope, dict) and envelope.get("idempotency_key") == idempotency_key:
+                return True
+    except RPCError as exc:
+        if _not_found(exc):
+            return False
+        raise
+    return False
 
 
 async def signal_with_start(

@@ -234,9 +234,17 @@ def external_address(project: Project) -> tuple[str, str] | None:
     """``(address, source)`` of a configured Temporal server, or None for the embedded one."""
     if os.environ.get("TEMPORAL_ADDRESS"):
         return os.environ["TEMPORAL_ADDRESS"], "TEMPORAL_ADDRESS"
-    configured = project.config.system.orchestrator.address
+    orchestrator = project.config.system.orchestrator
+    configured = orchestrator.address
     if configured:
         return configured, "system.orchestrator.address in .raw/config.yaml"
+    if orchestrator.connection.names_profile or os.environ.get("TEMPORAL_PROFILE"):
+        # Lazy: reads Temporal's client config through the SDK, only when one is named.
+        from raw.orchestrator.security import load_profile
+
+        loaded = load_profile(orchestrator, root=project.root, env=os.environ)
+        if loaded is not None and loaded[0].address:
+            return loaded[0].address, loaded[1]
     return None
 
 

@@ -5,10 +5,7 @@ Each name still answers here for one release, with a DeprecationWarning.
 
 from __future__ import annotations
 
-from typing import Any
-
+from raw._moved import moved_names as _moved_names
 from raw.orchestrator import _deprecated
 
-
-def __getattr__(name: str) -> Any:
-    return _deprecated.resolve(__name__, name, _deprecated.PROCESS_NAMES)
+__getattr__ = _moved_names(__name__, _deprecated.PROCESS_NAMES)

@@ -48,10 +48,10 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from raw.config.orchestrator import OrchestratorConfig, ScheduleConfig
 from raw.errors import RawError
 from raw.orchestrator.scheduled import SCHEDULED_RUN, ScheduledRunInput
 from raw.project import Project
-from raw.system import OrchestratorConfig, ScheduleConfig
 
 __all__ = [
     "CATCHUP_WINDOW",

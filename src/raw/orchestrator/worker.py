@@ -27,11 +27,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from raw.config.orchestrator import OrchestratorConfig
 from raw.errors import RawError
 from raw.orchestrator.activity import OutageInterceptor, RawActivities
 from raw.orchestrator.scheduled import RawScheduledRun
 from raw.project import Project
-from raw.system import OrchestratorConfig
 
 
 class WorkerConfigError(RawError):

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from raw import clock
+from raw.config.cron import InvalidCronError, check_cron
 from raw.coordinator.verify import known_schemes
-from raw.cron import InvalidCronError, check_cron
 from raw.errors import UsageError
 from raw.project import WORKFLOW_ID
 from raw.scaffold.decision import DEFAULT_WEBHOOKS, PATTERNS, Pattern

@@ -36,9 +36,9 @@ if TYPE_CHECKING:
     from temporalio.client import WorkflowHandle
     from temporalio.testing import WorkflowEnvironment
 
+    from raw.config.coordinator import WebhookConfig
     from raw.coordinator.db.database import Database
     from raw.integrations.services import LocalServices
-    from raw.system import WebhookConfig
 
 log = logging.getLogger("raw.simulate")
 

@@ -7,11 +7,12 @@ Both read them here, so both accept exactly the same arguments.
 
 Flags are generated from a workflow's ``Params`` model: ``cv_text: str`` becomes
 ``--cv-text VALUE``; a bool becomes ``--x/--no-x``; a list is repeatable
-(``--tag a --tag b``, or one JSON array); an Enum or Literal takes one of its
+(``--tag a --tag b``), takes several values after one flag as the original runtime's
+did (``--tags a b``), or one JSON array; an Enum or Literal takes one of its
 values; nested models and dicts take JSON. Values are handed to Pydantic as
 strings, so its validation (and its messages) decide the rest. The command's own
-options (``--json``, ``--dry``, ``--params``, ``--timeout``, ``--no-cache``) may
-appear anywhere among them.
+options (``--json``, ``--dry``, ``--params``, ``--timeout``, ``--no-cache``,
+``--no-deps``) may appear anywhere among them.
 """
 
 from __future__ import annotations
@@ -206,32 +207,26 @@ def parse_flags(
             else:
                 values[flag.key] = True
             continue
+        if flag.kind == "list":
+            # Repeated (--tag a --tag b), one JSON array, or as the original runtime's
+            # argparse took them (nargs="*"): every value up to the next flag, maybe none.
+            bucket = values.setdefault(flag.key, [])
+            if has_value:
+                _add_list_value(flag, inline, bucket, errors)
+                continue
+            while i < len(tokens) and not _is_flag(tokens[i]):
+                _add_list_value(flag, tokens[i], bucket, errors)
+                i += 1
+            continue
         if has_value:
             value = inline
-        elif i < len(tokens) and not (tokens[i].startswith("--") and len(tokens[i]) > 2):
+        elif i < len(tokens) and not _is_flag(tokens[i]):
             value = tokens[i]
             i += 1
         else:
             errors.append(FieldError(flag.flag, f"{flag.flag} needs a value."))
             continue
-        if flag.kind == "list":
-            bucket = values.setdefault(flag.key, [])
-            if value.startswith("["):
-                try:
-                    parsed = json.loads(value)
-                except ValueError:
-                    parsed = None
-                if isinstance(parsed, list):
-                    bucket.extend(parsed)
-                    continue
-            if flag.item_json:
-                try:
-                    bucket.append(json.loads(value))
-                except ValueError as exc:
-                    errors.append(FieldError(flag.flag, f"each value must be JSON: {exc}."))
-            else:
-                bucket.append(value)
-        elif flag.kind == "json":
+        if flag.kind == "json":
             try:
                 values[flag.key] = json.loads(value)
             except ValueError as exc:
@@ -250,6 +245,28 @@ def parse_flags(
     return values, errors
 
 
+def _is_flag(token: str) -> bool:
+    return token.startswith("--") and len(token) > 2
+
+
+def _add_list_value(flag: Flag, value: str, bucket: list[Any], errors: list[FieldError]) -> None:
+    if value.startswith("["):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, list):
+            bucket.extend(parsed)
+            return
+    if flag.item_json:
+        try:
+            bucket.append(json.loads(value))
+        except ValueError as exc:
+            errors.append(FieldError(flag.flag, f"each value must be JSON: {exc}."))
+    else:
+        bucket.append(value)
+
+
 def flag_name(model: type[BaseModel], field_path: str) -> str:
     """``cv_text`` -> ``--cv-text`` for messages; nested paths keep their tail."""
     head, _, tail = field_path.partition(".")
@@ -262,7 +279,7 @@ def flag_name(model: type[BaseModel], field_path: str) -> str:
 # --- the command's own options ---------------------------------------------------
 
 _VALUE_OPTIONS = {"--params", "--timeout", "--project-dir"}
-_SWITCHES = {"--json", "--dry", "--no-cache", "--help", "-h"}
+_SWITCHES = {"--json", "--dry", "--no-cache", "--no-deps", "--help", "-h"}
 
 
 class RunArgs:
@@ -271,6 +288,7 @@ class RunArgs:
         self.as_json = False
         self.dry = False
         self.no_cache = False
+        self.no_deps = False
         self.help = False
         self.params: str | None = None
         self.timeout: str | None = None
@@ -301,7 +319,12 @@ def split_args(tokens: list[str], *, expect_id: bool = True) -> RunArgs:
             else:
                 setattr(
                     args,
-                    {"--json": "as_json", "--dry": "dry", "--no-cache": "no_cache"}[token],
+                    {
+                        "--json": "as_json",
+                        "--dry": "dry",
+                        "--no-cache": "no_cache",
+                        "--no-deps": "no_deps",
+                    }[token],
                     True,
                 )
         elif expect_id and args.workflow_id is None and not token.startswith("-"):

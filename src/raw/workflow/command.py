@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from raw.errors import (
+    AmbiguousWorkflowError,
     ConfigError,
+    DependencyInstallError,
     InvalidWorkflowIdError,
     ProjectError,
     RawError,
@@ -31,8 +34,11 @@ from raw.errors import (
 from raw.project import WORKFLOW_ID, find_project
 from raw.workflow.arguments import RunArgs, parse_flags, parse_timeout, read_params
 from raw.workflow.definition import WorkflowDefinition
+from raw.workflow.deps import ensure_dependencies
+from raw.workflow.dotenv import load_dotenv
 from raw.workflow.result import RunResult, RunStatus
 from raw.workflow.runner import RunOptions, WorkflowTarget, error_result, execute, resolve
+from raw.workflow.script import is_plain_script, params_to_flags, run_script, script_help
 
 __all__ = ["CommandRun", "run_command", "target_for_class"]
 
@@ -46,6 +52,8 @@ class CommandRun:
     params_model: type[BaseModel] | None = None
     """The workflow's Params, once loaded: messages name its fields as flags."""
     description: str = ""
+    help_text: str | None = None
+    """A plain script's own ``--help``, for ``--help`` (it has no Params to list)."""
 
 
 def _slug(name: str) -> str:
@@ -86,9 +94,16 @@ def run_command(
         try:
             target = resolve(workflow_id, args.project_dir or project_dir)
         except RawError as exc:
-            refused = InvalidWorkflowIdError | ConfigError | WorkflowOutsideProjectError
+            refused = (
+                InvalidWorkflowIdError
+                | ConfigError
+                | WorkflowOutsideProjectError
+                | AmbiguousWorkflowError
+            )
             status: RunStatus = "invalid_input" if isinstance(exc, refused) else "not_found"
             return CommandRun(error_result(workflow_id, status, exc, dry=args.dry))
+        workflow_id = target.workflow_id  # a name of an original folder, resolved
+    load_dotenv(target.workflow_dir)  # as the original runtime did; the environment wins
     try:
         timeout = parse_timeout(args.timeout)
         base = read_params(args.params) if args.params is not None else {}
@@ -110,7 +125,24 @@ def run_command(
         # Set by the Temporal activity in subprocess mode: the same key on every retry.
         idempotency_key=os.environ.get("RAW_IDEMPOTENCY_KEY") or None,
         on_hard_timeout=on_hard_timeout,
+        chdir_to_run=entry_point == "cli",  # as the original's `raw run`; `python run.py` stays
+        echo_output=True,
     )
+    extra_paths: list[Path] = []
+    if target.preloaded is None and not args.no_deps:  # `python run.py` brought its own
+        try:
+            env_dir = ensure_dependencies(workflow_id, target.path)
+        except DependencyInstallError as exc:
+            return CommandRun(error_result(workflow_id, "failed", exc, dry=args.dry))
+        if env_dir is not None:
+            extra_paths.append(env_dir)
+            if str(env_dir) not in sys.path:
+                sys.path.insert(0, str(env_dir))
+    if target.preloaded is None and is_plain_script(target.path):
+        if args.help:
+            return CommandRun(None, help_text=script_help(target, extra_paths))
+        flags = [*params_to_flags(base), *args.flags]
+        return CommandRun(run_script(target, flags, options, extra_paths=extra_paths))
     try:
         loaded = target.load()
     except RawError:  # the run records and reports the load error

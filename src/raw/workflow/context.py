@@ -11,7 +11,7 @@ import threading
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from raw import clock
 from raw.errors import DryRunNetworkError, RunCancelledError, RunTimedOutError
@@ -39,6 +39,10 @@ class RunContext:
     network_violations: list[DryRunNetworkError] = field(default_factory=list)
     llm_source: Literal["provider", "recorded"] | None = None
     """Where ``self.llm`` answered from, once used: "provider" or "recorded"."""
+    # Typed Any: raw.workflow.workflow_context builds on this module, not the reverse.
+    workflow_context: Any = None
+    """The original runtime's view of this run (``self.context``), made on first use
+    (:class:`raw.workflow.workflow_context.WorkflowContext`)."""
 
     @property
     def mocks_dir(self) -> Path | None:

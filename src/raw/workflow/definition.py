@@ -11,6 +11,7 @@ import inspect
 import logging
 import typing
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
@@ -18,11 +19,13 @@ from pydantic import BaseModel, ConfigDict
 
 from raw import clock
 from raw.workflow.context import RunContext, current_run
-from raw.workflow.recorder import save_into
+from raw.workflow.recorder import OUTPUT_LOG, save_into
 from raw.workflow.steps import StepSpec, get_spec
+from raw.workflow.workflow_context import WorkflowContext, get_workflow_context
 
 if typing.TYPE_CHECKING:
     from raw.workflow.llm import LLM
+    from raw.workflow.tools import Tool
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -32,6 +35,16 @@ _LEVELS = {
     "warning": logging.WARNING,
     "error": logging.ERROR,
 }
+
+
+def _append_output_log(run_dir: Path, now: datetime, message: str) -> None:
+    """The original runtime's ``output.log``: ``[YYYY-MM-DD HH:MM:SS] message`` (UTC) lines."""
+    stamp = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        with open(run_dir / OUTPUT_LOG, "a", encoding="utf-8") as fh:
+            fh.write(f"[{stamp}] {message}\n")
+    except OSError:  # the record's run.log has the line; this copy is a convenience
+        pass
 
 
 class NoParams(BaseModel):
@@ -67,12 +80,32 @@ class WorkflowDefinition(Generic[P]):
         super().__init_subclass__(**kwargs)
         cls.params_model = _resolve_params_model(cls)
 
-    def __init__(self, params: P | Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        params: P | Mapping[str, Any] | None = None,
+        context: WorkflowContext | None = None,
+        /,
+        **kwargs: Any,
+    ) -> None:
+        """``Workflow(params)``, ``Workflow(field=value, ...)``, or the original runtime's
+        ``Workflow(params, context)``, so an ``__init__`` override written for it
+        (``super().__init__(params, context)``) works unchanged.
+        """
         model = type(self).params_model
         if params is None:
             params = kwargs
+        elif kwargs:  # with params given, only the original's keywords remain
+            context = kwargs.pop("context", context)
+            kwargs.pop("logger", None)  # the original's output hook: self.log is ours
+            if kwargs:
+                names = ", ".join(sorted(kwargs))
+                raise TypeError(
+                    f"{type(self).__name__}() got params and also {names}: pass the params "
+                    "as one model or mapping, or as keyword arguments, not both."
+                )
         self.params = params if isinstance(params, model) else model.model_validate(params)  # type: ignore[assignment]
         self._llm: LLM | None = None
+        self._context = context
 
     # --- introspection used by the runner, `raw show` and `raw validate`
 
@@ -109,14 +142,63 @@ class WorkflowDefinition(Generic[P]):
         return current_run()
 
     @property
+    def context(self) -> WorkflowContext | None:
+        """The original runtime's run context: None outside a run.
+
+        Inside one it records what ``emit`` and ``add_artifact`` are given in the run's
+        log and manifest (:mod:`raw.workflow.workflow_context`).
+        """
+        if self._context is not None:
+            return self._context
+        run = current_run()
+        if run is not None and run.workflow_context is None:
+            return WorkflowContext.of_run(run, self.params.model_dump(mode="json"))
+        return get_workflow_context()
+
+    @context.setter
+    def context(self, value: WorkflowContext | None) -> None:
+        self._context = value
+
+    @property
+    def trigger_event(self) -> None:
+        """The original's event that started the workflow: None, runs are started by a
+        caller (``raw run``, a webhook route, a process) that passes params."""
+        return None
+
+    def tool(self, name: str) -> Tool:
+        """The tool named ``name`` (``@tool``, or the project's ``tools/<name>/``)."""
+        # Lazy: the tool registry serves original-runtime workflows only.
+        from raw.workflow.tools import get_tool
+
+        return get_tool(name)
+
+    @property
+    def console(self) -> Any:
+        """A console on stderr for ``self.console.print(...)``.
+
+        The original's sentiment example prints through it, though the original's
+        ``BaseWorkflow`` never had one; ``self.log`` is what records into the run.
+        """
+        # Lazy: only workflows that print through a console load it.
+        from raw.workflow.console import stderr_console
+
+        return stderr_console()
+
+    @property
     def run_id(self) -> str | None:
         run = current_run()
         return run.run_id if run else None
 
     @property
-    def run_dir(self) -> Path | None:
-        run = current_run()
-        return run.handle.run_dir if run else None
+    def run_dir(self) -> Path:
+        """The original runtime's name for :attr:`results_dir` (it defined it so), created.
+
+        The run's own folder (its manifest, logs and ``results/``) is
+        ``self.run_context.handle.run_dir``, also the working directory under ``raw run``.
+        """
+        path = self.results_dir
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     @property
     def results_dir(self) -> Path:
@@ -173,7 +255,10 @@ class WorkflowDefinition(Generic[P]):
         name = f"raw.run.{run.workflow_id}" if run else "raw.run"
         logging.getLogger(name).log(_LEVELS.get(level, logging.INFO), message)
         if run is not None:
-            run.handle.log(f"{clock.now().isoformat()} {level.upper()} {message}")
+            now = clock.now()
+            run.handle.log(f"{now.isoformat()} {level.upper()} {message}")
+            if run.handle.run_dir is not None:
+                _append_output_log(run.handle.run_dir, now, message)
 
     def save(self, filename: str, data: Any) -> Path:
         """Save ``data`` into the run's results folder and list it as an artifact.

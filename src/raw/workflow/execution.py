@@ -31,7 +31,7 @@ from raw.redact import environment_secrets
 from raw.version import __version__
 from raw.workflow.context import RunContext, _current_run
 from raw.workflow.loader import LoadedWorkflow
-from raw.workflow.recorder import default_recorder
+from raw.workflow.recorder import default_recorder, written_files
 from raw.workflow.redaction import (
     RedactingHandle,
     mask_keys,
@@ -224,9 +224,19 @@ class Execution:
         self.ctx.check()
         return instance
 
+    def _enter_run_folder(self) -> str | None:
+        """Move into the run's folder (``chdir_to_run``); returns where to come back to."""
+        run_dir = self.handle.run_dir if self.handle is not None else None
+        if not self.options.chdir_to_run or run_dir is None:
+            return None
+        previous = os.getcwd()
+        os.chdir(run_dir)
+        return previous
+
     def call_sync(self) -> RunResult:
         assert self.loaded is not None and self.ctx is not None
         token = _current_run.set(self.ctx)
+        previous_cwd = self._enter_run_folder()
         try:
             value = self._instance().run()
         except BaseException as exc:
@@ -238,6 +248,8 @@ class Execution:
             return result
         finally:
             _current_run.reset(token)
+            if previous_cwd is not None:
+                os.chdir(previous_cwd)
         return self.finish_with_value(value)
 
     async def call_async(self) -> RunResult:
@@ -245,6 +257,7 @@ class Execution:
 
         assert self.loaded is not None and self.ctx is not None
         token = _current_run.set(self.ctx)
+        previous_cwd = self._enter_run_folder()
         try:
             instance = self._instance()
             coro: Coroutine[Any, Any, Any] = (
@@ -267,6 +280,8 @@ class Execution:
             return result
         finally:
             _current_run.reset(token)
+            if previous_cwd is not None:
+                os.chdir(previous_cwd)
         return self.finish_with_value(value)
 
     # -- after
@@ -370,6 +385,9 @@ class Execution:
                 return self._final
             if self._timer is not None:
                 self._timer.cancel()
+            if self.ctx is not None and self.handle is not None and self.handle.run_dir:
+                # What the workflow wrote by relative path into its run folder.
+                self.ctx.artifacts.extend(written_files(self.handle.run_dir, self.ctx.artifacts))
             result = self._result(status, output=output, error=error, return_code=return_code)
             for record in result.steps:  # a step cut short by a timeout or cancellation
                 if record.status == "running":

@@ -61,13 +61,7 @@ def _import(path: Path, workflow_id: str) -> ModuleType:
         spec.loader.exec_module(module)
     except ModuleNotFoundError as exc:
         _restore(name, previous)
-        deps = script_dependencies(path.read_text(encoding="utf-8", errors="replace"))
-        hint = f" Its PEP 723 header lists: {', '.join(deps)}." if deps else ""
-        raise WorkflowLoadError(
-            workflow_id,
-            f"{path.name} imports '{exc.name}', which is not installed.{hint} "
-            f"Install it into this environment (pip install {exc.name}).",
-        ) from exc
+        raise WorkflowLoadError(workflow_id, _missing_module(path, exc)) from exc
     except SyntaxError as exc:
         _restore(name, previous)
         raise WorkflowLoadError(
@@ -84,6 +78,31 @@ def _import(path: Path, workflow_id: str) -> ModuleType:
             workflow_id, f"importing {path.name} raised {type(exc).__name__}{line}: {exc}"
         ) from exc
     return module
+
+
+def _missing_module(path: Path, exc: ModuleNotFoundError) -> str:
+    """Why ``path`` could not import ``exc.name``, and what to do about it."""
+    missing = exc.name or "?"
+    root = missing.split(".")[0]
+    if root != missing and importlib.util.find_spec(root) is not None:
+        # A module missing from a package that is installed: installing cannot help.
+        where = getattr(sys.modules.get(root), "__file__", None) or root
+        advice = (
+            "this kit ships the original runtime's raw_runtime package with the modules its "
+            "templates, docs and examples import; docs/migrating.md lists what replaces the rest"
+            if root in ("raw_runtime", "raw_ai")
+            else "check the module's name, or upgrade that package"
+        )
+        return (
+            f"{path.name} imports '{missing}', which is not a module of the installed package "
+            f"'{root}' ({where}): {advice}."
+        )
+    deps = script_dependencies(path.read_text(encoding="utf-8", errors="replace"))
+    hint = f" Its PEP 723 header lists: {', '.join(deps)}." if deps else ""
+    return (
+        f"{path.name} imports '{missing}', which is not installed.{hint} "
+        f"Install it into this environment (pip install {root})."
+    )
 
 
 def _restore(name: str, previous: ModuleType | None) -> None:

@@ -37,6 +37,13 @@ if TYPE_CHECKING:
 MANIFEST = "manifest.json"
 LOG = "run.log"
 RESULTS = "results"
+OUTPUT_LOG = "output.log"
+"""The original runtime's log of ``self.log`` lines, written in the run folder too."""
+STDOUT_LOG = "stdout.log"
+STDERR_LOG = "stderr.log"
+"""A plain script's output (raw.workflow.script)."""
+RECORD_FILES = frozenset({MANIFEST, LOG, OUTPUT_LOG, STDOUT_LOG, STDERR_LOG})
+"""Files of a run folder that are its record, not what the workflow wrote."""
 
 
 class InvalidArtifactNameError(RawError):
@@ -226,6 +233,35 @@ class _MirroredHandle:
 
     def close(self) -> None:
         self._inner.close()
+
+
+def written_files(run_dir: Path, known: Sequence[Artifact] = ()) -> list[Artifact]:
+    """Files the workflow wrote into its run folder itself (relative paths), as artifacts.
+
+    A run's working directory is its run folder (``raw run``), so ``open("out.csv", "w")``
+    lands there. Files under ``results/`` are named from that folder, as
+    ``self.save`` names them; others from the run folder. The record's own files and
+    those already in ``known`` are left out.
+    """
+    seen = {Path(a.path).resolve() for a in known}
+    results = run_dir / RESULTS
+    found = []
+    for path in sorted(run_dir.rglob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        if path.parent == run_dir and path.name in RECORD_FILES:
+            continue
+        if path.resolve() in seen:
+            continue
+        base = results if path.is_relative_to(results) else run_dir
+        found.append(
+            Artifact(
+                name=path.relative_to(base).as_posix(),
+                path=str(path),
+                size_bytes=path.stat().st_size,
+            )
+        )
+    return found
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any] | None:

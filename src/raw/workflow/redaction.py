@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretBytes, SecretStr
 
+from raw.redact import MIN_MASKED_LENGTH
 from raw.workflow.recorder import RunHandle
 from raw.workflow.result import Artifact
 
@@ -46,6 +47,11 @@ class RedactingHandle:
         self.run_dir = inner.run_dir
         self.results_dir = inner.results_dir
         self.log_path = inner.log_path
+
+    def add_secret(self, value: str) -> None:
+        """Mask ``value`` from now on (a secret the workflow read during the run)."""
+        if len(value) >= MIN_MASKED_LENGTH and value not in self.secrets:
+            self.secrets = sorted({*self.secrets, value}, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         for secret in self.secrets:

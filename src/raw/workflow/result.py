@@ -73,8 +73,12 @@ class StepResult(BaseModel):
     duration_ms: float | None = None
     attempts: list[Attempt] = Field(default_factory=list)
     cached: bool = False
+    cost_usd: float | None = None
+    """What the step's LLM calls cost, for steps that price them (``@agentic``)."""
     result: Any = None
     error: ErrorInfo | None = None
+    skip_reason: str | None = None
+    """Why a skipped step was skipped (``@conditional(..., skip_reason=...)``)."""
 
 
 class Artifact(BaseModel):

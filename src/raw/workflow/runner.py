@@ -23,11 +23,19 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from raw.errors import ConfigError, FieldError, InvalidWorkflowIdError, RawError, RunCancelledError
+from raw.errors import (
+    AmbiguousWorkflowError,
+    ConfigError,
+    FieldError,
+    InvalidWorkflowIdError,
+    RawError,
+    RunCancelledError,
+)
 from raw.workflow.execution import Execution
 from raw.workflow.execution import field_errors as field_errors
 from raw.workflow.recorder import Recorder
 from raw.workflow.result import RunResult, RunStatus
+from raw.workflow.script import is_plain_script, params_to_flags, run_script
 from raw.workflow.target import RunOptions as RunOptions
 from raw.workflow.target import WorkflowTarget as WorkflowTarget
 from raw.workflow.target import error_result as error_result
@@ -56,10 +64,15 @@ def _prepare(
             # A bad id is bad input; no project or no such workflow is "not found".
             status: RunStatus = (
                 "invalid_input"
-                if isinstance(exc, InvalidWorkflowIdError | ConfigError)
+                if isinstance(exc, InvalidWorkflowIdError | ConfigError | AmbiguousWorkflowError)
                 else "not_found"
             )
             return _Prepared(result=error_result(str(workflow), status, exc, dry=options.dry))
+    if target.preloaded is None and is_plain_script(target.path):
+        # The original's plain scripts run as a subprocess, params given as their flags.
+        values = params.model_dump(mode="json") if isinstance(params, BaseModel) else params
+        flags = params_to_flags(dict(values)) if isinstance(values, Mapping) else []
+        return _Prepared(result=run_script(target, flags, options))
     run = Execution(target, options)
     try:
         return _Prepared(run=run, result=run.prepare(params, param_errors))

@@ -19,6 +19,7 @@ import hashlib
 import inspect
 import json
 import logging
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -41,7 +42,8 @@ from raw.workflow.result import Attempt, ErrorInfo, StepResult
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("raw.workflow")
 
-Backoff = Literal["exponential", "fixed"]
+Backoff = Literal["exponential", "fixed", "linear"]
+_BACKOFFS = ("exponential", "fixed", "linear")
 
 # Errors no retry can fix: they stop a run at once.
 NEVER_RETRIED: tuple[type[BaseException], ...] = (
@@ -64,6 +66,8 @@ class RetryPolicy:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         if self.backoff == "fixed":
             delay = self.base_delay_seconds
+        elif self.backoff == "linear":
+            delay = self.base_delay_seconds * attempt
         else:
             delay = self.base_delay_seconds * 2 ** (attempt - 1)
         return float(min(delay, self.max_delay_seconds))
@@ -87,7 +91,8 @@ class StepSpec:
     name: str | None = None
     retry: RetryPolicy | None = None
     cache: CachePolicy | None = None
-    condition: Callable[[Any], Any] | str | None = None
+    condition: Callable[..., Any] | str | None = None
+    skip_reason: str | None = None
     is_async: bool = field(default=False)
 
     @property
@@ -158,6 +163,17 @@ def step(name: str | F | None = None, /) -> Any:
 def retry(func: F, /) -> F: ...
 @overload
 def retry(
+    retries: int,
+    backoff: Backoff = "exponential",
+    /,
+    *,
+    base_delay_seconds: float | None = None,
+    max_delay_seconds: float = 60.0,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] = (Exception,),
+    base_delay: float | None = None,
+) -> Callable[[F], F]: ...
+@overload
+def retry(
     *,
     max_attempts: int | None = None,
     backoff: Backoff = "exponential",
@@ -168,11 +184,12 @@ def retry(
     base_delay: float | None = None,
 ) -> Callable[[F], F]: ...
 def retry(
-    func: Callable[..., Any] | None = None,
+    func: Callable[..., Any] | int | None = None,
+    positional_backoff: str | None = None,
     /,
     *,
     max_attempts: int | None = None,
-    backoff: Backoff = "exponential",
+    backoff: str | None = None,
     base_delay_seconds: float | None = None,
     max_delay_seconds: float = 60.0,
     retry_on: type[BaseException] | tuple[type[BaseException], ...] = (Exception,),
@@ -182,12 +199,24 @@ def retry(
     """Retry a step on failure, waiting between attempts; every attempt is recorded.
 
     ``max_attempts`` counts the first try (default 3). ``backoff="exponential"``
-    waits ``base_delay_seconds * 2**(n-1)`` after attempt n, ``"fixed"`` waits
-    ``base_delay_seconds``; waits never exceed ``max_delay_seconds``. Only
-    exceptions in ``retry_on`` are retried. ``retries``/``base_delay`` are the
-    original runtime's spellings (``retries=3`` means 4 attempts).
+    waits ``base_delay_seconds * 2**(n-1)`` after attempt n, ``"linear"``
+    ``base_delay_seconds * n``, ``"fixed"`` ``base_delay_seconds``; waits never exceed
+    ``max_delay_seconds``. Only exceptions in ``retry_on`` are retried.
+
+    The original runtime's spellings work too: ``retries``/``base_delay``
+    (``retries=3`` means 4 attempts) and its positional form, ``@retry(3)`` or
+    ``@retry(3, "linear")`` (a count of retries, then the backoff).
     """
+    if isinstance(func, int) and not isinstance(func, bool):
+        if retries is not None or max_attempts is not None:
+            raise TypeError("Give the number of retries once: positionally or by keyword.")
+        retries, func = func, None
     _refuse_positional("retry", func, "@retry(max_attempts=3)")
+    if positional_backoff is not None:
+        if backoff is not None:
+            raise TypeError("Give the backoff once: positionally or by keyword.")
+        backoff = positional_backoff
+    backoff = backoff or "exponential"
     if max_attempts is not None and retries is not None:
         raise TypeError("Pass max_attempts or retries (the original spelling), not both.")
     attempts = (
@@ -195,8 +224,8 @@ def retry(
     )
     if attempts < 1:
         raise ValueError(f"max_attempts must be at least 1, not {attempts}.")
-    if backoff not in ("exponential", "fixed"):
-        raise ValueError(f"backoff must be 'exponential' or 'fixed', not {backoff!r}.")
+    if backoff not in _BACKOFFS:
+        raise ValueError(f"backoff must be 'exponential', 'linear' or 'fixed', not {backoff!r}.")
     delay = (
         base_delay_seconds
         if base_delay_seconds is not None
@@ -204,7 +233,7 @@ def retry(
     )
     policy = RetryPolicy(
         max_attempts=attempts,
-        backoff=backoff,
+        backoff=typing.cast(Backoff, backoff),
         base_delay_seconds=delay,
         max_delay_seconds=max_delay_seconds,
         retry_on=retry_on if isinstance(retry_on, tuple) else (retry_on,),
@@ -213,7 +242,7 @@ def retry(
     def decorate(f: F) -> F:
         return _update(f, retry=policy)  # type: ignore[return-value]
 
-    return decorate(func) if func is not None else decorate
+    return decorate(func) if callable(func) else decorate
 
 
 @overload
@@ -241,15 +270,20 @@ cache_step = cache
 """The original runtime's name for :func:`cache`."""
 
 
-def conditional(condition: Callable[[Any], Any] | str) -> Callable[[F], F]:
+def conditional(
+    condition: Callable[..., Any] | str, skip_reason: str | None = None
+) -> Callable[[F], F]:
     """Run the step only when ``condition`` holds, else record it as skipped.
 
-    ``condition`` is a callable taking the workflow instance, or the name of a
-    param whose truth decides (``@conditional("send_email")``).
+    ``condition`` is the name of a param whose truth decides
+    (``@conditional("send_email")``), or a callable. The callable gets what the step
+    gets, as in the original runtime: the workflow instance and the step's own
+    arguments (``lambda self, order: order.total > 100``); one that takes only the
+    instance gets only that. ``skip_reason`` is recorded and logged when it skips.
     """
 
     def decorate(f: F) -> F:
-        return _update(f, condition=condition)  # type: ignore[return-value]
+        return _update(f, condition=condition, skip_reason=skip_reason)  # type: ignore[return-value]
 
     return decorate
 
@@ -321,7 +355,13 @@ class _StepCall:
             return False
         if isinstance(cond, str):
             return not getattr(self.instance.params, cond)
-        return not cond(self.instance)
+        try:
+            inspect.signature(cond).bind(self.instance, *self.args, **self.kwargs)
+        except TypeError:  # a condition of the instance alone
+            return not cond(self.instance)
+        except ValueError:  # no signature to read (a builtin): call it as the original did
+            pass
+        return not cond(self.instance, *self.args, **self.kwargs)
 
     def _begin(self) -> tuple[bool, Any]:
         """Returns (done, value): done when the step was skipped or cached."""
@@ -333,8 +373,11 @@ class _StepCall:
             run.steps.append(self.record)
             self._started = clock.monotonic()
         if self._skip():
+            reason = self.spec.skip_reason or "its condition is false"
+            if self.record is not None:
+                self.record.skip_reason = reason
             self._end("skipped", None)
-            self._log(f"step '{self.spec.name}' skipped: its condition is false")
+            self._log(f"step '{self.spec.name}' skipped: {reason}")
             return True, None
         if self.spec.cache is not None and run is not None and run.use_cache:
             hit, value = self._cache_get(run)

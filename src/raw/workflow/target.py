@@ -34,6 +34,14 @@ class RunOptions:
     """CLI only: called from a timer thread at the deadline with the timed-out result."""
     propagate_interrupt: bool = True
     """Re-raise KeyboardInterrupt after recording the run as cancelled (the CLI prints instead)."""
+    echo_output: bool = False
+    """Copy a plain script's output to this process's stdout and stderr as it comes (CLI)."""
+    chdir_to_run: bool = False
+    """Run with the run's folder as the working directory, as the original runtime did.
+
+    ``raw run`` sets it (one run per process); in-process callers (the coordinator, a
+    worker) run many at once and keep theirs, since the working directory is per process.
+    """
 
 
 @dataclass
@@ -60,9 +68,13 @@ class WorkflowTarget:
 
 
 def resolve(workflow_id: str, project_dir: Path | str | None = None) -> WorkflowTarget:
-    """Find a workflow by id; raises InvalidWorkflowIdError, ProjectError, WorkflowNotFoundError."""
+    """Find a workflow by id (or a name for an original folder, see Project.resolve_workflow_id).
+
+    Raises InvalidWorkflowIdError, ProjectError, WorkflowNotFoundError, AmbiguousWorkflowError.
+    """
     check_workflow_id(workflow_id)
     project = find_project(project_dir)
+    workflow_id = project.resolve_workflow_id(workflow_id)
     target = WorkflowTarget(workflow_id, project.workflow_dir(workflow_id), project)
     project.config  # noqa: B018 - a bad config.yaml is reported before the run starts
     return target

@@ -42,7 +42,7 @@ def print_workflow_help(
 ) -> None:
     lines = [
         f"usage: raw run {workflow_id} [flags] [--json] [--dry] [--params JSON|@FILE|-] "
-        "[--timeout SECONDS] [--no-cache]",
+        "[--timeout SECONDS] [--no-cache] [--no-deps]",
         "",
     ]
     if description:
@@ -157,6 +157,9 @@ def run_and_print(
             )
         except KeyboardInterrupt:
             return console.INTERRUPTED
+        if run.result is None and run.help_text is not None:
+            stdout.write(run.help_text)
+            return console.OK
         if run.result is None:
             assert run.params_model is not None
             print_workflow_help(

@@ -8,11 +8,13 @@ file that mentions ``BaseWorkflow`` in a comment but defines none fails.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import json
 import re
 import subprocess
 import sys
+import textwrap
 import typing
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import PackageNotFoundError, distribution
@@ -22,11 +24,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from raw.config.project import load_config
 from raw.errors import ProjectError, RawError
-from raw.project import load_config
+from raw.project import Project
 from raw.workflow.base import BaseWorkflow
 from raw.workflow.llm_mock import RecordedLLM
 from raw.workflow.loader import load_workflow, script_dependencies
+from raw.workflow.script import DRY_RUN_SCRIPT, compile_problem, is_plain_script, script_environment
+from raw.workflow.target import WorkflowTarget
 
 RESERVED_FLAGS = {"json", "dry", "params", "timeout", "no_cache", "help", "project_dir"}
 
@@ -108,6 +113,9 @@ def check_workflow(project_root: Path, workflow_id: str) -> Report:
                 f"its PEP 723 header lists {', '.join(missing)}, not installed here", str(run_py), 1
             )
         )
+    if is_plain_script(run_py):
+        _check_script(project_root, workflow_id, folder, source, report)
+        return report
     if (folder / "dry_run.py").exists():
         warn(
             Finding(
@@ -169,7 +177,11 @@ def check_workflow(project_root: Path, workflow_id: str) -> Report:
                     _line_of(spec.func),
                 )
             )
-    if cls.defines_run() and not inspect.iscoroutinefunction(cls.run):
+    if (
+        cls.defines_run()
+        and not inspect.iscoroutinefunction(cls.run)
+        and not _runs_an_event_loop(cls.run)
+    ):
         for attr, spec in specs:
             if spec.is_async:
                 err(
@@ -210,6 +222,106 @@ def check_workflow(project_root: Path, workflow_id: str) -> Report:
             )
     _check_mocks(folder, model, report)
     return report
+
+
+def _runs_an_event_loop(func: Any) -> bool:
+    """Whether ``func`` drives its async steps itself (``asyncio.run(...)``, as the original's
+    examples did), read from its syntax tree."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+            if name in ("run_until_complete", "run") and (
+                name == "run_until_complete"
+                or (isinstance(node.func, ast.Attribute) and _names(node.func.value, "asyncio"))
+            ):
+                return True
+    return False
+
+
+def _names(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
+
+
+def _check_script(
+    project_root: Path, workflow_id: str, folder: Path, source: str, report: Report
+) -> None:
+    """What can be checked of a plain script: it compiles, its --help answers, its dry run."""
+    run_py = folder / "run.py"
+    report.warnings.append(
+        Finding(
+            "a plain script (no BaseWorkflow): raw run starts it with its flags and records "
+            "the run; raw validate can check only that it compiles and answers --help",
+            str(run_py),
+        )
+    )
+    problem = compile_problem(run_py)
+    if problem is not None:
+        report.errors.append(Finding(problem, str(run_py)))
+        return
+    dry = folder / DRY_RUN_SCRIPT
+    if dry.exists():
+        dry_problem = compile_problem(dry)
+        if dry_problem is not None:
+            report.errors.append(Finding(dry_problem, str(dry)))
+    else:
+        report.warnings.append(
+            Finding(
+                f"no {DRY_RUN_SCRIPT}: 'raw run {workflow_id} --dry' has nothing to run", str(dry)
+            )
+        )
+    target = WorkflowTarget(workflow_id, folder, Project(project_root))
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(run_py), "--help"],
+            cwd=folder,
+            env=script_environment(target),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except subprocess.TimeoutExpired:
+        report.errors.append(Finding("run.py --help did not answer within 60 s", str(run_py)))
+        return
+    if proc.returncode == 0 and (proc.stdout or proc.stderr).strip():
+        return
+    if proc.returncode == 0:
+        named = (
+            "run.py defines no BaseWorkflow subclass (it names BaseWorkflow only in comments or "
+            "strings), so it is taken for a plain script, and "
+            if "BaseWorkflow" in source
+            else ""
+        )
+        report.errors.append(
+            Finding(
+                f"{named}run.py --help printed nothing: a plain script should parse its flags "
+                "(argparse answers --help with them)",
+                str(run_py),
+            )
+        )
+        return
+    missing = re.search(r"No module named '([\w.]+)'", proc.stderr or "")
+    listed = {
+        re.split(r"[\s\[<>=!~;]", d.strip(), maxsplit=1)[0].lower().replace("-", "_")
+        for d in script_dependencies(source)
+    }
+    if missing and missing.group(1).split(".")[0].lower() in listed:
+        report.warnings.append(
+            Finding(
+                f"run.py --help needs '{missing.group(1)}', which its PEP 723 header lists: "
+                "raw run installs it (or pass --no-deps to run in this environment)",
+                str(run_py),
+            )
+        )
+        return
+    tail = " / ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
+    report.errors.append(
+        Finding(f"run.py --help exited with code {proc.returncode}: {tail}", str(run_py))
+    )
 
 
 def _check_mocks(folder: Path, model: type[BaseModel], report: Report) -> None:

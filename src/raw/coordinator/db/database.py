@@ -12,6 +12,12 @@ process is waited for instead of failing halfway; reads (:meth:`Database.read`)
 use a small pool of their own and, in WAL mode, never block the writer. On
 PostgreSQL both are ordinary transactions from one pool.
 
+PostgreSQL over TLS takes libpq's settings (``sslmode``, ``sslrootcert``, ``sslcert``,
+``sslkey``) from the URL's query, from ``system.coordinator.database_tls``
+(:mod:`raw.config.database`, added to the URL by :func:`database_url`) or from libpq's
+``PGSSL*`` variables; the async engine and every synchronous one (the run index,
+migrations) connect through the same URL, so with the same settings.
+
 The kit's tables are migrated by the Alembic revisions shipped in
 ``raw/coordinator/db/migrations`` (:func:`upgrade`), recorded in their own version
 table (``raw_alembic_version``), so a system keeps its own Alembic migrations
@@ -22,6 +28,10 @@ Errors (all :class:`raw.errors.RawError`)::
     DatabaseError
     ├── DatabaseURLError          the URL cannot be used (exit 2)
     └── DatabaseUnavailableError  the database cannot be reached (exit 4)
+        └── DatabaseTLSError      a TLS setting does not fit the server: the wrong CA,
+                                  a host the certificate does not name, a missing
+                                  client certificate (exit 4; the message names the
+                                  setting to change)
 """
 
 from __future__ import annotations
@@ -54,6 +64,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
+from raw.config.database import TLSConflictError, with_tls
+from raw.coordinator.db.tls import explain
 from raw.errors import RawError, ServiceUnreachableError
 from raw.local_state import DATABASE_FILE as DEFAULT_FILE
 from raw.redact import redact_url
@@ -67,6 +79,7 @@ __all__ = [
     "VERSION_TABLE",
     "Database",
     "DatabaseError",
+    "DatabaseTLSError",
     "DatabaseURLError",
     "DatabaseUnavailableError",
     "current_revision",
@@ -75,6 +88,7 @@ __all__ = [
     "head_revision",
     "normalize_url",
     "redact_url",
+    "unavailable_error",
     "upgrade",
 ]
 
@@ -110,6 +124,28 @@ class DatabaseUnavailableError(DatabaseError, ServiceUnreachableError):
             f"The database at '{self.url}' cannot be reached: {reason}. Check that it is "
             "running and that the URL, user and password are right."
         )
+
+
+class DatabaseTLSError(DatabaseUnavailableError):
+    """The TLS connection failed on a setting: the message says which one and how to fix it."""
+
+    def __init__(self, url: str, reason: str, *, setting: str, fix: str) -> None:
+        self.url = redact_url(url)
+        self.reason = reason
+        self.setting = setting
+        self.fix = fix
+        DatabaseError.__init__(
+            self, f"The database at '{self.url}' refused the TLS connection: {reason}. {fix}"
+        )
+
+
+def unavailable_error(url: str, exc: BaseException) -> DatabaseUnavailableError:
+    """The error for a connection that failed with ``exc``: a TLS setting to fix, or away."""
+    cause: BaseException = exc.orig if isinstance(exc, DBAPIError) and exc.orig else exc
+    problem = explain(str(cause), url) if url else None
+    if problem is not None:
+        return DatabaseTLSError(url, problem.reason, setting=problem.setting, fix=problem.fix)
+    return DatabaseUnavailableError(url, failure_reason(exc, url))
 
 
 def database_away(exc: BaseException) -> bool:
@@ -165,13 +201,23 @@ def database_url(project: Project | None) -> str:
     """The project's database: ``DATABASE_URL`` > config > a SQLite file under ``.raw/``.
 
     A relative SQLite path (``sqlite:///data/app.db``) is taken from the project's root,
-    so every command and every run in the project finds the same file.
+    so every command and every run in the project finds the same file. A PostgreSQL URL
+    gets ``system.coordinator.database_tls`` in its query (relative certificate paths
+    from the project's root).
     """
+    coordinator = project.config.system.coordinator if project is not None else None
     configured = os.environ.get("DATABASE_URL") or (
-        project.config.system.coordinator.database_url if project is not None else None
+        coordinator.database_url if coordinator is not None else None
     )
     if configured:
-        return normalize_url(configured, base_dir=project.root if project is not None else None)
+        base_dir = project.root if project is not None else None
+        url = normalize_url(configured, base_dir=base_dir)
+        if coordinator is None:
+            return url
+        try:
+            return with_tls(url, coordinator.database_tls, base_dir)
+        except TLSConflictError as exc:
+            raise DatabaseURLError(url, str(exc)) from None
     if project is None:
         raise DatabaseURLError("", "no database is configured and there is no project")
     return f"sqlite+aiosqlite:///{project.raw_dir / DEFAULT_FILE}"
@@ -358,7 +404,7 @@ class Database:
                 # aiosqlite stops its thread after a failed connect and answers on this loop:
                 # give it the moment, or it answers a closed loop after asyncio.run ends.
                 await asyncio.sleep(0.05)
-            raise DatabaseUnavailableError(self.url, failure_reason(exc, self.url)) from None
+            raise unavailable_error(self.url, exc) from None
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
@@ -434,7 +480,7 @@ async def _run(
         async with db.engine.connect() as conn:
             return await work(conn)
     except (OSError, TimeoutError, OperationalError, InterfaceError) as exc:
-        raise DatabaseUnavailableError(db.url, failure_reason(exc, db.url)) from None
+        raise unavailable_error(db.url, exc) from None
     except SQLAlchemyError as exc:
         raise DatabaseError(
             f"The database at '{db.safe_url}' answered with an error: "

@@ -31,10 +31,10 @@ from pydantic import BaseModel
 from sqlalchemy import or_, select, update
 
 from raw import clock
+from raw.config.coordinator import CoordinatorConfig
 from raw.coordinator.db.database import Database
 from raw.coordinator.db.models import Delivery, InboxRecord, RunIndex
 from raw.errors import RawError
-from raw.system import CoordinatorConfig
 from raw.workflow.recorder import read_manifest
 
 __all__ = [

@@ -35,11 +35,13 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from raw import clock
 from raw.coordinator.db.database import (
     Database,
+    DatabaseTLSError,
     failure_reason,
     normalize_url,
     redact_url,
     sqlite_file,
     sqlite_pragmas,
+    unavailable_error,
 )
 from raw.coordinator.db.models import RunIndex
 
@@ -250,6 +252,9 @@ class RunIndexSink:
             if isinstance(exc, OSError | OperationalError | InterfaceError):
                 self._down_until = time.monotonic() + RETRY_AFTER_SECONDS
             reason = failure_reason(exc, self.url)
+            tls = unavailable_error(self.url, exc)
+            if isinstance(tls, DatabaseTLSError):
+                reason = f"{tls.reason}. {tls.fix}"
             if "no such table" in reason or "does not exist" in reason:
                 reason += " (run 'raw db upgrade')"
             _warn_once(self.url, reason)

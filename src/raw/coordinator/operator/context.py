@@ -19,8 +19,9 @@ from urllib.parse import quote
 from raw import clock
 
 if TYPE_CHECKING:
+    from raw.config.coordinator import CoordinatorConfig
+    from raw.config.orchestrator import OrchestratorConfig
     from raw.coordinator.runtime import Coordinator
-    from raw.system import CoordinatorConfig, OrchestratorConfig
 
 __all__ = ["Operator", "TEMPORAL_UI_SETTING"]
 

@@ -20,9 +20,9 @@ from raw.coordinator.db.run_index import RunRecord
 if TYPE_CHECKING:
     from sqlalchemy.sql.expression import TableClause
 
+    from raw.config.coordinator import EntityConfig
     from raw.coordinator.db.database import Database
     from raw.coordinator.metrics import CoordinatorMetrics
-    from raw.system import EntityConfig
 
 __all__ = [
     "FAILED_RUN_STATUSES",

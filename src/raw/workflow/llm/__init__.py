@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from raw.workflow.llm.attempts import MAX_RETRY_AFTER_SECONDS as MAX_RETRY_AFTER_SECONDS
 from raw.workflow.llm.call_log import logger as logger
+from raw.workflow.llm.call_log import usage as usage
 from raw.workflow.llm.config import load_settings
 from raw.workflow.llm.interface import LLM
 from raw.workflow.llm.interface import M as M

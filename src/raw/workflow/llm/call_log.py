@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 from raw import clock
 from raw.workflow.context import current_run, current_step_name
 
-__all__ = ["CallLog", "logger"]
+__all__ = ["CallLog", "logger", "usage"]
 
 logger = logging.getLogger("raw.llm")
+
+_collectors: ContextVar[tuple[list[CallLog], ...]] = ContextVar("raw_llm_usage", default=())
+
+
+@contextmanager
+def usage() -> Iterator[list[CallLog]]:
+    """Collect the calls made inside the block: model, requests and tokens of each.
+
+    A caller that prices or limits its calls (the original runtime's ``@agentic``) reads
+    the tokens here; calls answered from recordings make no entry.
+    """
+    calls: list[CallLog] = []
+    token = _collectors.set((*_collectors.get(), calls))
+    try:
+        yield calls
+    finally:
+        _collectors.reset(token)
 
 
 @dataclass
@@ -34,6 +54,8 @@ class CallLog:
                 setattr(self, name, (getattr(self, name) or 0) + value)
 
     def log(self, error: BaseException | None = None) -> None:
+        for calls in _collectors.get():
+            calls.append(self)
         if current_run() is None:
             return
         duration_ms = (clock.monotonic() - self.started) * 1000

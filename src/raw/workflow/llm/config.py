@@ -11,7 +11,7 @@ from raw.errors import LLMError
 from raw.redact import redact_url, redact_urls
 
 if TYPE_CHECKING:
-    from raw.settings import LLMSettings, StructuredOutput
+    from raw.config.settings import LLMSettings, StructuredOutput
 
 __all__ = ["ClientConfig", "load_settings"]
 
@@ -19,7 +19,7 @@ __all__ = ["ClientConfig", "load_settings"]
 def load_settings() -> LLMSettings:
     """Read the ``RAW_LLM_*`` environment variables."""
     # Lazy: pydantic-settings costs start-up time; only a run that calls an LLM reads it.
-    from raw.settings import LLMSettings
+    from raw.config.settings import LLMSettings
 
     try:
         return LLMSettings()

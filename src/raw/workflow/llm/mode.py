@@ -8,15 +8,54 @@ from typing import Literal
 
 from raw.errors import LLMError
 
-__all__ = ["LLM_MODE_SETTING", "LLMMode", "llm_source", "provider_configured"]
+__all__ = [
+    "LLM_MODE_SETTING",
+    "LLMMode",
+    "Provider",
+    "llm_source",
+    "provider_configured",
+    "provider_for",
+]
 
 LLM_MODE_SETTING = "RAW_LLM_MODE"
 LLMMode = Literal["provider", "recorded", "auto"]
 
 
-def provider_configured(environ: Mapping[str, str] | None = None) -> bool:
-    """Whether ``RAW_LLM_BASE_URL`` and ``RAW_LLM_MODEL`` name a provider."""
+Provider = Literal["raw", "openai", "anthropic"]
+_OPENAI_MODELS = ("gpt", "o1", "o3", "o4", "chatgpt")
+
+
+def provider_for(environ: Mapping[str, str] | None = None) -> Provider:
+    """Which provider answers ``self.llm``.
+
+    ``RAW_LLM_BASE_URL`` (any OpenAI-compatible endpoint) comes first. Otherwise the
+    original runtime's keys: ``ANTHROPIC_API_KEY`` (Anthropic's Messages API) or
+    ``OPENAI_API_KEY`` (api.openai.com, or ``OPENAI_BASE_URL``). With both, a
+    ``RAW_LLM_MODEL`` naming one's models (``claude-...``, ``gpt-...``) decides, else
+    Anthropic, as the original preferred it. "raw" with none of them: the call then
+    names the settings to set.
+    """
     env = os.environ if environ is None else environ
+    if env.get("RAW_LLM_BASE_URL", "").strip():
+        return "raw"
+    anthropic = bool(env.get("ANTHROPIC_API_KEY", "").strip())
+    openai = bool(env.get("OPENAI_API_KEY", "").strip())
+    model = env.get("RAW_LLM_MODEL", "").strip().lower()
+    if anthropic and openai and model.startswith(_OPENAI_MODELS):
+        return "openai"
+    if anthropic:
+        return "anthropic"
+    return "openai" if openai else "raw"
+
+
+def provider_configured(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether a provider is configured: ``RAW_LLM_BASE_URL`` and ``RAW_LLM_MODEL``, or a key.
+
+    The keys are the original runtime's ``OPENAI_API_KEY`` and ``ANTHROPIC_API_KEY``.
+    """
+    env = os.environ if environ is None else environ
+    if provider_for(env) != "raw":
+        return True
     return bool(env.get("RAW_LLM_BASE_URL", "").strip() and env.get("RAW_LLM_MODEL", "").strip())
 
 

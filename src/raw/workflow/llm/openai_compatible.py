@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -13,14 +15,19 @@ from raw.workflow.llm.attempts import Attempts, Reply
 from raw.workflow.llm.call_log import CallLog
 from raw.workflow.llm.config import ClientConfig, load_settings
 from raw.workflow.llm.interface import LLM, M
+from raw.workflow.llm.mode import provider_for
 from raw.workflow.llm.structured import complete_body, extract_body, parse_model, with_correction
 
 if TYPE_CHECKING:
     import httpx  # lazy: ~50 ms that a run without an LLM call never pays
 
-    from raw.settings import LLMSettings, StructuredOutput
+    from raw.config.settings import LLMSettings, StructuredOutput
 
-__all__ = ["OpenAICompatibleLLM", "default_llm"]
+__all__ = ["DEFAULT_OPENAI_MODEL", "OPENAI_BASE_URL", "OpenAICompatibleLLM", "default_llm"]
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+"""Used with the original runtime's ``OPENAI_API_KEY`` when ``RAW_LLM_MODEL`` is not set."""
 
 
 class OpenAICompatibleLLM(LLM):
@@ -172,7 +179,7 @@ class OpenAICompatibleLLM(LLM):
         with self._lock:
             if self._load_settings_on_first_call:
                 configured = OpenAICompatibleLLM.from_settings(load_settings())
-                self._config = configured._config
+                self._config = _with_openai_key(configured._config)
                 self._load_settings_on_first_call = False
             config = self._config
         missing = []
@@ -227,6 +234,28 @@ class OpenAICompatibleLLM(LLM):
             await clock.asleep(delay)
 
 
+def _with_openai_key(config: ClientConfig) -> ClientConfig:
+    """``config`` completed from the original runtime's ``OPENAI_API_KEY`` when it has no URL."""
+    key = os.environ.get("OPENAI_API_KEY", "").strip()
+    if config.base_url or not key or provider_for() != "openai":
+        return config
+    return replace(
+        config,
+        base_url=os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL,
+        model=config.model or DEFAULT_OPENAI_MODEL,
+        api_key=config.api_key or SecretStr(key),
+    )
+
+
 def default_llm() -> LLM:
-    """The client configured by ``RAW_LLM_*``; settings are read on its first call."""
+    """The client for the configured provider (:func:`raw.workflow.llm.mode.provider_for`).
+
+    ``RAW_LLM_*`` settings are read on the first call; ``ANTHROPIC_API_KEY`` gets the
+    Messages API client; ``OPENAI_API_KEY`` the OpenAI-compatible one at api.openai.com.
+    """
+    if provider_for() == "anthropic":
+        # Lazy: the Anthropic client only for a run that uses it.
+        from raw.workflow.llm.anthropic_messages import AnthropicLLM
+
+        return AnthropicLLM.from_env()
     return OpenAICompatibleLLM.from_settings()
