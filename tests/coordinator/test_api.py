@@ -520,6 +520,33 @@ def test_metrics_count_deliveries_by_outcome_and_the_inbox_by_status(
     assert samples[f'raw_dispatch_latency_seconds_count{{outcome="dead",{route}}}'] == 1
 
 
+def test_metrics_tell_how_long_the_oldest_due_record_has_waited(
+    hook_project: Project, tmp_path: Path
+) -> None:
+    async def scrape(app: Any) -> float:
+        response = await app.client.get("/metrics", headers=app.auth())
+        return _samples(response.text)["raw_inbox_oldest_due_seconds"]
+
+    async def scenario() -> list[float]:
+        async with running_app(hook_project, db_url=sqlite_url(tmp_path)) as app:
+            waited = [await scrape(app)]  # an empty inbox: nothing waits
+            body = dumps(cv_body())
+            await app.client.post("/webhooks/cv", content=body, headers=standard_headers(body))
+            async with app.db.write() as session:  # no dispatcher runs: it waits
+                due = datetime.now(UTC) - timedelta(minutes=5)
+                await session.execute(update(InboxRecord).values(next_attempt_at=due))
+            waited.append(await scrape(app))
+            async with app.db.write() as session:  # a retry due later is not behind
+                due = datetime.now(UTC) + timedelta(minutes=5)
+                await session.execute(update(InboxRecord).values(next_attempt_at=due))
+            waited.append(await scrape(app))
+            return waited
+
+    empty, behind, later = asyncio.run(scenario())
+    assert (empty, later) == (0, 0)
+    assert 300 <= behind < 400
+
+
 def _samples(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for line in text.splitlines():

@@ -60,9 +60,11 @@ def cmd_dispatcher(args: argparse.Namespace) -> int:
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.add_signal_handler(signum, stop.set)
             await dispatcher.start()
+            woken = " (and woken by NOTIFY)" if db.dialect == "postgresql" else ""
             output.err(
-                f"raw dispatcher: polling {db.safe_url} every {config.poll_interval_seconds:g} s, "
-                f"{config.concurrency} at a time, as {dispatcher.owner}. Ctrl-C stops it."
+                f"raw dispatcher: polling {db.safe_url} every {config.poll_interval_seconds:g} s"
+                f"{woken}, {config.concurrency} at a time, as {dispatcher.owner}. "
+                "Ctrl-C stops it."
             )
             await stop.wait()
             output.err("raw dispatcher: stopping (finishing the actions in flight)...")

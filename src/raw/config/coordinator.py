@@ -223,7 +223,13 @@ class DispatcherConfig(Strict):
         ),
     )
     concurrency: int = Field(
-        default=4, ge=1, description="Actions one dispatcher performs at once."
+        default=64,
+        ge=1,
+        description=(
+            "Actions one dispatcher performs at once, and so the most records it claims "
+            "in one write: below the deliveries the webhook routes commit in one, it falls "
+            "behind (docs/scaling-dispatch.md)."
+        ),
     )
     outage_probe_seconds: float = Field(
         default=15.0,

@@ -34,6 +34,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, field_validator
 from sqlalchemy import func, select
 
+from raw import clock
 from raw.coordinator.db.database import DatabaseUnavailableError
 from raw.coordinator.db.models import Delivery, InboxRecord
 from raw.coordinator.db.run_index import RunRecord, get_run, list_runs
@@ -277,9 +278,14 @@ api_router = APIRouter(
 )
 async def metrics(coordinator: CoordinatorDep) -> Response:
     query = select(InboxRecord.status, func.count()).group_by(InboxRecord.status)
+    # Along the (status, next_attempt_at) index: the one record at its head.
+    oldest = select(func.min(InboxRecord.next_attempt_at)).where(InboxRecord.status == "pending")
     async with database_available(coordinator.db), coordinator.db.read() as session:
         rows = (await session.execute(query)).all()
+        due = (await session.execute(oldest)).scalar_one_or_none()
     coordinator.metrics.set_inbox_depth({str(status): int(n) for status, n in rows})
+    waited = (clock.now() - due.replace(tzinfo=UTC)).total_seconds() if due is not None else 0.0
+    coordinator.metrics.set_oldest_due(waited)
     return Response(coordinator.metrics.render(), media_type=CONTENT_TYPE)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from raw import clock
 from raw.coordinator.db.models import InboxRecord
+from raw.coordinator.db.wakeup import inbox_bell, notify_due
 from raw.errors import RawError
 
 __all__ = [
@@ -86,4 +87,6 @@ async def retry_dead_letter(db: InboxDatabase, record_id: int) -> InboxRecord:
         await session.flush()
         await session.refresh(record)
         session.expunge(record)  # handed back loaded, not expired by the commit
+        await notify_due(session, db.dialect)
+    inbox_bell(db).ring()
     return record

@@ -28,6 +28,14 @@ once it has answered 2xx the record is durable; the dispatcher makes it happen:
   while it lasts, but for one probe every ``outage_probe_seconds`` at most (sooner at
   first). When a try gets through, the outage is over, and every record that waited
   for the service is due at once. An outage however long dead-letters nothing.
+- **Waking.** A dispatcher claims as soon as records are due, not at its next
+  poll: the webhook routes of its own process wake it once their records have
+  committed, and on PostgreSQL so does a ``NOTIFY raw_inbox`` from any process,
+  which it ``LISTEN``s for on a connection of its own
+  (:mod:`raw.coordinator.db.wakeup`). It still polls, every
+  ``poll_interval_seconds`` while nothing comes, sooner (from
+  :data:`BUSY_POLL_SECONDS`, doubling while polls find nothing) after records
+  came: that is how a dispatcher in another process finds SQLite's records.
 - **Stopping.** :meth:`Dispatcher.stop` stops claiming (a record is only ever
   claimed to start at once, so none waits unstarted), lets the actions in flight
   finish within a grace period, and releases the rest: ``pending``, due now.
@@ -64,6 +72,7 @@ from raw.coordinator.actions import ActionOutcome, ActionRunner, InboxItem, Outc
 from raw.coordinator.db.database import database_away
 from raw.coordinator.db.group_commit import GroupCommit
 from raw.coordinator.db.inbox import InboxStatements
+from raw.coordinator.db.wakeup import inbox_bell, listen
 from raw.coordinator.dead_letters import (
     InboxDatabase,
     InboxRecordError,
@@ -92,6 +101,9 @@ DispatchHook = Callable[[str, str, float], None]
 """``on_dispatch(route, outcome, seconds)``; outcome is done, retry, dead, unavailable or lost."""
 
 DEFAULT_GRACE_SECONDS = 20.0
+
+BUSY_POLL_SECONDS = 0.02
+"""The first wait between polls after records came (capped by ``poll_interval_seconds``)."""
 
 
 def backoff_seconds(
@@ -130,6 +142,13 @@ class Dispatcher:
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._slot_free = asyncio.Event()
+        self._due: asyncio.Event | None = None
+        """Set when records are said to be due (this process's routes, PostgreSQL's NOTIFY)."""
+        self._listener: asyncio.Task[None] | None = None
+        self.listening = False
+        """Whether PostgreSQL's ``NOTIFY raw_inbox`` reaches this dispatcher now."""
+        self._poll_wait = config.poll_interval_seconds
+        """The wait before the next poll: short after records came, growing to the interval."""
         self._in_flight: set[asyncio.Task[None]] = set()
         self._leases: set[int] = set()
         """The records whose actions are running here, whose leases the heartbeat renews."""
@@ -181,6 +200,18 @@ class Dispatcher:
         if self.running:
             return
         self._stopping.clear()
+        self._due = inbox_bell(self.db).subscribe()
+        url = getattr(self.db, "url", None)
+        if self.db.dialect == "postgresql" and isinstance(url, str):
+            self._listener = asyncio.create_task(
+                listen(
+                    url,
+                    self._due.set,
+                    retry_seconds=self.config.outage_probe_seconds,
+                    listening=self._listening,
+                ),
+                name=f"raw-dispatcher-listen-{self.owner}",
+            )
         self._loop_task = asyncio.create_task(self._loop(), name=f"raw-dispatcher-{self.owner}")
 
     async def stop(self, *, grace_seconds: float = DEFAULT_GRACE_SECONDS) -> None:
@@ -194,6 +225,15 @@ class Dispatcher:
         if self._loop_task is not None:
             await self._loop_task
             self._loop_task = None
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+            self.listening = False
+        if self._due is not None:
+            inbox_bell(self.db).unsubscribe(self._due)
+            self._due = None
         deadline = asyncio.get_running_loop().time() + grace_seconds
         while self._in_flight:  # records claimed as others ended join the set meanwhile
             remaining = deadline - asyncio.get_running_loop().time()
@@ -219,10 +259,12 @@ class Dispatcher:
             self._heartbeat = None
 
     async def _loop(self) -> None:
+        due = self._due or asyncio.Event()
         while not self._stopping.is_set():
             free = self.config.concurrency - len(self._in_flight)
             claimed: list[InboxItem] = []
             if free > 0:
+                due.clear()  # before the claim: what is said to be due from now on is seen
                 try:
                     claimed = await self._claim(free)
                 except Exception as exc:
@@ -233,13 +275,27 @@ class Dispatcher:
                         continue
                 else:
                     self._database_back()
+                    self._polled(len(claimed))
             self._spawn(claimed)
             self._slot_free.clear()
-            # Fewer claimed than asked for: nothing else is due until the next poll. All
-            # slots taken: more may be due, so claim again as soon as one frees up.
+            # Fewer claimed than asked for: nothing else is due until records are said to
+            # be due, or the next poll. All slots taken: more may be due, so claim again as
+            # soon as one frees up (the ends of actions claim for the slots they free, too).
             full = len(self._in_flight) >= self.config.concurrency
-            waits = [self._stopping.wait()] + ([self._slot_free.wait()] if full else [])
-            await _first_of(waits, timeout=self.config.poll_interval_seconds)
+            waits = [self._stopping.wait(), self._slot_free.wait() if full else due.wait()]
+            wait = self.config.poll_interval_seconds if full else self._poll_wait
+            await _first_of(waits, timeout=wait)
+
+    def _listening(self, ready: bool) -> None:
+        self.listening = ready
+
+    def _polled(self, claimed: int) -> None:
+        """Poll sooner after records came; back off to the interval while none come."""
+        interval = self.config.poll_interval_seconds
+        if claimed:
+            self._poll_wait = min(BUSY_POLL_SECONDS, interval)
+        else:
+            self._poll_wait = min(self._poll_wait * 2, interval)
 
     def _spawn(self, items: Sequence[InboxItem]) -> None:
         for item in items:
@@ -378,6 +434,8 @@ class Dispatcher:
         except Exception:  # they are due at their own next_attempt_at anyway
             log.exception("dispatcher %s: waking the records that waited failed", self.owner)
             due = 0
+        if due:
+            inbox_bell(self.db).ring()  # this process's other dispatchers, too
         log.warning(
             "dispatcher %s: %s is back after %.0f s; %d waiting record(s) are due now",
             self.owner,
@@ -469,7 +527,10 @@ class Dispatcher:
         slots, so a busy dispatcher commits once per batch, not twice.
         """
         ends = [(item, outcome, *self._final_values(item, outcome)) for item, outcome in batch]
-        refill = len(batch) if self.running and not self._stopping.is_set() else 0
+        refill = 0
+        if self.running and not self._stopping.is_set():
+            # Every free slot, with those this batch frees (its tasks are still in flight).
+            refill = max(self.config.concurrency - len(self._in_flight) + len(batch), 0)
         async with self.db.write() as session:
             held = await self._sql.write_ends(
                 session, self.owner, [(item.id, values) for item, _, _, values in ends]
@@ -482,6 +543,8 @@ class Dispatcher:
                     )
                     await self._on_result(session, item, final)
             claimed = await self._take(session, refill) if refill else []
+        if claimed:
+            self._polled(len(claimed))
         self._spawn(claimed)  # before this batch's tasks end: stop() waits for these too
         statuses = []
         for item, _, status, values in ends:

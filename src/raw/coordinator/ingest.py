@@ -16,6 +16,10 @@ statements whatever their count:
    delivery its handler answered with :class:`Ignored`: it is stored with a 200
    ``ignored`` answer instead, and nothing acts on it).
 
+Dispatchers learn of the new records at once (:mod:`raw.coordinator.db.wakeup`): on
+PostgreSQL the transaction ends with ``NOTIFY raw_inbox``, and once it has committed
+the dispatchers of this process are woken.
+
 Copies of one delivery inside a batch are answered with the first one's answer
 once it is committed. If the shared transaction fails (a handler raises), each
 delivery is written again in a transaction of its own, so only the failing one
@@ -37,6 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from raw import clock
 from raw.coordinator.db.group_commit import GroupCommit
 from raw.coordinator.db.models import Delivery, InboxRecord, KitBase
+from raw.coordinator.db.wakeup import inbox_bell, notify_due
 from raw.coordinator.errors import database_available
 
 if TYPE_CHECKING:
@@ -162,6 +167,10 @@ class DeliveryStore:
                 if entity is not None:
                     entities.append({"b_id": ids[key], "b_entity": entity})
             await _finish(session, entities, inbox, ignored)
+            if inbox:
+                await notify_due(session, db.dialect)
+        if inbox:  # committed: wake this process's dispatchers now, not at their next poll
+            inbox_bell(db).ring()
         results: list[Answer] = []
         answered: set[tuple[str, str]] = set()
         for delivery in batch:

@@ -6,6 +6,10 @@
   ``bad_signature``, ``invalid_body``, ``missing_key``, ``bad_request``, ``error``).
 - ``raw_inbox_records{status}``: inbox depth by status, read from the database at
   each scrape (so it also counts records written by other processes).
+- ``raw_inbox_oldest_due_seconds``: how long the oldest pending record that is due
+  has waited to be claimed, read at each scrape (0 when none waits). It stays under
+  a second or so while the dispatchers keep up; growing under load, they fall behind
+  (see docs/scaling-dispatch.md).
 - ``raw_dispatch_latency_seconds{route, outcome}``: how long the dispatcher's
   actions take (outcome ``done``, ``retry``, ``dead`` or ``lost``); the dispatcher
   reports through its ``on_dispatch`` hook, :meth:`CoordinatorMetrics.observe_dispatch`.
@@ -66,6 +70,11 @@ class CoordinatorMetrics:
             ["status"],
             registry=self.registry,
         )
+        self.oldest_due = Gauge(
+            "raw_inbox_oldest_due_seconds",
+            "How long the oldest due pending inbox record has waited to be claimed.",
+            registry=self.registry,
+        )
         self.dispatch_latency = Histogram(
             "raw_dispatch_latency_seconds",
             "Time the dispatcher took to perform an inbox record's action.",
@@ -94,6 +103,9 @@ class CoordinatorMetrics:
     def set_inbox_depth(self, counts: Mapping[str, int]) -> None:
         for status in {*INBOX_STATUSES, *counts}:
             self.inbox_depth.labels(status=status).set(counts.get(status, 0))
+
+    def set_oldest_due(self, seconds: float) -> None:
+        self.oldest_due.set(max(seconds, 0.0))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

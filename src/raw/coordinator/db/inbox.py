@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Integer, String, and_, bindparam, or_, select, update
 
 from raw.coordinator.db.models import InboxRecord, UTCDateTime
+from raw.coordinator.db.wakeup import notify_due
 
 if TYPE_CHECKING:
     from sqlalchemy import Select, Table, Update
@@ -55,6 +56,7 @@ class InboxStatements:
     """The statements of one dispatcher; ``dialect`` picks row locking on PostgreSQL."""
 
     def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
         self.locking = dialect == "postgresql"
         t = TABLE
         pending = and_(t.c.status == "pending", t.c.next_attempt_at <= _now())
@@ -174,7 +176,8 @@ class InboxStatements:
             "updated_at": now,
             "last_error": error,
         }
-        await self.write_ends(session, owner, [(record_id, values)])
+        if await self.write_ends(session, owner, [(record_id, values)]):
+            await notify_due(session, self.dialect)  # another dispatcher may take it now
 
     async def wake_waiting(self, session: AsyncSession, waiting: str, now: datetime) -> int:
         """Make due now every pending record whose ``last_error`` starts with ``waiting``."""
@@ -188,4 +191,7 @@ class InboxStatements:
             )
             .values(next_attempt_at=now, updated_at=now)
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        woken = int(getattr(result, "rowcount", 0) or 0)
+        if woken:
+            await notify_due(session, self.dialect)
+        return woken
