@@ -228,7 +228,7 @@ class DispatcherConfig(Strict):
         description=(
             "Actions one dispatcher performs at once, and so the most records it claims "
             "in one write: below the deliveries the webhook routes commit in one, it falls "
-            "behind (docs/scaling-dispatch.md)."
+            "behind (docs/scaling.md)."
         ),
     )
     outage_probe_seconds: float = Field(

@@ -9,7 +9,7 @@
 - ``raw_inbox_oldest_due_seconds``: how long the oldest pending record that is due
   has waited to be claimed, read at each scrape (0 when none waits). It stays under
   a second or so while the dispatchers keep up; growing under load, they fall behind
-  (see docs/scaling-dispatch.md).
+  (see docs/scaling.md, "Dispatcher capacity").
 - ``raw_dispatch_latency_seconds{route, outcome}``: how long the dispatcher's
   actions take (outcome ``done``, ``retry``, ``dead`` or ``lost``); the dispatcher
   reports through its ``on_dispatch`` hook, :meth:`CoordinatorMetrics.observe_dispatch`.
