@@ -2,7 +2,8 @@
 
 Each front (tests/orchestrator/secure_fronts.py) stands before the session's dev server
 with certificates made for this run by trustme. Through each, a real ``raw worker``
-runs a process that a client of the kit started, and ``raw process list`` sees it.
+runs a process that a client of the kit started, and ``raw process list`` and the
+coordinator's processes API (``raw serve``) see it.
 A wrong CA, a missing client certificate and a wrong API key each end a command with
 one error that names the setting to fix, exit code 4, and nothing else: no traceback,
 no Rust error, no hang, no abort at exit. Failures are checked in subprocesses
@@ -24,12 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 import trustme
 from temporalio.testing import WorkflowEnvironment
 
 from raw.orchestrator.client import start_process
 from raw.orchestrator.connect import connect, resolve_target
+from raw.ports import free_port
 
 from .secure_fronts import ApiKeyFront, TlsTerminator
 
@@ -226,10 +229,50 @@ def listed(project: Project, env: dict[str, str], process_id: str) -> list[dict[
         time.sleep(0.1)
 
 
+def coordinator_lists(project: Project, env: dict[str, str], process_id: str) -> None:
+    """``raw serve`` (the coordinator) answers its processes API through the same security."""
+    port = free_port()
+    token = uuid.uuid4().hex
+    log = project.root / "serve.log"
+    base = f"http://127.0.0.1:{port}"
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [str(RAW_BIN), "serve", "--port", str(port)],
+            cwd=project.root,
+            env={**env, "RAW_API_TOKEN": token, "RAW_DISPATCHER": "off"},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60  # bounds a broken start; the event is /health
+        while True:
+            assert server.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        answer = httpx.get(
+            f"{base}/api/processes",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["error"] is None, body["error"]
+        assert process_id in [p["id"] for p in body["processes"]], body
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def run_through(
     project: Project, monkeypatch: pytest.MonkeyPatch, settings: dict[str, str], queue: str
 ) -> None:
-    """A worker, a client and `raw process list`, each through the configured security."""
+    """A worker, a client, `raw process list` and the coordinator, each through the
+    configured security."""
     env = clean_env(**settings)
     worker = RunningWorker(project, env)
     try:
@@ -251,6 +294,7 @@ def run_through(
         assert result == "HELLO ADA"
         found = listed(project, env, process_id)
         assert [p["id"] for p in found] == [process_id]
+        coordinator_lists(project, env, process_id)
     finally:
         worker.stop()
     assert worker.proc.returncode == 0, worker.log.read_text()

@@ -101,3 +101,16 @@ def test_sigterm_stops_the_worker_gracefully(
             worker.kill()
             worker.wait()
     assert "raw worker: stopped." in log.read_text()
+
+
+def test_a_metrics_port_in_use_is_named(project: Project, raw_cli: RunCli) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = raw_cli("worker", "--metrics-port", str(port), "--metrics-host", "127.0.0.1")
+    assert result.code == 2, result.stderr
+    assert f"The worker's metrics cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Choose another --metrics-port" in result.stderr and "Traceback" not in result.stderr
