@@ -173,7 +173,8 @@ def test_importing_the_system_schema_loads_no_integration_library() -> None:
 
     # Only the sections, from the core's config package: no part loads.
     sections = ["_base", "coordinator", "cron", "database", "deploy", "integrations"]
-    sections += ["orchestrator", "project", "system", "temporal"]  # project: raw.local_state
+    sections += ["orchestrator", "original", "project", "system", "temporal"]
+    # project (and original, the original runtime's file format): raw.local_state
     assert out.stdout.splitlines() == [
         "[]",
         str([f"raw.config.{name}" for name in sections]),

@@ -17,8 +17,8 @@ Anthropic answers it.
 
 from __future__ import annotations
 
+import socket
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass
 from types import TracebackType
@@ -48,6 +48,18 @@ def _error(status: int, kind: str, message: str) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, saying when it listens (an event to wait for, not a poll)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.listening = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.listening.set()
+
+
 class AnthropicServer:
     def __init__(self, *replies: ScriptedMessage, api_key: str = "sk-ant-test") -> None:
         self.api_key = api_key
@@ -56,7 +68,7 @@ class AnthropicServer:
         self.port = free_port()
         app = Starlette(routes=[Route("/v1/messages", self._messages, methods=["POST"])])
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
+        self._server = _Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     @property
@@ -65,11 +77,8 @@ class AnthropicServer:
 
     def start(self) -> Self:
         self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("The local Messages API server did not start.")
-            time.sleep(0.01)
+        if not self._server.listening.wait(timeout=10) or not self._server.started:
+            raise RuntimeError("The local Messages API server did not start.")
         return self
 
     def close(self) -> None:
