@@ -9,8 +9,8 @@ presentation attributes only: no ``<style>`` or ``style=``, so a page with a str
 Content-Security-Policy shows it as it is. Colours keep 4.5:1 for text and 3:1
 for lines on white; kinds of arrow differ by dash pattern as well as colour.
 
-The operator page passes ``figures`` (live lines under a box, an alert in red) and
-``links`` (each box a link into the view that lists it).
+The operator page passes ``figures`` (live lines under a box, an alert in red, each
+may be a link) and ``links`` (each box's name a link into the view that lists it).
 """
 
 from __future__ import annotations
@@ -68,10 +68,12 @@ LEGEND: tuple[EdgeKind, ...] = ("start", "signal", "runs", "uses")
 
 @dataclass(frozen=True)
 class Figure:
-    """A live line under a box (``3 deliveries/min``); ``alert`` draws it in red."""
+    """A live line under a box (``3 deliveries/min``); ``alert`` draws it in red, ``href``
+    makes it a link of its own (a box's dead letters into the Dead letters view)."""
 
     text: str
     alert: bool = False
+    href: str | None = None
 
 
 @dataclass
@@ -144,11 +146,17 @@ def _text(x: float, y: float, content: str, *, size: int, fill: str, weight: str
     )
 
 
+def _linked(content: str, href: str | None, label: str | None = None) -> str:
+    if href is None:
+        return content
+    named = _attr("aria-label", label) if label else ""
+    return f"<a{_attr('href', href)}{named}>{content}</a>"
+
+
 def _box(box: _Box, link: str | None) -> str:
     node = box.node
     colour = KIND_COLOUR[node.kind]
     spoken = ". ".join([f"{KIND_NAME[node.kind]} {node.label}", *node.details])
-    spoken += "".join(f". {f.text}" for f in box.figures)
     parts = [
         f"<rect{_attr('x', box.x)}{_attr('y', box.y)}{_attr('width', BOX_WIDTH)}"
         f'{_attr("height", box.height)} rx="6" fill="#ffffff"{_attr("stroke", colour)}'
@@ -157,24 +165,20 @@ def _box(box: _Box, link: str | None) -> str:
         f' rx="3"{_attr("fill", colour)}/>',
     ]
     x = box.x + PAD + 6
-    parts.append(_text(x, box.y + PAD + 15, node.label, size=15, fill=TEXT, weight="600"))
+    label = _text(x, box.y + PAD + 15, node.label, size=15, fill=TEXT, weight="600")
+    parts.append(_linked(label, link, f"{KIND_NAME[node.kind]} {node.label}"))
     y = box.y + PAD + LABEL_LINE + 14
     for line in box.lines:
         parts.append(_text(x, y, line, size=12, fill=MUTED))
         y += LINE
     for figure in box.figures:
         fill = ALERT if figure.alert else FIGURE
-        parts.append(_text(x, y, figure.text, size=12, fill=fill, weight="600"))
+        drawn = _text(x, y, figure.text, size=12, fill=fill, weight="600")
+        parts.append(_linked(drawn, figure.href))
         y += LINE
-    inner = "".join(parts)
     title = f"<title>{escape(spoken)}</title>"
     klass = f' class="map-node map-{node.kind}"'
-    if link is None:
-        return f"<g{klass} data-node={quoteattr(node.id)}>{title}{inner}</g>"
-    return (
-        f"<a{_attr('href', link)}{klass} data-node={quoteattr(node.id)}"
-        f"{_attr('aria-label', spoken)}>{title}{inner}</a>"
-    )
+    return f"<g{klass} data-node={quoteattr(node.id)}>{title}{''.join(parts)}</g>"
 
 
 def _curve(a: tuple[float, float], b: tuple[float, float]) -> str:
@@ -259,17 +263,18 @@ def _legend(y: float) -> tuple[str, float]:
 
 def _description(system: SystemMap) -> str:
     counts = {
-        "webhook routes": len(system.of_kind("route")),
-        "schedules": len(system.of_kind("schedule")),
-        "processes": len(system.of_kind("process")),
-        "RAW workflows": len(system.of_kind("workflow")),
-        "integrations": len(system.of_kind("integration")),
-        "entity tables": len(system.of_kind("entity")),
+        ("webhook route", "webhook routes"): len(system.of_kind("route")),
+        ("schedule", "schedules"): len(system.of_kind("schedule")),
+        ("process", "processes"): len(system.of_kind("process")),
+        ("RAW workflow", "RAW workflows"): len(system.of_kind("workflow")),
+        ("integration", "integrations"): len(system.of_kind("integration")),
+        ("entity table", "entity tables"): len(system.of_kind("entity")),
     }
-    listed = ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+    listed = ", ".join(f"{n} {what[n != 1]}" for what, n in counts.items() if n)
     return (
         f"The {system.name} system: {listed or 'nothing configured yet'}, and "
-        f"{len(system.edges)} arrows from what arrives to what does the work."
+        f"{len(system.edges)} {'arrow' if len(system.edges) == 1 else 'arrows'} from what "
+        "arrives to what does the work."
     )
 
 
@@ -291,7 +296,7 @@ def to_svg(
     edges = "".join(_edge(e, boxes, ports[i], channels) for i, e in enumerate(system.edges))
     nodes = "".join(_box(b, (links or {}).get(b.node.id)) for b in boxes.values())
     legend, height = _legend(bottom + 28)
-    interactive = bool(links)
+    interactive = bool(links) or any(f.href for fs in (figures or {}).values() for f in fs)
     role = ' role="group"' if interactive else ' role="img"'
     return (
         '<svg xmlns="http://www.w3.org/2000/svg"'
