@@ -49,6 +49,7 @@ def test_system_view_draws_deliveries_dead_letters_and_rows_each_a_link(
             page = await ops.client.get("/operator/system", headers=ops.bearer())
             assert page.status_code == 200
             assert '<a href="/operator/system" aria-current="page">System</a>' in page.text
+            assert "<title>System · ops operator</title>" in page.text
             svg = drawing(page.text)
             assert svg.get("role") == "group" and svg.get("viewBox")
             route = box(svg, "route:signup")

@@ -267,7 +267,7 @@ async def system(page: SignedPage, operator: OperatorDep) -> Response:
     view = await build_system_view(operator)
     drawing = Markup(system_svg(view, page.base))  # every value in it is escaped by to_svg
     return page.render(
-        "system.html", "system", system=view, drawing=drawing, links=links(view, page.base)
+        "system.html", "system", live=view, drawing=drawing, links=links(view, page.base)
     )
 
 
