@@ -11,7 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from raw.deploy.dockerfile import health_command
-from raw.deploy.plan import POSTGRES_DB, POSTGRES_USER, TEMPORAL_PORT, TEMPORAL_UI_PORT
+from raw.deploy.plan import (
+    POSTGRES_DB,
+    POSTGRES_USER,
+    TEMPORAL_PORT,
+    TEMPORAL_UI_PORT,
+    WORKER_METRICS_PORT,
+)
 
 if TYPE_CHECKING:
     from raw.deploy.plan import Plan, Setting
@@ -199,6 +205,7 @@ def render_compose(plan: Plan, *, context: str, dockerfile: str) -> dict[str, An
         services[role] = _app(
             plan, role, build, healthcheck=off, depends_on=dict(ready), restart="unless-stopped"
         )
+    services["worker"]["expose"] = [str(WORKER_METRICS_PORT)]  # the SDK's metrics, for Prometheus
     return {"name": plan.name, "services": services, "volumes": {"postgres-data": {}}}
 
 
