@@ -24,7 +24,7 @@ import hmac
 import json
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
@@ -34,6 +34,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, field_validator
 from sqlalchemy import func, select
 
+from raw import clock
 from raw.coordinator.db.database import DatabaseUnavailableError
 from raw.coordinator.db.models import Delivery, InboxRecord
 from raw.coordinator.db.run_index import RunRecord, get_run, list_runs
@@ -276,10 +277,25 @@ api_router = APIRouter(
     summary="Prometheus metrics",
 )
 async def metrics(coordinator: CoordinatorDep) -> Response:
+    now = clock.now()
     query = select(InboxRecord.status, func.count()).group_by(InboxRecord.status)
+    oldest = select(func.min(InboxRecord.created_at)).where(InboxRecord.status == "pending")
+    recent = (
+        select(func.count())
+        .select_from(InboxRecord)
+        .where(InboxRecord.status == "done", InboxRecord.done_at >= now - timedelta(minutes=1))
+    )
     async with database_available(coordinator.db), coordinator.db.read() as session:
         rows = (await session.execute(query)).all()
+        first: datetime | None = await session.scalar(oldest)
+        done = int(await session.scalar(recent) or 0)
     coordinator.metrics.set_inbox_depth({str(status): int(n) for status, n in rows})
+    if first is not None and first.tzinfo is None:
+        first = first.replace(tzinfo=UTC)
+    coordinator.metrics.set_inbox_flow(
+        oldest_pending_age_seconds=(now - first).total_seconds() if first else 0.0,
+        dispatched_last_minute=done,
+    )
     return Response(coordinator.metrics.render(), media_type=CONTENT_TYPE)
 
 
