@@ -9,7 +9,8 @@ kit's runtime forwards them to Python logging instead (logger
 runtime then serves them in Prometheus's text format at ``http://HOST:PORT/metrics``
 (``temporal_workflow_task_schedule_to_start_latency``,
 ``temporal_activity_schedule_to_start_latency``, ``temporal_workflow_task_execution_latency``,
-the pollers and slots...; docs/observability.md lists what to watch). The
+the pollers and slots...; durations in seconds; docs/observability.md lists what to
+watch). The
 metrics belong to the runtime, so they must be asked for before the first client
 is made.
 """
@@ -56,7 +57,8 @@ def install(*, metrics_bind_address: str | None = None) -> None:
                 forwarding=forwarding,
             ),
             metrics=(
-                PrometheusConfig(bind_address=metrics_bind_address)
+                # Seconds, as Prometheus's conventions and the coordinator's metrics have it.
+                PrometheusConfig(bind_address=metrics_bind_address, durations_as_seconds=True)
                 if metrics_bind_address
                 else None
             ),
