@@ -108,6 +108,7 @@ def _package(w: _Writer) -> None:
     )
     w.render(f"tests/test_activities_{kind}.py.tmpl", "tests/test_activities.py")
     w.render("tests/test_deploy.py.tmpl", "tests/test_deploy.py")
+    w.copy("tests/test_readme.py.tmpl", "tests/test_readme.py")
     if plan.pattern == "temporal":
         w.render("package/process_temporal.py.tmpl", f"{pkg}/process.py")
         return
