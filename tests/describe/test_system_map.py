@@ -160,3 +160,41 @@ def test_a_process_module_that_cannot_be_found_is_a_note_not_a_failure(tmp_path:
     process = system.node("process:HiringProcess")
     assert process is not None and process.facts.get("missing") == "true"
     ET.fromstring(to_svg(system))
+
+
+def test_an_arrow_that_skips_a_column_crosses_it_between_boxes(hiring_map: SystemMap) -> None:
+    root = ET.fromstring(to_svg(hiring_map))
+    boxes = {
+        g.get("data-node"): g.find(f"{SVG}rect") for g in root.iter(f"{SVG}g") if g.get("data-node")
+    }
+    arrows = {
+        (p.findtext(f"{SVG}title") or ""): p.get("d") or ""
+        for p in root.iter(f"{SVG}path")
+        if p.get("class") == "map-edge"
+    }
+    crossing = arrows["HiringProcess uses email"]  # process column -> integrations, past workflows
+    assert " H" in crossing
+    y = float(crossing.split(" H")[0].split()[-1])  # the height it crosses the column at
+    for node_id, rect in boxes.items():
+        if node_id and node_id.startswith("workflow:") and rect is not None:
+            top, height = float(rect.get("y") or 0), float(rect.get("height") or 0)
+            assert not top < y < top + height, f"the arrow runs through {node_id}"
+
+
+def test_mermaid_labels_cannot_break_out_of_their_quotes() -> None:
+    from raw.describe.model import MapNode
+
+    system = SystemMap(
+        name="odd",
+        nodes=[
+            MapNode(
+                id="schedule:nightly",
+                kind="schedule",
+                name="nightly",
+                label='say "hi" & <go>',
+                details=["cron 0 8 * * 1#2"],
+            )
+        ],
+    )
+    text = to_mermaid(system)
+    assert '"say #quot;hi#quot; #amp; #lt;go#gt;<br/>cron 0 8 * * 1#35;2"' in text

@@ -25,7 +25,11 @@ def _id(node_id: str) -> str:
 def _text(value: str) -> str:
     """Mermaid's entity codes for what would end or confuse a quoted label."""
     return (
-        value.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+        value.replace("#", "#35;")
+        .replace("&", "#amp;")
+        .replace('"', "#quot;")
+        .replace("<", "#lt;")
+        .replace(">", "#gt;")
     )
 
 

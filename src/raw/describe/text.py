@@ -18,6 +18,8 @@ HEADINGS: dict[NodeKind, str] = {
 
 def to_text(system: SystemMap) -> str:
     lines = [f"System {system.name}"]
+    if not system.nodes:
+        lines.append("  Nothing to draw yet: no webhook routes, processes, schedules or workflows.")
     for kind in KIND_ORDER:
         nodes = system.of_kind(kind)
         if not nodes:
