@@ -408,3 +408,11 @@ def test_system_view_draws_the_hiring_map_with_live_figures_on_a_laptop_and_a_ph
     assert small.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     check_axe(small, "system-phone", screenshots)
     shoot(small, "system-phone", screenshots)
+
+    # raw up's worker serves the Temporal SDK's metrics; they count the process's tasks.
+    line = next(line for line in hiring.lines if "Worker metrics:" in line)
+    found = re.search(r"http://127\.0\.0\.1:\d+/metrics", line)
+    assert found is not None, line
+    metrics = httpx.get(found.group(0), timeout=10).text
+    assert "temporal_workflow_task_execution_latency_count{" in metrics
+    assert 'workflow_type="HiringProcess"' in metrics

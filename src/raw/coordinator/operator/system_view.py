@@ -34,6 +34,9 @@ from raw.coordinator.operator.temporal import list_system_processes
 from raw.describe import Figure, SystemMap, build_system_map, to_svg
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import InstrumentedAttribute
+    from sqlalchemy.sql.elements import ColumnElement
+
     from raw.coordinator.db.database import Database
     from raw.coordinator.operator.context import Operator
 
@@ -82,8 +85,11 @@ def system_map(operator: Operator) -> SystemMap:
     return built
 
 
-async def _grouped(db: Database, column: object, *where: object) -> dict[str, int]:
-    query = select(column, func.count()).where(*where).group_by(column)  # type: ignore[call-overload]
+async def _grouped(
+    db: Database, column: InstrumentedAttribute[str], *where: ColumnElement[bool]
+) -> dict[str, int]:
+    """``column``'s values -> how many rows have each, among the rows ``where`` holds."""
+    query = select(column, func.count()).where(*where).group_by(column)
     async with db.read() as session:
         rows = (await session.execute(query)).all()
     return {str(key): int(n) for key, n in rows}
