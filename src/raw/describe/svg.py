@@ -212,7 +212,11 @@ class _Channels:
 
 
 def _edge(
-    edge: MapEdge, boxes: Mapping[str, _Box], ys: tuple[float, float], channels: _Channels
+    edge: MapEdge,
+    boxes: Mapping[str, _Box],
+    ys: tuple[float, float],
+    channels: _Channels,
+    prefix: str,
 ) -> str:
     source, target = boxes[edge.source], boxes[edge.target]
     colour, dash, verb = EDGE_STYLE[edge.kind]
@@ -231,14 +235,14 @@ def _edge(
     words = f"{source.node.label} {edge.label or verb} {target.node.label}"
     return (
         f'<path d="{path}" fill="none"{_attr("stroke", colour)} stroke-width="1.75"{dashed}'
-        f' marker-end="url(#arrow-{edge.kind})" class="map-edge"><title>{escape(words)}</title>'
-        "</path>"
+        f' marker-end="url(#{prefix}-arrow-{edge.kind})" class="map-edge">'
+        f"<title>{escape(words)}</title></path>"
     )
 
 
-def _defs() -> str:
+def _defs(prefix: str) -> str:
     markers = "".join(
-        f'<marker id="arrow-{kind}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7"'
+        f'<marker id="{prefix}-arrow-{kind}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7"'
         f' markerHeight="7" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z"'
         f"{_attr('fill', colour)}/></marker>"
         for kind, (colour, _, _) in EDGE_STYLE.items()
@@ -246,7 +250,7 @@ def _defs() -> str:
     return f"<defs>{markers}</defs>"
 
 
-def _legend(y: float) -> tuple[str, float]:
+def _legend(y: float, prefix: str) -> tuple[str, float]:
     parts = []
     x = float(MARGIN)
     for kind in LEGEND:
@@ -254,7 +258,7 @@ def _legend(y: float) -> tuple[str, float]:
         dashed = _attr("stroke-dasharray", dash) if dash else ""
         parts.append(
             f'<path d="M{x:g} {y:g} H{x + 36:g}"{_attr("stroke", colour)} stroke-width="1.75"'
-            f'{dashed} marker-end="url(#arrow-{kind})"/>'
+            f'{dashed} marker-end="url(#{prefix}-arrow-{kind})"/>'
         )
         parts.append(_text(x + 44, y + 4, verb, size=12, fill=TEXT))
         x += 140
@@ -293,9 +297,11 @@ def to_svg(
     )
     ports = _ports(system.edges, boxes)
     channels = _Channels(boxes)
-    edges = "".join(_edge(e, boxes, ports[i], channels) for i, e in enumerate(system.edges))
+    edges = "".join(
+        _edge(e, boxes, ports[i], channels, id_prefix) for i, e in enumerate(system.edges)
+    )
     nodes = "".join(_box(b, (links or {}).get(b.node.id)) for b in boxes.values())
-    legend, height = _legend(bottom + 28)
+    legend, height = _legend(bottom + 28, id_prefix)
     interactive = bool(links) or any(f.href for fs in (figures or {}).values() for f in fs)
     role = ' role="group"' if interactive else ' role="img"'
     return (
@@ -305,7 +311,7 @@ def to_svg(
         f'{_attr("font-family", FONT)} class="system-map">'
         f'<title id="{id_prefix}-title">System map of {escape(system.name)}</title>'
         f'<desc id="{id_prefix}-desc">{escape(_description(system))}</desc>'
-        f'{_defs()}<rect width="100%" height="100%" fill="#ffffff"/>'
+        f'{_defs(id_prefix)}<rect width="100%" height="100%" fill="#ffffff"/>'
         f'{heading}<g class="map-edges">{edges}</g><g class="map-nodes">{nodes}</g>'
         f"{legend}</svg>\n"
     )
