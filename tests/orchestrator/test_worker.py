@@ -196,3 +196,16 @@ def test_metrics_port_out_of_range_is_refused(project: Project, raw_cli: RunCli)
     result = raw_cli("worker", "--metrics-port", "70000")
     assert result.code == 2
     assert "--metrics-port 70000 is not a port" in result.stderr
+
+
+def test_a_metrics_port_in_use_is_named(project: Project, raw_cli: RunCli) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = raw_cli("worker", "--metrics-port", str(port), "--metrics-host", "127.0.0.1")
+    assert result.code == 2, result.stderr
+    assert f"The worker's metrics cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Choose another --metrics-port" in result.stderr and "Traceback" not in result.stderr
