@@ -547,6 +547,51 @@ def test_metrics_tell_how_long_the_oldest_due_record_has_waited(
     assert 300 <= behind < 400
 
 
+def test_metrics_give_the_oldest_pending_age_and_the_dispatch_rate_from_the_database(
+    hook_project: Project, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from raw.coordinator.db.models import InboxRecord
+
+    async def scenario() -> tuple[dict[str, float], dict[str, float]]:
+        async with running_app(hook_project, db_url=sqlite_url(tmp_path)) as app:
+            empty = _samples((await app.client.get("/metrics", headers=app.auth())).text)
+            body = dumps(cv_body())
+            await app.client.post("/webhooks/cv", content=body, headers=standard_headers(body))
+            now = datetime.now(UTC)
+            async with app.coordinator.db.write() as session:
+                await session.execute(
+                    update(InboxRecord).values(created_at=now - timedelta(minutes=10))
+                )
+                # Done by a dispatcher in another process: seen through the database.
+                session.add(
+                    InboxRecord(
+                        route="cv-submission",
+                        action={"kind": "none"},
+                        payload={},
+                        idempotency_key="elsewhere:1",
+                        correlation_id="c-1",
+                        status="done",
+                        next_attempt_at=now,
+                        created_at=now - timedelta(seconds=5),
+                        updated_at=now,
+                        done_at=now - timedelta(seconds=2),
+                    )
+                )
+            response = await app.client.get("/metrics", headers=app.auth())
+            return empty, _samples(response.text)
+
+    empty, samples = asyncio.run(scenario())
+    assert empty["raw_inbox_oldest_pending_age_seconds"] == 0
+    assert empty["raw_inbox_dispatched_last_minute"] == 0
+    assert samples["raw_inbox_oldest_pending_age_seconds"] >= 600
+    assert samples["raw_inbox_dispatched_last_minute"] == 1
+    assert samples['raw_inbox_records{status="pending"}'] == 1
+
+
 def _samples(text: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for line in text.splitlines():

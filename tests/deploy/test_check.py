@@ -125,7 +125,7 @@ def test_a_service_missing_from_compose(deploy_copy: Path, check: Check) -> None
     finding = only(check(deploy_copy), problem="raw worker")
 
     assert (finding.file, finding.object) == ("docker-compose.yml", "services")
-    assert "command ['raw', 'worker']" in finding.fix
+    assert "command ['raw', 'worker', '--metrics-port', '9464']" in finding.fix
 
 
 def test_a_dockerfile_lint_error(deploy_copy: Path, check: Check) -> None:

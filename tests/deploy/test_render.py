@@ -90,7 +90,7 @@ def test_one_image_serves_every_role_by_its_real_command(rendered: Path) -> None
         "temporal-setup": ["raw", "engine", "start"],
         "schedules-sync": ["raw", "schedules", "sync"],
         "api": ["raw", "serve", "--host", "0.0.0.0", "--port", "8000"],
-        "worker": ["raw", "worker"],
+        "worker": ["raw", "worker", "--metrics-port", "9464"],
         "dispatcher": ["raw", "dispatcher"],
     }
     assert {compose[name]["image"] for name in commands} == {"ghcr.io/acme/recruiting:1.2.0"}
@@ -167,7 +167,7 @@ def test_values_yaml_documents_every_value(rendered: Path) -> None:
     assert schema["properties"]["worker"]["properties"]["replicas"] == {
         "type": "integer",
         "minimum": 0,
-        "description": "Pods running `raw worker`.",
+        "description": "Pods running `raw worker --metrics-port 9464`.",
     }
     assert schema["additionalProperties"] is False
 
@@ -277,3 +277,24 @@ def test_the_hiring_example_renders_and_passes_the_check(tmp_path: Path) -> None
     # It uses integrations (email, calls, storage, chat): the image installs their extra.
     dockerfile = (out / "Dockerfile").read_text()
     assert "raw-systems[coordinator,orchestrator,integrations]==" in dockerfile
+
+
+def test_workers_serve_the_sdk_metrics_for_prometheus_in_every_format(rendered: Path) -> None:
+    worker = find(load_all(rendered / "k8s" / "deployment.yml"), "Deployment", "recruiting-worker")
+    template = worker["spec"]["template"]
+    assert template["metadata"]["annotations"] == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": "9464",
+        "prometheus.io/path": "/metrics",
+    }
+    container = template["spec"]["containers"][0]
+    assert container["command"][-3:] == ["worker", "--metrics-port", "9464"]
+    assert container["ports"] == [{"name": "metrics", "containerPort": 9464, "protocol": "TCP"}]
+    api = find(load_all(rendered / "k8s" / "deployment.yml"), "Deployment", "recruiting-api")
+    assert "annotations" not in api["spec"]["template"]["metadata"]  # its /metrics needs the token
+
+    chart = (rendered / "helm" / "recruiting" / "templates" / "deployment.yaml").read_text()
+    assert "prometheus.io/port: '9464'" in chart or 'prometheus.io/port: "9464"' in chart
+    compose = load_all(rendered / "docker-compose.yml")[0]["services"]
+    assert compose["worker"]["expose"] == ["9464"]
+    assert compose["worker"]["command"] == ["raw", "worker", "--metrics-port", "9464"]

@@ -358,3 +358,61 @@ def test_overview_on_a_laptop_shows_a_schedules_last_result(
     expect(page.get_by_role("heading", level=1)).to_contain_text("raw-schedule-daily-report")
     expect(page.locator("ol.timeline")).to_contain_text("RAW run generate-report")
     expect(page.locator("ol.timeline")).to_contain_text("Ended: completed")
+
+
+def test_system_view_draws_the_hiring_map_with_live_figures_on_a_laptop_and_a_phone(
+    laptop: BrowserContext, phone: BrowserContext, hiring: HiringUp, screenshots: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    hiring.send("cv-submission", cv("alan@example.com", "Alan Turing"))
+    page = laptop.new_page()
+    page.goto(f"{hiring.base}/operator/system")
+    expect(page.get_by_role("heading", level=1)).to_have_text("System")
+    drawing = page.locator("svg.system-map")
+    for part in (
+        "route:cv-submission",
+        "route:calendar-booking",
+        "route:call-status",
+        "route:withdrawal",
+        "schedule:daily-report",
+        "workflow:analyze-cv",
+        "integration:telephony",
+        "entity:candidates",
+    ):
+        expect(drawing.locator(f'[data-node="{part}"]')).to_be_visible()
+    process = drawing.locator('[data-node="process:HiringProcess"]')
+    # The process waits for the calendar webhook: counted on the signal that route sends.
+    expect(process).to_contain_text(
+        re.compile(r"[1-9]\d* waiting for 'booked'"), timeout=LIVE_WAIT_MS
+    )
+    expect(process).to_contain_text(re.compile(r"[1-9]\d* running"))
+    cv_route = drawing.locator('[data-node="route:cv-submission"]')
+    expect(cv_route).to_contain_text(re.compile(r"deliveries/min \([1-9]\d* in 10 min\)"))
+    check_axe(page, "system", screenshots)
+    shoot(page, "system-laptop", screenshots)
+    no_secrets(page, hiring)
+
+    drawing.get_by_role("link", name="webhook route cv-submission").click()
+    page.wait_for_url(f"{hiring.base}/operator/deliveries?route=cv-submission")
+    expect(page.locator("article").first).to_contain_text("cv-submission")
+
+    small = phone.new_page()
+    small.goto(f"{hiring.base}/operator/system")
+    expect(small.locator("svg.system-map")).to_be_visible()
+    parts = small.get_by_role("heading", name="The parts, as a list")
+    expect(parts).to_be_visible()
+    expect(small.locator('.parts [data-node="process:HiringProcess"]')).to_contain_text(
+        "waiting for 'booked'"
+    )
+    assert small.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    check_axe(small, "system-phone", screenshots)
+    shoot(small, "system-phone", screenshots)
+
+    # raw up's worker serves the Temporal SDK's metrics; they count the process's tasks.
+    line = next(line for line in hiring.lines if "Worker metrics:" in line)
+    found = re.search(r"http://127\.0\.0\.1:\d+/metrics", line)
+    assert found is not None, line
+    metrics = httpx.get(found.group(0), timeout=10).text
+    assert "temporal_workflow_task_execution_latency_count{" in metrics
+    assert 'workflow_type="HiringProcess"' in metrics

@@ -103,6 +103,101 @@ def test_sigterm_stops_the_worker_gracefully(
     assert "raw worker: stopped." in log.read_text()
 
 
+SHOUTING = """
+    from datetime import timedelta
+
+    from temporalio import activity, workflow
+
+
+    @activity.defn
+    async def shout(text: str) -> str:
+        return text.upper()
+
+
+    @workflow.defn
+    class Shouting:
+        @workflow.run
+        async def run(self, name: str) -> str:
+            return await workflow.execute_activity(
+                shout, name, start_to_close_timeout=timedelta(seconds=30)
+            )
+"""
+
+
+def _scrape(url: str) -> str:
+    import httpx
+
+    try:
+        answer = httpx.get(url, timeout=5)
+    except httpx.TransportError:
+        return ""
+    return answer.text if answer.status_code == 200 else ""
+
+
+def test_metrics_port_serves_the_sdk_metrics_of_a_real_worker(
+    raw_dev_server_env: WorkflowEnvironment, project: Project
+) -> None:
+    import asyncio
+
+    from raw.ports import free_port
+
+    (project.root / "shouting_processes.py").write_text(textwrap.dedent(SHOUTING), "utf-8")
+    queue = f"m-{uuid.uuid4().hex[:8]}"
+    configure(project, "shouting_processes", queue=queue)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAW_")}
+    env["TEMPORAL_ADDRESS"] = raw_dev_server_env.client.service_client.config.target_host
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/metrics"
+    log = project.root / "worker.log"
+    with log.open("wb") as sink:
+        worker = subprocess.Popen(
+            [str(RAW_BIN), "worker", "--metrics-port", str(port), "--metrics-host", "127.0.0.1"],
+            cwd=project.root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while b"polling" not in log.read_bytes():
+            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        assert f"metrics at http://127.0.0.1:{port}/metrics" in log.read_text()
+
+        async def shout() -> str:
+            client = raw_dev_server_env.client
+            return await client.execute_workflow(
+                "Shouting", "ada", id=f"shout-{queue}", task_queue=queue
+            )
+
+        assert asyncio.run(shout()) == "ADA"
+        wanted = (
+            "temporal_workflow_task_schedule_to_start_latency",
+            "temporal_workflow_task_execution_latency",
+            "temporal_activity_schedule_to_start_latency",
+            "temporal_workflow_completed",
+        )
+        text = ""
+        while not all(name in text for name in wanted):  # the runtime exports as it records
+            assert worker.poll() is None and time.monotonic() < deadline + 30, text[-2000:]
+            text = _scrape(url)
+            time.sleep(0.1)
+        assert f'task_queue="{queue}"' in text
+        assert 'workflow_type="Shouting"' in text
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+
+def test_metrics_port_out_of_range_is_refused(project: Project, raw_cli: RunCli) -> None:
+    result = raw_cli("worker", "--metrics-port", "70000")
+    assert result.code == 2
+    assert "--metrics-port 70000 is not a port" in result.stderr
+
+
 def test_a_metrics_port_in_use_is_named(project: Project, raw_cli: RunCli) -> None:
     import socket
 

@@ -250,7 +250,7 @@ def test_each_webhook_is_signed_with_the_scheme_its_flag_names(tmp_path: Path) -
         "twilio",
     ]
     assert by_name["call"]["delivery_key"] == "request_id"  # Twilio sends no delivery id
-    assert "GitHub signature" in (root / "README.md").read_text()
+    assert "github · signals 'payment' to ShopProcess" in (root / "README.md").read_text()
     assert_lint_clean(root)
     ran = own_pytest(root, tmp_path / "site", "-q")  # signed deliveries, process, scenario
     assert ran.returncode == 0, ran.stdout + ran.stderr

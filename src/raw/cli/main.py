@@ -115,6 +115,7 @@ EXTENSIONS: tuple[tuple[str, str], ...] = (
     ("gates", "Run the quality gates (validate, dry, system-check, ...) with time limits."),
     ("plan", "The decision tree: which system to build, and the command that builds it."),
     ("new", "Generate a working system for a pattern: raw new system NAME --pattern ..."),
+    ("describe", "Draw the system as configured: raw describe system [--format mermaid|svg]."),
 )
 """Commands whose module ``raw.cli.<name>`` configures its own parser (keeping heavy
 imports in its handler)."""

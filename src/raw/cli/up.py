@@ -288,8 +288,18 @@ async def _run(
                 ready_line="raw integrations: ready",
             )
         )
+    metrics: str | None = None
     if system.orchestrator.workflows:
-        parts.append(Part("worker", [*raw, "worker"], ready_line="raw worker: polling"))
+        metrics_port = free_port()  # the SDK's metrics, on this machine only
+        metrics = f"http://127.0.0.1:{metrics_port}/metrics"
+        worker = [*raw, "worker", "--metrics-port", str(metrics_port)]
+        parts.append(
+            Part(
+                "worker",
+                [*worker, "--metrics-host", "127.0.0.1"],
+                ready_line="raw worker: polling",
+            )
+        )
     parts.append(
         Part("api", [*raw, "serve", "--host", args.host, "--port", str(args.port)], probe=api_ready)
     )
@@ -311,6 +321,8 @@ async def _run(
         supervisor.say(f"  Status:         {base}/ready  ·  {base}/api/runs (bearer token)")
         if engine_info is not None:
             supervisor.say(f"  Temporal UI:    {engine_info.ui_url}")
+        if metrics is not None:
+            supervisor.say(f"  Worker metrics: {metrics}  (coordinator's: {base}/metrics)")
         if integrations.email is not None:
             supervisor.say(f"  Captured email: {base}/operator/outbox  (or: raw integrations mail)")
         supervisor.say("Ctrl-C stops everything; waiting processes resume on the next raw up.")

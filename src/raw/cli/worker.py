@@ -6,7 +6,7 @@ import argparse
 import asyncio
 
 from raw import console as output
-from raw.errors import RawError
+from raw.errors import RawError, UsageError
 from raw.project import find_project
 
 
@@ -14,14 +14,43 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--check", action="store_true", help="import everything, print the plan, and exit"
     )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve the Temporal SDK's metrics for Prometheus at http://HOST:PORT/metrics",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default="0.0.0.0",
+        metavar="HOST",
+        help="the address the metrics listen on (default 0.0.0.0, for a scraper in the cluster)",
+    )
     parser.set_defaults(handler=cmd_worker)
+
+
+def _metrics_address(args: argparse.Namespace) -> str | None:
+    port = args.metrics_port
+    if port is None:
+        return None
+    if not 1 <= port <= 65535:
+        raise UsageError(f"--metrics-port {port} is not a port: give a number from 1 to 65535.")
+    host = args.metrics_host
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     # Lazy: raw --help imports this module; only raw worker loads Temporal.
+    from raw.orchestrator import runtime
     from raw.orchestrator.connect import connect, orchestrator_config, resolve_target
     from raw.orchestrator.worker import plan_worker, serve
 
+    metrics = _metrics_address(args)
+    try:
+        if metrics is not None:  # before any client: the metrics belong to the runtime
+            runtime.install(metrics_bind_address=metrics)
+    except RawError as exc:
+        output.fail_and_leave(exc, as_json=args.json)
     project = find_project(args.project_dir)
     config = orchestrator_config(project)
     plan = plan_worker(project, config)
@@ -41,7 +70,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         output.err(
             f"raw worker: polling '{plan.task_queue}' on {target.address} ({target.source}) "
             f"with {len(described['workflows'])} workflows, "
-            f"{len(described['activities'])} activities. Ctrl-C stops it."
+            f"{len(described['activities'])} activities"
+            + (f"; metrics at http://{metrics}/metrics" if metrics else "")
+            + ". Ctrl-C stops it."
         )
 
     async def main() -> None:

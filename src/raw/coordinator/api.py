@@ -24,7 +24,7 @@ import hmac
 import json
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
@@ -277,15 +277,30 @@ api_router = APIRouter(
     summary="Prometheus metrics",
 )
 async def metrics(coordinator: CoordinatorDep) -> Response:
+    now = clock.now()
     query = select(InboxRecord.status, func.count()).group_by(InboxRecord.status)
     # Along the (status, next_attempt_at) index: the one record at its head.
-    oldest = select(func.min(InboxRecord.next_attempt_at)).where(InboxRecord.status == "pending")
+    due_first = select(func.min(InboxRecord.next_attempt_at)).where(InboxRecord.status == "pending")
+    oldest = select(func.min(InboxRecord.created_at)).where(InboxRecord.status == "pending")
+    recent = (
+        select(func.count())
+        .select_from(InboxRecord)
+        .where(InboxRecord.status == "done", InboxRecord.done_at >= now - timedelta(minutes=1))
+    )
     async with database_available(coordinator.db), coordinator.db.read() as session:
         rows = (await session.execute(query)).all()
-        due = (await session.execute(oldest)).scalar_one_or_none()
+        due = (await session.execute(due_first)).scalar_one_or_none()
+        first: datetime | None = await session.scalar(oldest)
+        done = int(await session.scalar(recent) or 0)
     coordinator.metrics.set_inbox_depth({str(status): int(n) for status, n in rows})
-    waited = (clock.now() - due.replace(tzinfo=UTC)).total_seconds() if due is not None else 0.0
+    waited = (now - due.replace(tzinfo=UTC)).total_seconds() if due is not None else 0.0
     coordinator.metrics.set_oldest_due(waited)
+    if first is not None and first.tzinfo is None:
+        first = first.replace(tzinfo=UTC)
+    coordinator.metrics.set_inbox_flow(
+        oldest_pending_age_seconds=(now - first).total_seconds() if first else 0.0,
+        dispatched_last_minute=done,
+    )
     return Response(coordinator.metrics.render(), media_type=CONTENT_TYPE)
 
 

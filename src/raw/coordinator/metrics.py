@@ -15,6 +15,13 @@
   reports through its ``on_dispatch`` hook, :meth:`CoordinatorMetrics.observe_dispatch`.
 - ``raw_dead_letters_total{route}``: records the dispatcher gave up on;
   ``raw_inbox_records{status="dead"}`` is how many are dead now.
+- ``raw_inbox_oldest_pending_age_seconds``: how long the oldest record waiting to be
+  dispatched has waited (0 when none waits), read from the database at each scrape.
+- ``raw_inbox_dispatched_last_minute``: inbox records done in the last minute, by any
+  dispatcher (the app's own or ``raw dispatcher`` processes), read from the database
+  at each scrape: the dispatch rate wherever the dispatchers run.
+
+What to watch, and the worker's own metrics beside these: docs/observability.md.
 """
 
 from __future__ import annotations
@@ -88,6 +95,16 @@ class CoordinatorMetrics:
             ["route"],
             registry=self.registry,
         )
+        self.oldest_pending = Gauge(
+            "raw_inbox_oldest_pending_age_seconds",
+            "Age of the oldest inbox record waiting to be dispatched (0: none waits).",
+            registry=self.registry,
+        )
+        self.dispatched_last_minute = Gauge(
+            "raw_inbox_dispatched_last_minute",
+            "Inbox records done in the last minute, by every dispatcher.",
+            registry=self.registry,
+        )
         for status in INBOX_STATUSES:
             self.inbox_depth.labels(status=status).set(0)
 
@@ -106,6 +123,13 @@ class CoordinatorMetrics:
 
     def set_oldest_due(self, seconds: float) -> None:
         self.oldest_due.set(max(seconds, 0.0))
+
+    def set_inbox_flow(
+        self, *, oldest_pending_age_seconds: float, dispatched_last_minute: int
+    ) -> None:
+        """What the database says at a scrape: the backlog's age and the dispatch rate."""
+        self.oldest_pending.set(max(oldest_pending_age_seconds, 0.0))
+        self.dispatched_last_minute.set(dispatched_last_minute)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -20,7 +20,13 @@ from raw.deploy.compose_secrets import (
     top_level_secrets,
 )
 from raw.deploy.dockerfile import health_command
-from raw.deploy.plan import POSTGRES_DB, POSTGRES_USER, TEMPORAL_PORT, TEMPORAL_UI_PORT
+from raw.deploy.plan import (
+    POSTGRES_DB,
+    POSTGRES_USER,
+    TEMPORAL_PORT,
+    TEMPORAL_UI_PORT,
+    WORKER_METRICS_PORT,
+)
 
 if TYPE_CHECKING:
     from raw.deploy.plan import Plan, Setting
@@ -223,6 +229,7 @@ def render_compose(plan: Plan, *, context: str, dockerfile: str) -> dict[str, An
         services[role] = _app(
             plan, role, build, healthcheck=off, depends_on=dict(ready), restart="unless-stopped"
         )
+    services["worker"]["expose"] = [str(WORKER_METRICS_PORT)]  # the SDK's metrics, for Prometheus
     compose: dict[str, Any] = {"name": plan.name, "services": services}
     if plan.in_cluster_database:
         compose["volumes"] = {"postgres-data": {}}

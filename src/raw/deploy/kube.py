@@ -19,6 +19,7 @@ from raw.deploy.plan import (
     POSTGRES_USER,
     TEMPORAL_ROLES,
     TEMPORAL_TLS_DIR,
+    WORKER_METRICS_PORT,
     schedule_command,
 )
 from raw.deploy.values import Document
@@ -156,7 +157,7 @@ def _deployment(plan: Plan, v: Values, role: str, **container_extra: Any) -> dic
             ),
             "selector": {"matchLabels": selector(plan, role)},
             "template": {
-                "metadata": {"labels": labels(plan, role)},
+                "metadata": {"labels": labels(plan, role), **_scraped(role)},
                 "spec": app_pod(
                     plan,
                     [container],
@@ -166,6 +167,33 @@ def _deployment(plan: Plan, v: Values, role: str, **container_extra: Any) -> dic
                 ),
             },
         },
+    }
+
+
+def _scraped(role: str) -> dict[str, Any]:
+    """Prometheus's usual annotations on the worker's pods: its SDK metrics need no token
+    (the api's /metrics sits behind the API token; docs/observability.md shows its job)."""
+    if role != "worker":
+        return {}
+    return {
+        "annotations": {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(WORKER_METRICS_PORT),
+            "prometheus.io/path": "/metrics",
+        }
+    }
+
+
+def _worker_probes() -> dict[str, Any]:
+    """The worker's metrics port, which also tells Kubernetes the worker's runtime is up.
+
+    It answers from the moment the SDK's runtime starts, before Temporal is reached:
+    a Temporal that is away makes the worker wait, not restart."""
+    metrics = {"httpGet": {"path": "/metrics", "port": "metrics"}, "timeoutSeconds": 5}
+    return {
+        "ports": [{"name": "metrics", "containerPort": WORKER_METRICS_PORT, "protocol": "TCP"}],
+        "readinessProbe": {**metrics, "periodSeconds": 10, "failureThreshold": 3},
+        "livenessProbe": {**metrics, "periodSeconds": 20, "failureThreshold": 3},
     }
 
 
@@ -284,7 +312,7 @@ def app_documents(plan: Plan, v: Values) -> dict[str, list[Document]]:
     probes["ports"][0]["containerPort"] = plan.port
     deployments = [
         _deployment(plan, v, "api", **probes),
-        _deployment(plan, v, "worker"),
+        _deployment(plan, v, "worker", **_worker_probes()),
         _deployment(plan, v, "dispatcher"),
     ]
     service = {

@@ -45,6 +45,9 @@ POSTGRES_USER = "raw"
 POSTGRES_DB = "raw"
 TEMPORAL_PORT = 7233
 TEMPORAL_UI_PORT = 8080
+WORKER_METRICS_PORT = 9464
+"""Where each worker serves the Temporal SDK's metrics (`raw worker --metrics-port`); 9464 is
+the port OpenTelemetry's Prometheus exporter uses by default."""
 APP_UID = 10001
 TEMPORAL_ROLES = ("api", "worker", "dispatcher", "temporal-setup")
 """The roles that connect to Temporal (``schedules-sync`` runs as ``temporal-setup``)."""
@@ -310,7 +313,7 @@ def build_plan(project: Project) -> Plan:
     schedules = tuple(system.orchestrator.schedules)
     commands = {
         "api": ["raw", "serve", "--host", "0.0.0.0", "--port", str(deploy.port)],
-        "worker": ["raw", "worker"],
+        "worker": ["raw", "worker", "--metrics-port", str(WORKER_METRICS_PORT)],
         "dispatcher": ["raw", "dispatcher"],
         "migrate": ["raw", "db", "upgrade"],
         "temporal-setup": ["raw", "engine", "start"],

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ValidationError
 
 from raw.errors import RawError, UsageError
-from raw.gates.code_scan import ScanResult, WorkflowCall, scan_file
 from raw.gates.components import deployment_findings
+from raw.orchestrator.code_scan import ScanResult, WorkflowCall, scan_file, waits_by_process
 from raw.workflow.arguments import parse_flags, read_params, split_args
 from raw.workflow.loader import load_workflow
 
@@ -337,20 +337,8 @@ class _Checker:
                     + _closest(call.name, self.activities - {"run_raw_workflow_call"}),
                 )
 
-    def _waits_by_process(self) -> dict[str, dict[str, str]]:
-        """process type -> signal -> where it is waited for."""
-        by_file: dict[str, list[str]] = {}
-        for process in self.scan.processes:
-            by_file.setdefault(process.file, []).append(process.type_name)
-        waits: dict[str, dict[str, str]] = {p.type_name: {} for p in self.scan.processes}
-        for wait in self.scan.waits:
-            owners = [wait.owner] if wait.owner else by_file.get(wait.file, [])
-            for owner in owners:
-                waits.setdefault(owner, {}).setdefault(wait.signal, f"{wait.file}:{wait.line}")
-        return waits
-
     def _signals(self) -> None:
-        waits = self._waits_by_process()
+        waits = waits_by_process(self.scan)
         routes = [
             w
             for w in self.system.coordinator.webhooks

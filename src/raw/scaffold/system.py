@@ -10,7 +10,8 @@
   an initial migration, a ``raw simulate`` scenario and the full deployment.
 
 Every pattern gets ``.raw/config.yaml`` (``system:`` and ``builder.gates``), tests
-for each component and a README with a Mermaid diagram. The code lives in
+for each component and a README with the system map (``raw describe system``'s
+Mermaid drawing). The code lives in
 templates beside this module (``templates/system/``), like ``raw create``'s.
 """
 
@@ -21,6 +22,9 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
+from raw.describe.build import build_system_map
+from raw.describe.readme import replace_block
+from raw.project import Project
 from raw.scaffold.system_files import finish, project_files, scenario
 from raw.scaffold.system_plan import GENERATED_WORKFLOWS, SystemPlan
 from raw.scaffold.workflow import class_name, create_workflow, init_project
@@ -104,6 +108,7 @@ def _package(w: _Writer) -> None:
     )
     w.render(f"tests/test_activities_{kind}.py.tmpl", "tests/test_activities.py")
     w.render("tests/test_deploy.py.tmpl", "tests/test_deploy.py")
+    w.copy("tests/test_readme.py.tmpl", "tests/test_readme.py")
     if plan.pattern == "temporal":
         w.render("package/process_temporal.py.tmpl", f"{pkg}/process.py")
         return
@@ -239,6 +244,14 @@ class WrittenSystem:
     notes: list[str]
 
 
+def _draw_readme(root: Path) -> None:
+    """Put the system map, drawn from the files just written, into the README."""
+    readme = root / "README.md"
+    drawn = replace_block(readme.read_text("utf-8"), build_system_map(Project(root)))
+    if drawn is not None:
+        readme.write_text(drawn, encoding="utf-8")
+
+
 def write_system(plan: SystemPlan) -> WrittenSystem:
     """Write the project (then render its deployment and record its histories)."""
     root = plan.options.directory
@@ -251,5 +264,6 @@ def write_system(plan: SystemPlan) -> WrittenSystem:
         _package(writer)
     for relative, text in project_files(plan).items():
         writer.write(relative, text)
+    _draw_readme(root)
     notes = finish(plan, writer.files)
     return WrittenSystem(root, writer.files, notes)

@@ -1,6 +1,7 @@
 """The operator page's reads as JSON, behind the API token like the rest of ``/api``.
 
     GET /api/overview                  entities by status, processes by state, inbox, schedules
+    GET /api/system                    the system map and its live figures
     GET /api/processes?state=&limit=   the system's processes (one visibility query)
     GET /api/schedules                 each schedule's next run and last result
     GET /api/timeline/{process_id}     one process's webhooks, runs, steps, waits and timers
@@ -19,6 +20,7 @@ from raw.coordinator.dependencies import OperatorDep
 from raw.coordinator.errors import ERROR_RESPONSES, NotReadyError, database_available
 from raw.coordinator.operator.context import Operator
 from raw.coordinator.operator.overview import Overview, build_overview
+from raw.coordinator.operator.system_view import SystemView, build_system_view
 from raw.coordinator.operator.temporal import (
     ProcessList,
     ProcessState,
@@ -51,6 +53,17 @@ def _processes_or_503(operator: Operator) -> None:
 )
 async def overview(operator: OperatorDep) -> Overview:
     return await build_overview(operator)
+
+
+@operator_api_router.get(
+    "/system",
+    response_model=SystemView,
+    responses={503: ERROR_RESPONSES[503]},
+    tags=["operator"],
+    summary="The system map with live figures",
+)
+async def system(operator: OperatorDep) -> SystemView:
+    return await build_system_view(operator)
 
 
 @operator_api_router.get(

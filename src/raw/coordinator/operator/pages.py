@@ -2,6 +2,7 @@
 deliveries, dead letters (with Retry), failed runs.
 
     GET  /operator                        the overview
+    GET  /operator/system                 the system map with live figures, each part a link
     GET  /operator/processes?state=       processes (one visibility query), newest first
     GET  /operator/processes/{id}         one process's timeline
     GET  /operator/deliveries?route=      recent webhook deliveries, bodies redacted
@@ -40,6 +41,7 @@ from raw.coordinator.operator.records import (
     refused_counts,
 )
 from raw.coordinator.operator.render import SECURITY_HEADERS, PageRoute, Renderer, SignInRequired
+from raw.coordinator.operator.system_view import build_system_view, links, system_svg
 from raw.coordinator.operator.temporal import (
     PROCESS_STATES,
     ProcessState,
@@ -255,6 +257,18 @@ async def sign_out(page: SignedPage, csrf: Annotated[str, Form(max_length=200)] 
 async def overview(page: SignedPage, operator: OperatorDep) -> Response:
     data = await build_overview(operator)
     return page.render("overview.html", "overview", overview=data)
+
+
+@pages_router.get("/system")
+async def system(page: SignedPage, operator: OperatorDep) -> Response:
+    # Lazy: Jinja2's Markup, an optional extra the pages already need.
+    from markupsafe import Markup
+
+    view = await build_system_view(operator)
+    drawing = Markup(system_svg(view, page.base))  # every value in it is escaped by to_svg
+    return page.render(
+        "system.html", "system", live=view, drawing=drawing, links=links(view, page.base)
+    )
 
 
 @pages_router.get("/processes")

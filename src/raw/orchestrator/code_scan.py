@@ -28,6 +28,7 @@ __all__ = [
     "SignalWait",
     "WorkflowCall",
     "scan_file",
+    "waits_by_process",
 ]
 
 KIT_ACTIVITIES = frozenset({"run_raw_workflow", "run_raw_workflow_call"})
@@ -328,3 +329,19 @@ def scan_file(path: Path, display: str | None = None) -> ScanResult:
     scanner = _Scanner(display or str(path), module)
     scanner.visit(module)
     return scanner.result
+
+
+def waits_by_process(scan: ScanResult) -> dict[str, dict[str, str]]:
+    """process type -> signal -> where (``file:line``) it is first waited for.
+
+    A wait in module-level code belongs to every process of its module.
+    """
+    by_file: dict[str, list[str]] = {}
+    for process in scan.processes:
+        by_file.setdefault(process.file, []).append(process.type_name)
+    waits: dict[str, dict[str, str]] = {p.type_name: {} for p in scan.processes}
+    for wait in scan.waits:
+        owners = [wait.owner] if wait.owner else by_file.get(wait.file, [])
+        for owner in owners:
+            waits.setdefault(owner, {}).setdefault(wait.signal, f"{wait.file}:{wait.line}")
+    return waits

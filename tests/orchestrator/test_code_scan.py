@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from raw.gates.code_scan import scan_file
+from raw.orchestrator.code_scan import scan_file
 
 SOURCE = """
 from temporalio import workflow
