@@ -115,6 +115,8 @@ EXTENSIONS: tuple[tuple[str, str], ...] = (
     ("gates", "Run the quality gates (validate, dry, system-check, ...) with time limits."),
     ("plan", "The decision tree: which system to build, and the command that builds it."),
     ("new", "Generate a working system for a pattern: raw new system NAME --pattern ..."),
+    ("mcp", "Serve the project to coding agents over MCP (stdio, or HTTP with the API token)."),
+    ("skill", "Install the project's skills (SKILL.md) for coding agents."),
 )
 """Commands whose module ``raw.cli.<name>`` configures its own parser (keeping heavy
 imports in its handler)."""
