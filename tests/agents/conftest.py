@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 

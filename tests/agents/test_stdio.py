@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.examples.conftest import copy_hiring
 from tests.agents.conftest import clean_env, cli_json, stdio_session, text_of
+from tests.examples.conftest import copy_hiring
 
 from raw.mcp.tools import TOOLS
 
@@ -216,14 +216,20 @@ def test_outside_development_changing_tools_need_the_api_token(workspace: Path) 
     token = "t0ken-" + "x" * 40
     env = clean_env(RAW_ENV="production", RAW_API_TOKEN=token)
 
-    async def scenario(server_env: dict[str, str]) -> Any:
+    async def scenario(server_env: dict[str, str]) -> tuple[Any, Any]:
         async with stdio_session(workspace, env=server_env) as session:
-            return await session.call_tool("new_system", {"name": "demo", "pattern": "single"})
+            built = await session.call_tool("new_system", {"name": "demo", "pattern": "single"})
+            sent = await session.call_tool(
+                "send_webhook", {"route": "x", "data": {}, "project_dir": "demo"}
+            )
+            return built, sent
 
-    refused = asyncio.run(scenario(env))
+    refused, _ = asyncio.run(scenario(env))
     assert refused.is_error
     assert "RAW_API_TOKEN" in text_of(refused)["error"]["message"]
-    allowed = asyncio.run(scenario({**env, "RAW_MCP_TOKEN": token}))
+    allowed, webhook = asyncio.run(scenario({**env, "RAW_MCP_TOKEN": token}))
     assert not allowed.is_error, allowed.content[0].text
+    assert webhook.is_error  # signed with development secrets: never outside development
+    assert text_of(webhook)["error"]["type"] == "DevelopmentOnlyError"
     audit = (workspace / ".raw" / "mcp" / "audit.jsonl").read_text()
     assert token not in audit

@@ -91,6 +91,7 @@ def _serve_http(args: argparse.Namespace, workspace: object, token: str) -> int:
         sock.bind((args.host, args.port))
     except OSError as exc:
         raise UsageError(f"Cannot listen on {args.host}:{args.port}: {exc.strerror}.") from None
+    sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
     port = sock.getsockname()[1]
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{shown_host}:{port}/mcp"

@@ -28,6 +28,7 @@ from raw.errors import RawError, UsageError
 from raw.mcp import docs
 
 __all__ = [
+    "DevelopmentOnlyError",
     "TOOLS",
     "Tool",
     "ToolArgumentsError",
@@ -454,6 +455,51 @@ async def _signal_process(args: SignalInput, ctx: ToolContext) -> Document:
     )
 
 
+class DevelopmentOnlyError(RawError):
+    """A tool that signs with the development secrets was called outside development."""
+
+    def __init__(self, tool: str, environment: str) -> None:
+        self.tool = tool
+        self.environment = environment
+        super().__init__(
+            f"Tool '{tool}' signs with the project's development secrets and is refused "
+            f"outside development (RAW_ENV is '{environment}'). Senders sign real deliveries."
+        )
+
+
+class SendWebhookInput(_InProject):
+    route: str = Field(description="the route's path (/webhooks/cv-submission) or name")
+    data: Any = Field(description="the JSON body (an object, for a form route its fields)")
+    form: bool = Field(default=False, description="send the fields as a form post")
+    url: str | None = Field(
+        default=None, description="the coordinator's base URL (default: this project's raw up)"
+    )
+    query: dict[str, str] = Field(default_factory=dict, description="query parameters")
+    delivery_id: str | None = None
+
+
+async def _send_webhook(args: SendWebhookInput, ctx: ToolContext) -> Document:
+    env = (os.environ.get("RAW_ENV") or "development").strip().lower()
+    if env != "development":
+        raise DevelopmentOnlyError("send_webhook", env)
+    # Lazy: the signers and httpx load only for this tool.
+    from raw.commands.webhook import send_webhook_document
+
+    root = ctx.project(args.project_dir)
+    return await _thread(
+        lambda: send_webhook_document(
+            root,
+            args.route,
+            json.dumps(args.data).encode(),
+            form=args.form,
+            url=args.url,
+            query=list(args.query.items()),
+            delivery_id=args.delivery_id,
+            user_agent="raw mcp send_webhook",
+        )
+    )
+
+
 # --- knowing ------------------------------------------------------------------------------
 
 
@@ -594,6 +640,15 @@ TOOLS: tuple[Tool, ...] = (
         command="raw process signal",
     ),
     Tool(
+        "send_webhook",
+        "Send a correctly signed delivery (the route's scheme, the project's development "
+        "secret) to the running coordinator; refused outside development.",
+        SendWebhookInput,
+        _send_webhook,
+        changes=True,
+        command="raw webhook send",
+    ),
+    Tool(
         "search_docs",
         "Search the project's docs and config reference (offline); returns names, headings "
         "and excerpts for read_doc.",
@@ -630,7 +685,3 @@ def tool_named(name: str, tools: tuple[Tool, ...] = TOOLS) -> Tool:
 def document_text(document: Document) -> str:
     """The document as ``raw ... --json`` prints it."""
     return json.dumps(document.body, indent=2, ensure_ascii=False, default=str)
-
-
-def environment_is_development() -> bool:
-    return (os.environ.get("RAW_ENV") or "development").strip().lower() == "development"
