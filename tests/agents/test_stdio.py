@@ -233,3 +233,44 @@ def test_outside_development_changing_tools_need_the_api_token(workspace: Path) 
     assert text_of(webhook)["error"]["type"] == "DevelopmentOnlyError"
     audit = (workspace / ".raw" / "mcp" / "audit.jsonl").read_text()
     assert token not in audit
+
+
+def test_resources_and_prompts(workspace: Path) -> None:
+    async def scenario() -> dict[str, Any]:
+        async with stdio_session(workspace) as session:
+            await session.call_tool("new_system", {"name": "demo", "pattern": "single"})
+        async with stdio_session(workspace / "demo") as session:
+            uris = [str(r.uri) for r in (await session.list_resources()).resources]
+            schema = await session.read_resource("raw://scenario.schema.json")
+            reference = await session.read_resource("raw://config-reference")
+            source = await session.read_resource("raw://workflows/demo/source")
+            doc = await session.read_resource("raw://docs/agents")
+            prompts = [p.name for p in (await session.list_prompts()).prompts]
+            design = await session.get_prompt(
+                "design-system", {"requirements": "Approve expenses within 3 days"}
+            )
+            return {
+                "uris": uris,
+                "schema": schema.contents[0].text,
+                "reference": reference.contents[0].text,
+                "source": source.contents[0].text,
+                "doc": doc.contents[0].text,
+                "prompts": prompts,
+                "design": design.messages[0].content.text,
+            }
+
+    seen = asyncio.run(scenario())
+    assert {
+        "raw://docs/simulate",
+        "raw://config-reference",
+        "raw://scenario.schema.json",
+        "raw://workflows/demo/source",
+        "raw://workflows/demo/last-run",
+    } <= set(seen["uris"])
+    assert json.loads(seen["schema"]) == cli_json(workspace, "simulate", "--schema")
+    assert "system.orchestrator" in seen["reference"]
+    assert "class Demo" in seen["source"]
+    assert "raw mcp" in seen["doc"]
+    assert seen["prompts"] == ["design-system", "add-webhook", "add-process", "add-schedule"]
+    assert "Approve expenses within 3 days" in seen["design"]
+    assert "raw plan" in seen["design"] and "[gates]" in seen["design"]

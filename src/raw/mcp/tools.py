@@ -455,6 +455,56 @@ async def _signal_process(args: SignalInput, ctx: ToolContext) -> Document:
     )
 
 
+class RecordsInput(_InProject):
+    route: str | None = Field(default=None, description="only this route's")
+    limit: int = Field(default=50, ge=1, le=1000)
+
+
+async def _deliveries(args: RecordsInput, ctx: ToolContext) -> Document:
+    from raw.commands.inbox import deliveries_document, in_database  # Lazy: SQLAlchemy.
+
+    return await in_database(
+        ctx.project(args.project_dir),
+        lambda db: deliveries_document(db, route=args.route, limit=args.limit),
+    )
+
+
+async def _dead_letters(args: RecordsInput, ctx: ToolContext) -> Document:
+    from raw.commands.inbox import dead_letters_document, in_database  # Lazy: SQLAlchemy.
+
+    return await in_database(
+        ctx.project(args.project_dir),
+        lambda db: dead_letters_document(db, route=args.route, limit=args.limit),
+    )
+
+
+class RetryInput(_InProject):
+    record_id: int = Field(description="the dead letter's inbox record id")
+
+
+async def _retry_dead_letter(args: RetryInput, ctx: ToolContext) -> Document:
+    from raw.commands.inbox import in_database, retry_dead_letter_document  # Lazy: SQLAlchemy.
+
+    return await in_database(
+        ctx.project(args.project_dir),
+        lambda db: retry_dead_letter_document(db, args.record_id),
+    )
+
+
+class RerunInput(_InProject):
+    workflow_id: str
+    run_id: str | None = Field(
+        default=None, description="the run to repeat (default: the latest failed one)"
+    )
+
+
+async def _rerun(args: RerunInput, ctx: ToolContext) -> Document:
+    from raw.commands.runs import rerun_document  # Lazy: the workflow runtime.
+
+    root = ctx.project(args.project_dir)
+    return await _thread(lambda: rerun_document(root, args.workflow_id, run_id=args.run_id))
+
+
 class DevelopmentOnlyError(RawError):
     """A tool that signs with the development secrets was called outside development."""
 
@@ -638,6 +688,37 @@ TOOLS: tuple[Tool, ...] = (
         _signal_process,
         changes=True,
         command="raw process signal",
+    ),
+    Tool(
+        "deliveries",
+        "Recent webhook deliveries in the project's database, newest first, secrets hidden.",
+        RecordsInput,
+        _deliveries,
+        command="raw db deliveries",
+    ),
+    Tool(
+        "dead_letters",
+        "Inbox actions the dispatcher gave up on (dead letters), newest first.",
+        RecordsInput,
+        _dead_letters,
+        command="raw db dead-letters",
+    ),
+    Tool(
+        "retry_dead_letter",
+        "Send a dead letter back to the dispatcher, due now, its attempts reset.",
+        RetryInput,
+        _retry_dead_letter,
+        changes=True,
+        command="raw db retry",
+    ),
+    Tool(
+        "rerun",
+        "Run a workflow again with the params (and dry flag) of its latest failed run, "
+        "or of the run named; the new run's record.",
+        RerunInput,
+        _rerun,
+        changes=True,
+        command="raw rerun",
     ),
     Tool(
         "send_webhook",
