@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from raw import console as output
+from raw.commands.exit_codes import exit_code as kit_exit_code
 from raw.errors import ProjectError, RawError, UsageError
 from raw.project import find_project
 
@@ -52,19 +53,9 @@ class UnknownProcessTypeError(RawError):
 
 def exit_code(exc: BaseException) -> int:
     """The exit code of an error from a Temporal command (the README's table)."""
-    # Lazy: raw --help imports this module; only raw process loads Temporal.
-    from raw.orchestrator.client import (
-        InvalidProcessIdError,
-        InvalidVisibilityQueryError,
-        ProcessNotFoundError,
-    )
-    from raw.orchestrator.schedules import ScheduleNotFoundError
-
-    if isinstance(exc, ProcessNotFoundError | ScheduleNotFoundError | UnknownProcessTypeError):
+    if isinstance(exc, UnknownProcessTypeError):
         return output.NOT_FOUND
-    if isinstance(exc, InvalidProcessIdError | InvalidVisibilityQueryError):
-        return output.USAGE
-    return output.exit_code_for(exc)
+    return kit_exit_code(exc)
 
 
 def _report(exc: BaseException, *, as_json: bool) -> int:

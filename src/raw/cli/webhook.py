@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from raw import console as output
 from raw.cli.process import action_adder
+from raw.commands.exit_codes import exit_code
 from raw.errors import RawError, UsageError
 
 if TYPE_CHECKING:
@@ -100,20 +101,11 @@ def _read_data(value: str) -> bytes:
     return value.encode()
 
 
-def _exit_code(exc: BaseException) -> int:
-    # Lazy: raw --help imports this module; the signing modules cost it ~4 ms.
-    from raw.coordinator.verify import InvalidSecretError, MissingSecretError, UnknownSchemeError
-
-    if isinstance(exc, MissingSecretError | InvalidSecretError | UnknownSchemeError):
-        return output.USAGE
-    return output.exit_code_for(exc)
-
-
 def cmd_send(args: argparse.Namespace) -> int:
     try:
         return _send(args)
     except RawError as exc:
-        code = _exit_code(exc)
+        code = exit_code(exc)
         if args.json:
             output.emit_json(output.error_document(exc, code))
         else:

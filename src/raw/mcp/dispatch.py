@@ -7,12 +7,14 @@ Shared by the MCP server and ``raw build``, so both refuse, record and report al
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from raw.commands import Document
+from raw.commands.exit_codes import exit_code
 from raw.console import (
     CLOSED_OUTPUT,
     FAILED,
@@ -23,7 +25,6 @@ from raw.console import (
     UNREACHABLE,
     USAGE,
     error_document,
-    exit_code_for,
 )
 from raw.errors import RawError
 from raw.mcp.audit import AuditLog
@@ -37,6 +38,8 @@ __all__ = [
     "TokenRequiredError",
     "api_token",
 ]
+
+logger = logging.getLogger(__name__)
 
 EXIT_CODE_NAMES = {
     OK: "OK",
@@ -159,10 +162,15 @@ class Dispatcher:
                 context.progress = progress
             document = await tool.call(arguments, context)
         except RawError as exc:
-            code = exit_code_for(exc)
+            code = exit_code(exc)
             if tool is not None:
                 self._record(tool, arguments, "error", code, exc)
             return self._error(name, exc, code)
+        except Exception as exc:  # a bug, not the caller's fault: an error, never a crash
+            logger.exception("Tool '%s' failed unexpectedly.", name)
+            if tool is not None:
+                self._record(tool, arguments, "error", FAILED, exc)
+            return self._error(name, exc, FAILED)
         self._record(tool, arguments, "ok" if document.ok else "failed", document.exit_code)
         return self._document(name, document)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from raw.console import NotFoundError
 
-__all__ = ["Section", "doc_names", "docs_dir", "read", "search", "sections"]
+__all__ = ["DocNotFoundError", "Section", "doc_names", "docs_dir", "read", "search", "sections"]
 
 _WORD = re.compile(r"[a-z0-9_][a-z0-9_.\-]*")
 EXCERPT_CHARS = 320

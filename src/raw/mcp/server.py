@@ -26,7 +26,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from raw.errors import RawError
 from raw.mcp import docs, skills
 from raw.mcp.dispatch import CallOutcome, Dispatcher
-from raw.mcp.tools import Workspace
 from raw.version import __version__
 
 __all__ = ["BearerTokenMiddleware", "build_server", "http_app", "serve_stdio"]
@@ -297,7 +296,3 @@ def http_app(
     server = build_server(dispatcher_for(token))
     app = server.streamable_http_app(host=host)
     return BearerTokenMiddleware(app, token)
-
-
-def workspace(root: Path) -> Workspace:
-    return Workspace(root.resolve())

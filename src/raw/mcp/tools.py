@@ -305,14 +305,12 @@ async def _gates(args: GatesInput, ctx: ToolContext) -> Document:
     from raw.commands.checks import gates_document  # Lazy: loads the gates.
 
     root = ctx.project(args.project_dir)
-    total: list[int] = [0]
 
     def started(index: int, spec: Any) -> None:
         ctx.progress(index, None, f"{spec.name}: running (limit {spec.timeout_seconds:g} s)")
 
     def finished(index: int, result: Any) -> None:
         ctx.progress(index + 1, None, f"{result.name}: {result.status.replace('_', ' ')}")
-        total[0] = index + 1
 
     done = await _thread(
         lambda: gates_document(root, args.only, on_start=started, on_finish=finished)
