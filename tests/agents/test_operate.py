@@ -64,3 +64,28 @@ def test_rerun_runs_the_failed_runs_params_again(workspace: Path) -> None:
     assert manifest["params"]["text"] == "hello there"  # the failed run's params, again
     cli = cli_json(workspace / "demo", "rerun", "demo", "--run", failed["run_id"])
     assert cli["rerun_of"] == failed["run_id"] and set(cli) == set(again)
+
+
+def test_deploy_render_and_check_give_the_clis_documents(workspace: Path) -> None:
+    async def scenario() -> tuple[Any, Any]:
+        async with stdio_session(workspace) as session:
+            await session.call_tool(
+                "new_system", {"name": "shop", "pattern": "full", "webhooks": ["order"]}
+            )
+            rendered = await session.call_tool(
+                "deploy_render", {"project_dir": "shop", "out": "shop/build/deploy"}
+            )
+            checked = await session.call_tool(
+                "deploy_check", {"project_dir": "shop", "directory": "shop/build/deploy"}
+            )
+            return rendered, checked
+
+    rendered, checked = asyncio.run(scenario())
+    assert not rendered.is_error, rendered.content[0].text
+    project = workspace / "shop"
+    ours = text_of(rendered)
+    theirs = cli_json(project, "deploy", "render", "--out", "build/deploy")
+    assert ours == theirs  # the same files, written again the same way
+    ours_check = text_of(checked)
+    theirs_check = cli_json(project, "deploy", "check", "build/deploy")
+    assert ours_check == theirs_check

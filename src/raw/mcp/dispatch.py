@@ -147,15 +147,22 @@ class Dispatcher:
             raise TokenRequiredError(tool.name, setting, env)
 
     async def call(
-        self, name: str, arguments: dict[str, Any] | None, *, progress: Progress | None = None
+        self,
+        name: str,
+        arguments: dict[str, Any] | None,
+        *,
+        progress: Progress | None = None,
+        who: str | None = None,
     ) -> CallOutcome:
+        """Call ``name``; ``who`` names this call's caller when it differs (an HTTP client)."""
+        caller = who or self.who
         tool: Tool | None = None
         try:
             tool = tool_named(name, self.tools)
             try:
                 self._authorize(tool)
             except RawError as exc:
-                self._record(tool, arguments, "refused", PERMISSION, exc)
+                self._record(caller, tool, arguments, "refused", PERMISSION, exc)
                 return self._error(name, exc, PERMISSION)
             context = ToolContext(self.workspace)
             if progress is not None:
@@ -164,18 +171,20 @@ class Dispatcher:
         except RawError as exc:
             code = exit_code(exc)
             if tool is not None:
-                self._record(tool, arguments, "error", code, exc)
+                self._record(caller, tool, arguments, "error", code, exc)
             return self._error(name, exc, code)
         except Exception as exc:  # a bug, not the caller's fault: an error, never a crash
             logger.exception("Tool '%s' failed unexpectedly.", name)
             if tool is not None:
-                self._record(tool, arguments, "error", FAILED, exc)
+                self._record(caller, tool, arguments, "error", FAILED, exc)
             return self._error(name, exc, FAILED)
-        self._record(tool, arguments, "ok" if document.ok else "failed", document.exit_code)
+        outcome = "ok" if document.ok else "failed"
+        self._record(caller, tool, arguments, outcome, document.exit_code)
         return self._document(name, document)
 
     def _record(
         self,
+        who: str,
         tool: Tool,
         arguments: dict[str, Any] | None,
         outcome: str,
@@ -185,7 +194,7 @@ class Dispatcher:
         if not tool.changes:
             return
         self.audit.record(
-            who=self.who,
+            who=who,
             tool=tool.name,
             arguments=arguments,
             outcome=outcome,

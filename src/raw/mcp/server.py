@@ -176,8 +176,12 @@ def build_server(dispatcher: Dispatcher) -> Server[Any]:
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         pending: list[asyncio.Future[Any]] = []
+        client = getattr(ctx.request, "client", None)  # over HTTP: who sent the request
         outcome = await dispatcher.call(
-            params.name, params.arguments, progress=_progress_reporter(ctx, pending)
+            params.name,
+            params.arguments,
+            progress=_progress_reporter(ctx, pending),
+            who=f"http {client.host}" if client is not None else None,
         )
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
