@@ -398,7 +398,16 @@ def test_a_lazy_part_tells_type_checkers_what_it_exports(part: str) -> None:
     assert len(block.body) == len(imported)
 
 
-HEAVY = ["fastapi", "sqlalchemy", "temporalio", "uvicorn", "httpx", "aiosmtplib"]
+HEAVY = [
+    "fastapi",
+    "sqlalchemy",
+    "temporalio",
+    "uvicorn",
+    "httpx",
+    "aiosmtplib",
+    "mcp",
+    "mcp_types",
+]
 
 
 def test_importing_a_part_loads_no_server_library() -> None:

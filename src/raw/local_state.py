@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 __all__ = [
+    "AUDIT_FILE",
     "LOCAL_STATE",
     "CALLS_FILE",
     "CHAT_OUTBOX",
@@ -54,6 +55,7 @@ CALLS_FILE = PurePosixPath(RAW, "calls", "calls.jsonl")
 SERVICES_FILE = PurePosixPath(RAW, "integrations", "services.json")
 STORAGE_DIR = PurePosixPath(RAW, "storage")
 CHAT_OUTBOX = PurePosixPath(RAW, "chat", "outbox.jsonl")
+AUDIT_FILE = PurePosixPath(RAW, "mcp", "audit.jsonl")
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ KIT_STATE: tuple[LocalState, ...] = (
     LocalState(str(CHAT_OUTBOX.parent), "chat notifications", "the local chat adapter"),
     LocalState(f"{RAW}/{SIMULATE_DIR}", "simulation runs and their databases", "raw simulate"),
     LocalState(f"{RAW}/{GATES_DIR}", "gate runs and their logs", "raw gates"),
+    LocalState(str(AUDIT_FILE.parent), "the audit log of agents' changing calls", "raw mcp"),
     LocalState(f"{RAW}/cache", "cached step results", "@cache"),
     LocalState(f"{RAW}/runs", "run records", "raw run"),
     LocalState(f"{RAW}/workflows/*/runs", "run records (params, outputs, logs)", "raw run"),

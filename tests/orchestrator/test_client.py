@@ -457,3 +457,60 @@ def test_raw_process_without_a_server_says_so(raw_cli: Any) -> None:
     )
     assert bad_input.code == 2
     assert "--input is not valid JSON" in bad_input.stderr
+
+
+# --- the same, through `raw mcp` -------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_mcp_process_tools_answer_what_raw_process_prints(
+    client: Client,
+    client_env: WorkflowEnvironment,
+    client_queue: str,
+    raw_cli: Any,
+    project: Any,
+) -> None:
+    # Lazy: the MCP SDK is the agents extra; only this test needs it.
+    from tests.agents.conftest import clean_env, stdio_session, text_of
+
+    env = {
+        "TEMPORAL_ADDRESS": client_env.client.service_client.config.target_host,
+        "RAW_TASK_QUEUE": client_queue,
+    }
+    started = await start_process(
+        client,
+        ClientEcho,
+        EchoInput(greeting="via mcp"),
+        business_key=key(),
+        task_queue=client_queue,
+    )
+    async with stdio_session(project.root, env=clean_env(**env)) as session:
+        sent = await session.call_tool(
+            "signal_process",
+            {
+                "process_id": started.id,
+                "signal": "note",
+                "data": {"n": 7},
+                "idempotency_key": "m-1",
+            },
+        )
+        described = await session.call_tool("process_describe", {"process_id": started.id})
+
+        async def listed() -> Any:
+            found = await session.call_tool(
+                "process_list", {"query": f"WorkflowId = '{started.id}'"}
+            )
+            return found if text_of(found)["processes"] else None
+
+        found = await eventually(listed)
+        missing = await session.call_tool("process_describe", {"process_id": "client-echo/none"})
+
+    assert text_of(sent) == {"id": started.id, "signal": "note", "idempotency_key": "m-1"}
+    document = text_of(described)
+    assert document["state"]["notes"] == [{"n": 7}]
+    cli = await anyio.to_thread.run_sync(
+        lambda: raw_cli("process", "status", started.id, "--json", env=env)
+    )
+    assert document == cli.json()
+    assert [p["id"] for p in text_of(found)["processes"]] == [started.id]
+    assert missing.is_error and text_of(missing)["exit_code_name"] == "NOT_FOUND"

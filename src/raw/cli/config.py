@@ -12,15 +12,13 @@ kit's format (:mod:`raw.config.original`). It prints the diff first, then writes
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from typing import Any
 
 from raw import console as output
 from raw.cli.process import action_adder
 from raw.config.original import upgraded_text
 from raw.config.project import load_config
-from raw.errors import ConfigError, UsageError
+from raw.errors import UsageError
 from raw.files import write_atomic
 from raw.project import find_project
 
@@ -30,31 +28,6 @@ examples:
   RAW_TASK_QUEUE=hiring-test raw config check --json
   raw config upgrade          (shows the diff, then asks)
   raw config upgrade --yes"""
-
-ENV_OVERRIDES = {
-    "address": "TEMPORAL_ADDRESS",
-    "namespace": "RAW_TEMPORAL_NAMESPACE",
-    "task_queue": "RAW_TASK_QUEUE",
-}
-"""Orchestrator settings the environment overrides, and the variable that does."""
-TEMPORAL_CLIENT_SETTINGS = (
-    "TEMPORAL_NAMESPACE",
-    "TEMPORAL_PROFILE",
-    "TEMPORAL_CONFIG_FILE",
-    "TEMPORAL_TLS",
-    "TEMPORAL_TLS_SERVER_NAME",
-    "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
-    "TEMPORAL_TLS_CLIENT_CERT_PATH",
-    "TEMPORAL_TLS_CLIENT_KEY_PATH",
-)
-"""Temporal's own client settings whose values may be shown (names, paths, switches)."""
-TEMPORAL_CLIENT_SECRETS = (
-    "TEMPORAL_API_KEY",
-    "TEMPORAL_TLS_SERVER_CA_CERT_DATA",
-    "TEMPORAL_TLS_CLIENT_CERT_DATA",
-    "TEMPORAL_TLS_CLIENT_KEY_DATA",
-)
-"""...and those shown only as set: a key, or a file's content."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -67,67 +40,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=cmd_upgrade)
 
 
-def effective_orchestrator(project_config: Any) -> dict[str, Any]:
-    """The orchestrator settings in force, each overridable one with where it came from."""
-    configured = project_config.system.orchestrator
-    effective = configured.effective()
-    fields_set = configured.model_fields_set
-    settings: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    for key, env in ENV_OVERRIDES.items():
-        settings[key] = getattr(effective, key)
-        if os.environ.get(env):
-            sources[key] = f"env {env}"
-        elif key in fields_set:
-            sources[key] = "config"
-        else:
-            sources[key] = "default"
-    if settings["address"] is None:
-        sources["address"] = "embedded engine ('raw engine start')"
-    settings.update(
-        workflows=list(effective.workflows),
-        activities=list(effective.activities),
-        activity_mode=effective.activity_mode,
-        schedules=[s.model_dump(mode="json", exclude_none=True) for s in effective.schedules],
-        connection=effective.connection.model_dump(mode="json", exclude_none=True),
-        temporal_env={
-            **{n: os.environ[n] for n in TEMPORAL_CLIENT_SETTINGS if os.environ.get(n)},
-            **{n: "(set)" for n in TEMPORAL_CLIENT_SECRETS if os.environ.get(n)},
-        },
-        sources=sources,
-    )
-    return settings
-
-
 def cmd_check(args: argparse.Namespace) -> int:
-    project = find_project(args.project_dir)
-    path = project.config_path
-    try:
-        config = load_config(path)
-        config.system  # noqa: B018 - validated on first use; check it here
-    except ConfigError as exc:
-        if args.json:
-            output.emit_json(
-                {"config": str(path), "valid": False, **output.error_document(exc, output.USAGE)}
-            )
-            return output.USAGE
-        raise
-    orchestrator = effective_orchestrator(config)
-    original = config.original
+    # Lazy: raw --help imports this module; only raw config check needs it.
+    from raw.commands.checks import config_check_document
+
+    done = config_check_document(args.project_dir)
     if args.json:
-        output.emit_json(
-            {
-                "config": str(path),
-                "exists": path.exists(),
-                "valid": True,
-                "original_format": None
-                if original is None
-                else {"version": original.version, "set_aside": list(original.set_aside)},
-                "system": config.system.name,
-                "orchestrator": orchestrator,
-            }
-        )
-        return output.OK
+        output.emit_json(done.body)
+        return done.exit_code
+    if not done.ok:
+        raise done.detail
+    path, original = done.detail
+    orchestrator = done.body["orchestrator"]
     where = str(path) if path.exists() else f"{path} (absent: every setting is its default)"
     if original is not None:
         where += f" ({original.summary()}; 'raw config upgrade' rewrites it)"

@@ -32,7 +32,10 @@ examples:
   raw db current --json
   DATABASE_URL=postgresql://raw:secret@db:5432/raw raw db upgrade
   raw db purge --json
-  raw db erase candidate-123"""
+  raw db erase candidate-123
+  raw db deliveries --route cv-submission --limit 5 --json
+  raw db dead-letters
+  raw db retry 42"""
 
 T = TypeVar("T")
 
@@ -49,6 +52,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p = action("erase", "Erase one entity's personal data (delivery bodies, finished inbox).")
     p.add_argument("entity_key", metavar="ENTITY_KEY", help="the entity's business key")
     p.set_defaults(handler=cmd_erase)
+    p = action("deliveries", "Recent webhook deliveries, newest first (secrets hidden).")
+    p.add_argument("--route", metavar="NAME", help="only this route's")
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (default 50)")
+    p.set_defaults(handler=cmd_deliveries)
+    p = action("dead-letters", "Inbox actions the dispatcher gave up on, newest first.")
+    p.add_argument("--route", metavar="NAME", help="only this route's")
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (default 50)")
+    p.set_defaults(handler=cmd_dead_letters)
+    p = action("retry", "Send a dead letter back to the dispatcher, due now.")
+    p.add_argument("record_id", type=int, metavar="ID", help="the inbox record's id")
+    p.set_defaults(handler=cmd_retry)
 
 
 def _project(args: argparse.Namespace) -> Project | None:
@@ -253,6 +267,60 @@ def cmd_erase(args: argparse.Namespace) -> int:
                 f"({doc['deliveries']} delivery bodies, {doc['inbox_records']} inbox payloads, "
                 f"{doc['runs']} runs)."
             )
+        return output.OK
+
+    return _handle(args, call)
+
+
+def _records(args: argparse.Namespace, listing: str) -> int:
+    # Lazy: raw --help imports this module; only raw db loads SQLAlchemy.
+    from raw.commands import inbox
+
+    document = getattr(inbox, f"{listing}_document")
+
+    async def work(db: Database, _project: Project | None) -> Any:
+        return await document(db, route=args.route, limit=args.limit)
+
+    def call() -> int:
+        body = _run(args, work).body
+        if args.json:
+            output.emit_json(body)
+            return output.OK
+        rows = body.get("deliveries", body.get("records", []))
+        if not rows:
+            output.err(f"No {listing.replace('_', ' ')}.")
+        for row in rows:
+            if listing == "deliveries":
+                print(f"{row['id']:>6}  {row['received_at']}  {row['route']}  {row['status_code']}")
+            else:
+                kind = row["action"].get("type", "-")
+                print(f"{row['id']:>6}  {row['route']}  {kind}  {row['last_error']}")
+        return output.OK
+
+    return _handle(args, call)
+
+
+def cmd_deliveries(args: argparse.Namespace) -> int:
+    return _records(args, "deliveries")
+
+
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    return _records(args, "dead_letters")
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    # Lazy: raw --help imports this module; only raw db loads SQLAlchemy.
+    from raw.commands.inbox import retry_dead_letter_document
+
+    async def work(db: Database, _project: Project | None) -> Any:
+        return await retry_dead_letter_document(db, args.record_id)
+
+    def call() -> int:
+        body = _run(args, work).body
+        if args.json:
+            output.emit_json(body)
+        else:
+            print(f"Inbox record {body['id']} is {body['status']} again, due now.")
         return output.OK
 
     return _handle(args, call)

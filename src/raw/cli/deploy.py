@@ -13,7 +13,6 @@ from pathlib import Path
 
 from raw import console as output
 from raw.cli.process import action_adder
-from raw.project import find_project
 
 EXAMPLES = """\
 examples:
@@ -47,28 +46,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def cmd_render(args: argparse.Namespace) -> int:
     # Lazy: raw --help imports this module; only raw deploy loads PyYAML.
+    from raw.commands.deploy import deploy_render_document
     from raw.deploy.compose_secrets import SECRETS_DIR, compose_secrets
-    from raw.deploy.rendering import render
 
-    project = find_project(args.project_dir)
-    result = render(project, Path(args.out) if args.out else None)
-    plan = result.plan
-    assert plan is not None
+    done = deploy_render_document(args.project_dir, args.out)
     if args.json:
-        output.emit_json(
-            {
-                "out": str(result.out),
-                "system": plan.name,
-                "image": plan.image,
-                "files": result.files,
-                "removed": result.removed,
-                "secret_keys": [s.name for s in plan.secret_keys()],
-                "optional_secret_keys": [s.name for s in plan.secret_keys() if not s.required],
-                "local_integrations": plan.local_integrations(),
-                "compose_secret_files": [s.file for s in compose_secrets(plan)],
-            }
-        )
+        output.emit_json(done.body)
         return output.OK
+    result = done.detail
+    plan = result.plan
     print(f"Wrote {len(result.files)} files to {result.out} for the system '{plan.name}':")
     for name in result.files:
         print(f"  {name}")
@@ -107,16 +93,14 @@ def _shown(path: Path) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     # Lazy: raw --help imports this module; only raw deploy needs it.
-    from raw.deploy.check import check_deployment
+    from raw.commands.deploy import deploy_check_document
 
-    project = find_project(args.project_dir)
-    directory = Path(args.directory) if args.directory else None
-    report = check_deployment(
-        directory, project=project, kubernetes_version=args.kubernetes_version
+    done = deploy_check_document(
+        args.project_dir, args.directory, kubernetes_version=args.kubernetes_version
     )
-    code = output.OK if report.ok else output.FAILED
+    report, code = done.detail, done.exit_code
     if args.json:
-        output.emit_json({**report.to_dict(), "exit_code": code})
+        output.emit_json(done.body)
         return code
     counts = ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in report.checked.items())
     where = f"{report.directory} (Kubernetes {report.kubernetes_version}; {counts})"

@@ -53,22 +53,14 @@ def _shown(path: Path | str) -> str:
         return str(path)
 
 
-def _tail(path: str, lines: int = 12) -> list[str]:
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return []
-    return [line for line in text.splitlines() if not line.startswith("# ")][-lines:]
-
-
 def cmd_gates(args: argparse.Namespace) -> int:
     # Lazy: raw --help imports this module; only raw gates needs it.
-    from raw.gates.runner import run_gates
+    from raw.commands.checks import gates_document
     from raw.gates.spec import select_gates
 
     project = find_project(args.project_dir)
     project.config.system  # noqa: B018 - an invalid config stops here, with exit 2
-    specs = select_gates(project, args.only)
+    specs = select_gates(project, args.only)  # the names, for the progress lines
     total = len(specs)
     width = max([len(s.name) for s in specs] + [4])
 
@@ -91,27 +83,29 @@ def cmd_gates(args: argparse.Namespace) -> int:
 
     if not specs:
         output.err("No gates configured (builder.gates in .raw/config.yaml).")
-    run = run_gates(project, specs, on_start=started, on_finish=finished)
-    code = output.OK if run.ok else output.FAILED
+    done = gates_document(project.root, args.only, on_start=started, on_finish=finished)
+    code, body = done.exit_code, done.body
     if args.json:
-        output.emit_json({**run.to_dict(), "exit_code": code})
+        output.emit_json(body)
         return code
     rows = [("gate", "status", "seconds", "log")]
-    rows += [(r.name, r.status, f"{r.duration_seconds:.1f}", _shown(r.log)) for r in run.results]
+    rows += [
+        (g["name"], g["status"], f"{g['duration_seconds']:.1f}", _shown(g["log"]))
+        for g in body["gates"]
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     print()
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
-    for result in run.results:
-        if result.status != "passed":
-            print(output.style(f"\n{result.name} ({result.status.replace('_', ' ')}):", "1"))
-            for line in _tail(result.log):
-                print(f"  {line}")
-    failed = [r.name for r in run.results if r.status != "passed"]
+    for failure in body["failures"]:
+        print(output.style(f"\n{failure['name']} ({failure['status'].replace('_', ' ')}):", "1"))
+        for line in failure["output"][-12:]:
+            print(f"  {line}")
+    failed = [f["name"] for f in body["failures"]]
     print()
     if failed:
         print(f"{len(failed)} of {total} gates did not pass: {', '.join(failed)}.")
     else:
         print(f"All {total} gates passed.")
-    print(f"Journal and logs: {_shown(run.directory)}")
+    print(f"Journal and logs: {_shown(body['directory'])}")
     return code

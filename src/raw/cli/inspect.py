@@ -5,103 +5,18 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
-from pathlib import Path
-from typing import Any
 
 from raw import console as output
-from raw.errors import RawError
-from raw.project import Project, find_project
-from raw.workflow.arguments import flags_for
-from raw.workflow.loader import load_workflow
-from raw.workflow.recorder import FileRecorder, list_run_dirs, read_manifest
-
-
-def _runs_root(project: Project, workflow_id: str) -> Path:
-    return FileRecorder(project.runs_dir).runs_root(
-        workflow_id, project.workflows_dir / workflow_id
-    )
-
-
-def _run_summary(manifest: dict[str, Any]) -> dict[str, Any]:
-    timings = manifest.get("timings") or {}
-    return {
-        "run_id": manifest.get("run_id"),
-        "status": manifest.get("status"),
-        "dry": manifest.get("dry", False),
-        "started_at": timings.get("started_at"),
-        "duration_ms": timings.get("duration_ms"),
-        "error": (manifest.get("error") or {}).get("message"),
-    }
-
-
-def recent_runs(project: Project, workflow_id: str, limit: int) -> list[dict[str, Any]]:
-    out = []
-    for run_dir in list_run_dirs(_runs_root(project, workflow_id))[:limit]:
-        manifest = read_manifest(run_dir)
-        if manifest is not None:
-            out.append(_run_summary(manifest))
-    return out
-
-
-def _describe(project: Project, workflow_id: str) -> dict[str, Any]:
-    folder = project.workflow_dir(workflow_id)
-    info: dict[str, Any] = {"id": workflow_id, "path": str(folder / "run.py")}
-    try:
-        with output.stdout_to_stderr():  # a workflow that prints on import cannot corrupt stdout
-            loaded = load_workflow(folder / "run.py", workflow_id, project_root=project.root)
-    except RawError as exc:
-        info.update(loads=False, error=str(exc), description="", params=[], steps=[])
-        return info
-    cls = loaded.cls
-    info.update(
-        loads=True,
-        class_name=cls.__name__,
-        description=cls.description(),
-        params=[
-            {
-                "name": f.field,
-                "flag": f.flag,
-                "type": f.type_label,
-                "required": f.required,
-                "default": f.default,
-                "choices": list(f.choices) or None,
-                "description": f.help,
-            }
-            for f in flags_for(cls.params_model)
-        ],
-        steps=[
-            {
-                "name": spec.name,
-                "method": attr,
-                "async": spec.is_async,
-                "retry": spec.retry.max_attempts if spec.retry else None,
-                "cached": spec.cache is not None,
-                "conditional": spec.condition is not None,
-            }
-            for attr, spec in cls.step_specs()
-        ],
-        defines_run=cls.defines_run(),
-    )
-    return info
+from raw.commands.inspect import list_document, runs_root, show_document
+from raw.project import find_project
+from raw.workflow.recorder import list_run_dirs
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    project = find_project(args.project_dir)
-    rows = []
-    for workflow_id in project.workflow_ids():
-        info = _describe(project, workflow_id)
-        last = recent_runs(project, workflow_id, 1)
-        rows.append(
-            {
-                "id": workflow_id,
-                "description": info["description"].split("\n", 1)[0],
-                "loads": info["loads"],
-                "error": info.get("error"),
-                "last_run": last[0] if last else None,
-            }
-        )
+    done = list_document(args.project_dir)
+    project, rows = done.detail, done.body["workflows"]
     if args.json:
-        output.emit_json({"project": str(project.root), "workflows": rows})
+        output.emit_json(done.body)
         return output.OK
     if not rows:
         output.err(f"No workflows in {project.workflows_dir}. Create one: raw create my-workflow")
@@ -116,10 +31,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    project = find_project(args.project_dir)
-    args.workflow_id = project.resolve_workflow_id(args.workflow_id)
-    info = _describe(project, args.workflow_id)
-    info["recent_runs"] = recent_runs(project, args.workflow_id, max(args.runs, 0))
+    info = show_document(args.project_dir, args.workflow_id, runs=args.runs).body
     if args.json:
         output.emit_json(info)
         return output.OK
@@ -158,7 +70,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
     project = find_project(args.project_dir)
     args.workflow_id = project.resolve_workflow_id(args.workflow_id)
     project.workflow_dir(args.workflow_id)
-    runs = list_run_dirs(_runs_root(project, args.workflow_id))
+    runs = list_run_dirs(runs_root(project, args.workflow_id))
     if args.run:
         matches = [r for r in runs if r.name == args.run]
         if not matches:

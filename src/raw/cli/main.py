@@ -116,6 +116,10 @@ EXTENSIONS: tuple[tuple[str, str], ...] = (
     ("plan", "The decision tree: which system to build, and the command that builds it."),
     ("new", "Generate a working system for a pattern: raw new system NAME --pattern ..."),
     ("describe", "Draw the system as configured: raw describe system [--format mermaid|svg]."),
+    ("mcp", "Serve the project to coding agents over MCP (stdio, or HTTP with the API token)."),
+    ("skill", "Install the project's skills (SKILL.md) for coding agents."),
+    ("build", "Let a model build the system through the MCP tools until the gates pass."),
+    ("rerun", "Run a workflow again with the params of a failed (or named) run."),
 )
 """Commands whose module ``raw.cli.<name>`` configures its own parser (keeping heavy
 imports in its handler)."""

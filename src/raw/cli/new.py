@@ -62,44 +62,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def cmd_new_system(args: argparse.Namespace) -> int:
     # Lazy: raw --help imports this module; only raw new loads PyYAML.
-    from raw.scaffold.system import write_system
-    from raw.scaffold.system_plan import SystemOptions, parse_schedule, plan_system
+    from raw.commands.design import new_system_document
 
     directory = Path(args.dir) if args.dir else Path.cwd() / args.name
-    options = SystemOptions(
-        name=args.name,
-        pattern=args.pattern,
-        directory=directory.resolve(),
-        webhooks=list(args.webhook),
-        schedules=[parse_schedule(s) for s in args.schedule],
-        force=args.force,
-    )
-    plan = plan_system(options)  # every check, before any file is touched
     if not args.json:
-        output.err(f"Writing the {args.pattern} system '{args.name}' to {options.directory} ...")
-    written = write_system(plan)
-    files = sorted({str(f.relative_to(written.root)) for f in written.files})
+        output.err(f"Writing the {args.pattern} system '{args.name}' to {directory.resolve()} ...")
+    document = new_system_document(
+        args.name,
+        pattern=args.pattern,
+        directory=directory,
+        webhooks=list(args.webhook),
+        schedules=list(args.schedule),
+        force=args.force,
+    ).body
     if args.json:
-        output.emit_json(
-            {
-                "system": plan.name,
-                "pattern": plan.pattern,
-                "directory": str(written.root),
-                "package": plan.package if plan.pattern != "single" else None,
-                "webhooks": plan.webhooks,
-                "schemes": plan.schemes,
-                "schedules": [s.text for s in options.schedules],
-                "files": files,
-                "notes": written.notes,
-            }
-        )
+        output.emit_json(document)
         return output.OK
+    files = document["files"]
     output.err(f"Wrote {len(files)} files:")
     for name in files:
         output.err(f"  {name}")
-    for note in written.notes:
+    for note in document["notes"]:
         output.err(output.style("note: ", "33") + note)
     shown = directory if args.dir else Path(args.name)
-    first = "raw up" if plan.pattern != "single" else f"raw run {plan.name} --dry"
+    first = "raw up" if document["pattern"] != "single" else f"raw run {document['system']} --dry"
     output.err(f"\nNext:\n  cd {shown}\n  {first}\n  raw gates")
     return output.OK

@@ -79,17 +79,9 @@ def _ask(question: str) -> bool:
             return False
 
 
-def _schedule(text: str) -> str:
-    # Lazy: raw --help imports this module; only raw plan needs it.
-    from raw.scaffold.system_plan import parse_schedule
-
-    spec = text if ":" in text else f"{text}:daily-report"
-    return parse_schedule(spec).text
-
-
 def cmd_plan(args: argparse.Namespace) -> int:
     # Lazy: raw --help imports this module; only raw plan needs it.
-    from raw.scaffold.decision import decide
+    from raw.commands.design import plan_document
     from raw.scaffold.system_plan import check_system_name
 
     check_system_name(args.name)
@@ -99,7 +91,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
         "state_across_days": args.state_across_days,
         "webhooks": True if args.webhook else args.webhooks,
     }
-    schedules = [_schedule(s) for s in args.schedule]
     missing = [key for key, value in answers.items() if value is None]
     if answers["state_across_days"] is False:  # the tree stops at the first question
         missing = [key for key in missing if key != "webhooks"]
@@ -117,21 +108,21 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if key == "state_across_days" and not answers[key]:
             answers["webhooks"] = bool(answers["webhooks"])
             break
-    recommendation = decide(
+    document = plan_document(
         state_across_days=bool(answers["state_across_days"]),
         webhooks=bool(answers["webhooks"]),
-        schedules=schedules,
+        schedules=list(args.schedule),
         webhook_names=list(args.webhook),
         name=args.name,
-    )
+    ).body
     if args.json:
-        output.emit_json(recommendation.to_dict())
+        output.emit_json(document)
         return output.OK
-    for branch in recommendation.branches:
-        print(f"{branch.question} {output.style(branch.answer, '1')}")
-        print(f"  {branch.explanation}")
-    print(f"\nRecommended: {output.style(recommendation.description, '1')}")
-    for component in recommendation.components:
+    for branch in document["branches"]:
+        print(f"{branch['question']} {output.style(branch['answer'], '1')}")
+        print(f"  {branch['explanation']}")
+    print(f"\nRecommended: {output.style(document['description'], '1')}")
+    for component in document["components"]:
         print(f"  - {component}")
-    print(f"\nBuild it:\n  {recommendation.command_line}")
+    print(f"\nBuild it:\n  {document['command']}")
     return output.OK

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from raw import console as output
+from raw.commands.exit_codes import exit_code as kit_exit_code
 from raw.errors import ProjectError, RawError, UsageError
 from raw.project import find_project
 
@@ -52,19 +53,9 @@ class UnknownProcessTypeError(RawError):
 
 def exit_code(exc: BaseException) -> int:
     """The exit code of an error from a Temporal command (the README's table)."""
-    # Lazy: raw --help imports this module; only raw process loads Temporal.
-    from raw.orchestrator.client import (
-        InvalidProcessIdError,
-        InvalidVisibilityQueryError,
-        ProcessNotFoundError,
-    )
-    from raw.orchestrator.schedules import ScheduleNotFoundError
-
-    if isinstance(exc, ProcessNotFoundError | ScheduleNotFoundError | UnknownProcessTypeError):
+    if isinstance(exc, UnknownProcessTypeError):
         return output.NOT_FOUND
-    if isinstance(exc, InvalidProcessIdError | InvalidVisibilityQueryError):
-        return output.USAGE
-    return output.exit_code_for(exc)
+    return kit_exit_code(exc)
 
 
 def _report(exc: BaseException, *, as_json: bool) -> int:
@@ -249,11 +240,14 @@ def cmd_signal(args: argparse.Namespace) -> int:
 
     async def work(client: Client, project: Project | None, config: OrchestratorConfig) -> int:
         # Lazy: raw --help imports this module; only raw process loads Temporal.
-        from raw.orchestrator.client import signal
+        from raw.commands.process import process_signal_document
 
-        key = await signal(client, args.process_id, args.signal, data, idempotency_key=args.key)
+        done = await process_signal_document(
+            client, args.process_id, args.signal, data, idempotency_key=args.key
+        )
+        key = done.body["idempotency_key"]
         if args.json:
-            output.emit_json({"id": args.process_id, "signal": args.signal, "idempotency_key": key})
+            output.emit_json(done.body)
         else:
             output.err(f"Sent '{args.signal}' to {args.process_id} (idempotency key {key})")
         return output.OK
@@ -261,41 +255,15 @@ def cmd_signal(args: argparse.Namespace) -> int:
     run_with_client(args, work)
 
 
-async def _has_workers(client: Client, task_queue: str) -> bool:
-    """Whether a worker polled ``task_queue`` for workflow tasks lately (queries need one)."""
-    # Lazy: raw --help imports this module; only raw process loads Temporal.
-    from temporalio.api.enums.v1 import TaskQueueType
-    from temporalio.api.taskqueue.v1 import TaskQueue
-    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-
-    response = await client.workflow_service.describe_task_queue(
-        DescribeTaskQueueRequest(
-            namespace=client.namespace,
-            task_queue=TaskQueue(name=task_queue),
-            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-        )
-    )
-    return bool(response.pollers)
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     async def work(client: Client, project: Project | None, config: OrchestratorConfig) -> int:
         # Lazy: raw --help imports this module; only raw process loads Temporal.
-        from raw.orchestrator.client import ProcessQueryError, describe, query
+        from raw.commands.process import process_status_document
 
-        info = await describe(client, args.process_id)
-        state: Any = None
-        state_error = None
-        if await _has_workers(client, info.task_queue):
-            try:
-                state = await query(client, args.process_id, timeout_seconds=5)
-            except ProcessQueryError as exc:
-                state_error = exc.reason
-        else:  # a query would wait for a worker that is not there
-            state_error = f"no worker is polling task queue '{info.task_queue}' ('raw worker')"
-        doc = {**info.model_dump(mode="json"), "state": state, "state_error": state_error}
+        done = await process_status_document(client, args.process_id)
+        info, state, state_error = done.detail, done.body["state"], done.body["state_error"]
         if args.json:
-            output.emit_json(doc)
+            output.emit_json(done.body)
             return output.OK
         lines = [
             f"{info.id}  {info.type}  {info.status}",
@@ -319,12 +287,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     async def work(client: Client, project: Project | None, config: OrchestratorConfig) -> int:
         # Lazy: raw --help imports this module; only raw process loads Temporal.
-        from raw.orchestrator.client import list_processes
+        from raw.commands.process import process_list_document
 
-        found = await list_processes(client, query=args.query, limit=max(args.limit, 1))
+        done = await process_list_document(client, query=args.query, limit=args.limit)
+        found = done.detail
         if args.json:
-            listed = [p.model_dump(mode="json", exclude={"state", "state_error"}) for p in found]
-            output.emit_json({"processes": listed})
+            output.emit_json(done.body)
             return output.OK
         if not found:
             output.err("No processes.")

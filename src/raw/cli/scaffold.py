@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from raw import console as output
-from raw.project import check_workflow_id, find_project
-from raw.scaffold.workflow import create_workflow, init_project
+from raw.commands.design import create_workflow_document
+from raw.scaffold.workflow import init_project
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -30,22 +30,15 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    check_workflow_id(args.workflow_id)  # before any file is touched
-    project = find_project(args.project_dir)
-    created = create_workflow(
-        project.workflows_dir, args.workflow_id, intent=args.intent, force=args.force
+    done = create_workflow_document(
+        args.workflow_id, project_dir=args.project_dir, intent=args.intent, force=args.force
     )
     if args.json:
-        output.emit_json(
-            {
-                "workflow": args.workflow_id,
-                "folder": str(created.root),
-                "files": [str(f) for f in created.files],
-            }
-        )
-    else:
-        output.err(f"Created workflow '{args.workflow_id}' in {created.root}")
-        for f in created.files:
-            output.err(f"  {f.relative_to(project.root)}")
-        output.err(f"Try it: raw run {args.workflow_id} --dry")
+        output.emit_json(done.body)
+        return output.OK
+    project = done.detail
+    output.err(f"Created workflow '{args.workflow_id}' in {done.body['folder']}")
+    for f in done.body["files"]:
+        output.err(f"  {Path(f).relative_to(project.root)}")
+    output.err(f"Try it: raw run {args.workflow_id} --dry")
     return output.OK

@@ -12,19 +12,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from raw import clock
 from raw import console as output
-from raw.errors import RawError, UsageError
-from raw.ids import new_run_id
-from raw.local_state import SIMULATE_DIR
+from raw.errors import RawError
 from raw.project import find_project
 
 if TYPE_CHECKING:
+    from raw.project import Project
     from raw.simulate.runner import ScenarioResult, StepOutcome
+    from raw.simulate.scenario import Scenario
 
 EXAMPLES = """\
 examples:
@@ -77,69 +75,52 @@ def _print_step(outcome: StepOutcome) -> None:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     # Lazy: raw --help imports this module; only raw simulate needs it.
-    from raw.simulate.preflight import check_against_system
-    from raw.simulate.runner import run_scenario
-    from raw.simulate.scenario import load_scenario, scenario_json_schema
+    from raw.commands.simulate import load_checked, simulate_document
+    from raw.simulate.scenario import scenario_json_schema
 
     if args.schema:
         print(json.dumps(scenario_json_schema(), indent=2))
         return output.OK
     try:
-        if not args.scenarios:
-            raise UsageError("Name at least one scenario file, e.g. raw simulate scenarios/*.yaml")
         project = find_project(args.project_dir)
-        scenarios = [(path, load_scenario(path)) for path in args.scenarios]
-        for path, scenario in scenarios:  # before anything starts: exit 2, not 1
-            check_against_system(scenario, project, path)
+        load_checked(project, args.scenarios)  # before anything starts: exit 2, not 1
     except RawError as exc:
         output.fail(exc, as_json=args.json)
 
-    results: list[ScenarioResult] = []
+    def scenario_started(path: str, scenario: Scenario) -> None:
+        print(output.style(f"{scenario.name}", "1") + f"  ({path})", flush=True)
 
-    async def main() -> None:
-        for path, scenario in scenarios:
-            workdir = project.raw_dir / SIMULATE_DIR / new_run_id(clock.now())
-            if not args.json:
-                print(output.style(f"{scenario.name}", "1") + f"  ({path})", flush=True)
-            result = await run_scenario(
-                project,
-                scenario,
-                workdir=workdir,
-                path=str(path),
-                on_step=None if args.json else _print_step,
-                record_histories=args.record,
-                database_url=args.database_url,
-            )
-            results.append(result)
-            if not args.json:
-                if result.error:
-                    print(output.style("  Error: ", "1;31") + result.error, flush=True)
-                verdict = (
-                    output.style("passed", "32")
-                    if result.passed
-                    else output.style("FAILED", "1;31")
-                )
-                print(f"  {verdict} in {result.wall_seconds:.2f} s", flush=True)
-                for saved in result.histories:
-                    print(f"  history saved: {Path(saved).relative_to(project.root)}", flush=True)
-                print(flush=True)
-            if not args.keep and result.passed:
-                shutil.rmtree(workdir, ignore_errors=True)
+    def scenario_done(result: ScenarioResult, project: Project) -> None:
+        if result.error:
+            print(output.style("  Error: ", "1;31") + result.error, flush=True)
+        verdict = output.style("passed", "32") if result.passed else output.style("FAILED", "1;31")
+        print(f"  {verdict} in {result.wall_seconds:.2f} s", flush=True)
+        for saved in result.histories:
+            print(f"  history saved: {Path(saved).relative_to(project.root)}", flush=True)
+        print(flush=True)
 
+    human = not args.json
     try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        code = output.INTERRUPTED
-    else:
-        code = output.OK if results and all(r.passed for r in results) else output.FAILED
-    if args.json:
-        output.emit_json(
-            {
-                "passed": code == output.OK,
-                "scenarios": [r.model_dump(mode="json") for r in results],
-            }
+        done = asyncio.run(
+            simulate_document(
+                project.root,
+                args.scenarios,
+                record=args.record,
+                database_url=args.database_url,
+                keep=args.keep,
+                on_scenario=scenario_started if human else None,
+                on_step=_print_step if human else None,
+                on_result=scenario_done if human else None,
+            )
         )
-    elif len(results) > 1:
-        passed = sum(r.passed for r in results)
-        print(f"{passed} of {len(results)} scenarios passed.")
-    output.leave(code)  # temporalio's runtime can abort at interpreter exit (NOTES.md)
+    except KeyboardInterrupt:
+        output.leave(output.INTERRUPTED)
+    except RawError as exc:
+        output.fail_and_leave(exc, as_json=args.json)
+    if args.json:
+        output.emit_json(done.body)
+    elif len(done.body["scenarios"]) > 1:
+        scenarios = done.body["scenarios"]
+        passed = sum(s["passed"] for s in scenarios)
+        print(f"{passed} of {len(scenarios)} scenarios passed.")
+    output.leave(done.exit_code)  # temporalio's runtime can abort at interpreter exit (NOTES.md)

@@ -5,49 +5,31 @@ from __future__ import annotations
 import argparse
 
 from raw import console as output
+from raw.commands.checks import validate_document
 from raw.errors import UsageError
-from raw.project import find_project
-from raw.workflow.validate import check_config, validate_in_subprocess
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    project = find_project(args.project_dir)
     if args.workflow_id and args.all:
         raise UsageError("Pass a workflow id or --all, not both.")
-    ids = [project.resolve_workflow_id(args.workflow_id)] if args.workflow_id else []
-    if args.workflow_id:
-        project.workflow_dir(ids[0])  # not found: exit 3 with the closest names
-    else:
-        ids = project.workflow_ids()
-    config_problem = check_config(project.root)
-    reports = validate_in_subprocess(project.root, ids) if ids else []
-    valid = config_problem is None and all(r.valid for r in reports)
+    done = validate_document(args.project_dir, args.workflow_id)
     if args.json:
-        output.emit_json(
-            {
-                "valid": valid,
-                "config": {
-                    "path": str(project.config_path),
-                    "valid": config_problem is None,
-                    "error": config_problem.message if config_problem else None,
-                },
-                "workflows": [r.to_dict() for r in reports],
-            }
-        )
-        return output.OK if valid else output.FAILED
-    if config_problem is not None:
-        output.err(output.style("✗ ", "31") + config_problem.message)
-    if not ids:
+        output.emit_json(done.body)
+        return done.exit_code
+    body, project = done.body, done.detail
+    if body["config"]["error"] is not None:
+        output.err(output.style("✗ ", "31") + body["config"]["error"])
+    if not body["workflows"]:
         output.err(f"No workflows in {project.workflows_dir}.")
-    for report in reports:
-        mark = output.style("✓", "32") if report.valid else output.style("✗", "31")
-        output.err(f"{mark} {report.workflow}")
-        for kind, findings in (("error", report.errors), ("warning", report.warnings)):
-            for f in findings:
+    for report in body["workflows"]:
+        mark = output.style("✓", "32") if report["valid"] else output.style("✗", "31")
+        output.err(f"{mark} {report['workflow']}")
+        for kind in ("error", "warning"):
+            for f in report[f"{kind}s"]:
                 where = (
-                    f"{f.file}:{f.line}: "
-                    if f.file and f.line
-                    else (f"{f.file}: " if f.file else "")
+                    f"{f['file']}:{f['line']}: "
+                    if f["file"] and f["line"]
+                    else (f"{f['file']}: " if f["file"] else "")
                 )
-                output.err(f"    {kind}: {where}{f.message}")
-    return output.OK if valid else output.FAILED
+                output.err(f"    {kind}: {where}{f['message']}")
+    return done.exit_code

@@ -17,18 +17,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from raw import __version__, clock
 from raw import console as output
 from raw.cli.process import action_adder
-from raw.errors import RawError, ServiceUnreachableError, UsageError
-from raw.project import find_project
-from raw.up.local_env import load_local_env
+from raw.commands.exit_codes import exit_code
+from raw.errors import RawError, UsageError
 
 if TYPE_CHECKING:
-    from raw.config.coordinator import WebhookConfig
-    from raw.project import Project
+    pass
 
 EXAMPLES = """\
 examples:
@@ -39,27 +36,6 @@ examples:
   raw webhook send /webhooks/cv-submission --data @cv.json --url http://127.0.0.1:8080 --json
 
 Without --url the delivery goes to this project's running `raw up`, wherever it listens."""
-
-
-class UnknownRouteError(output.NotFoundError):
-    def __init__(self, route: str, known: list[WebhookConfig], where: Path) -> None:
-        self.route = route
-        self.known = [w.path for w in known]
-        listing = ", ".join(f"{w.path} ({w.name})" for w in known)
-        hint = f"Known routes: {listing}." if known else "None is declared there yet."
-        super().__init__(
-            f"No webhook route '{route}' in system.coordinator.webhooks of {where}. {hint}"
-        )
-
-
-class CoordinatorUnreachableError(ServiceUnreachableError):
-    def __init__(self, url: str, problem: str) -> None:
-        self.url = url
-        self.problem = problem
-        super().__init__(
-            f"No coordinator answers at {url} ({problem}). Start the coordinator, "
-            "or pass --url with the address it listens on."
-        )
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -125,53 +101,11 @@ def _read_data(value: str) -> bytes:
     return value.encode()
 
 
-def payload(data: bytes, *, as_form: bool) -> tuple[bytes, dict[str, str] | None]:
-    """The body to post and, for a form post, its fields."""
-    # Lazy: raw --help imports this module; the signing modules cost it ~4 ms.
-    from raw.coordinator.sender import encode_body
-
-    try:
-        document = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--data is not valid JSON: {exc}.") from None
-    if not as_form:
-        return data, None
-    return encode_body(document, as_form=True)
-
-
-def find_route(webhooks: list[WebhookConfig], route: str, where: Path) -> WebhookConfig:
-    for webhook in webhooks:
-        if route in (webhook.path, webhook.name):
-            return webhook
-    raise UnknownRouteError(route, webhooks, where)
-
-
-def _running_coordinator(project: Project) -> str:
-    """The URL of this project's running ``raw up``: a delivery signed with this project's
-    secrets never goes to whatever else listens on a default port."""
-    # Lazy: raw --help imports this module; only raw webhook needs it.
-    from raw.up_state import running_or_fail
-
-    instead = (
-        "pass --url with the coordinator's base URL (e.g. http://127.0.0.1:8000 for raw serve)"
-    )
-    return running_or_fail(project, instead).api_url
-
-
-def _exit_code(exc: BaseException) -> int:
-    # Lazy: raw --help imports this module; the signing modules cost it ~4 ms.
-    from raw.coordinator.verify import InvalidSecretError, MissingSecretError, UnknownSchemeError
-
-    if isinstance(exc, MissingSecretError | InvalidSecretError | UnknownSchemeError):
-        return output.USAGE
-    return output.exit_code_for(exc)
-
-
 def cmd_send(args: argparse.Namespace) -> int:
     try:
         return _send(args)
     except RawError as exc:
-        code = _exit_code(exc)
+        code = exit_code(exc)
         if args.json:
             output.emit_json(output.error_document(exc, code))
         else:
@@ -180,72 +114,33 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def _send(args: argparse.Namespace) -> int:
-    # Lazy: raw --help imports this module; only raw webhook loads httpx.
-    import httpx
+    # Lazy: raw --help imports this module; only raw webhook loads httpx and the signers.
+    from raw.commands.webhook import send_webhook_document
 
-    from raw.coordinator.sender import load_schemes, signed_delivery
-    from raw.coordinator.verify import public_base_url
-    from raw.coordinator.verify import secrets_for as read_secrets
-
-    project = find_project(args.project_dir)
-    load_local_env(project)  # the development secrets `raw up` gave the running system
-    coordinator = project.config.system.coordinator
-    route = find_route(coordinator.webhooks, args.route, project.config_path)
-    as_form = args.form or route.content_type == "form"
-    body, form = payload(_read_data(args.data), as_form=as_form)
-    load_schemes(coordinator, project.root)
-    secret = read_secrets(route.secrets[:1])[0]  # an unset secret is named first (exit 2)
-    base = (args.url or _running_coordinator(project)).rstrip("/")
-    delivery = signed_delivery(
-        route,
-        body,
-        form,
-        base_url=base,
-        secret=secret,
-        now=clock.now(),
-        public_base_url=public_base_url(coordinator.public_base_url),
+    done = send_webhook_document(
+        args.project_dir,
+        args.route,
+        _read_data(args.data),
+        form=args.form,
+        url=args.url,
         query=[_query_pair(q) for q in args.query],
         delivery_id=args.delivery_id,
-        user_agent=f"raw/{__version__} (raw webhook send)",
+        timeout_seconds=args.timeout,
     )
-    target, delivery_id = delivery.url, delivery.delivery_id
-    try:
-        response = httpx.post(
-            target, content=delivery.body, headers=delivery.headers, timeout=args.timeout
-        )
-    except httpx.ConnectError as exc:
-        raise CoordinatorUnreachableError(base, str(exc) or "connection refused") from None
-    except httpx.TimeoutException:
-        raise CoordinatorUnreachableError(
-            base, f"no answer within {args.timeout:g} seconds"
-        ) from None
-    except httpx.HTTPError as exc:
-        raise RawError(f"Sending the delivery to {target} failed: {exc}.") from None
-
-    try:
-        answer: Any = response.json()
-    except ValueError:
-        answer = response.text
     if args.json:
-        output.emit_json(
-            {
-                "status_code": response.status_code,
-                "response": answer,
-                "delivery_id": delivery_id,
-                "url": target,
-            }
-        )
+        output.emit_json(done.body)
+        return done.exit_code
+    response, answer = done.detail, done.body["response"]
+    print(f"POST {done.body['url']} -> {response.status_code} {response.reason_phrase}")
+    print(f"delivery id: {done.body['delivery_id']}")
+    if isinstance(answer, str):
+        if answer:
+            print(answer)
     else:
-        print(f"POST {target} -> {response.status_code} {response.reason_phrase}")
-        print(f"delivery id: {delivery_id}")
-        if isinstance(answer, str):
-            if answer:
-                print(answer)
-        else:
-            print(json.dumps(answer, indent=2, ensure_ascii=False))
-        if not response.is_success:
-            output.err(
-                output.style("Error: ", "1;31")
-                + f"The coordinator refused the delivery with status {response.status_code}."
-            )
-    return output.OK if response.is_success else output.FAILED
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
+    if not response.is_success:
+        output.err(
+            output.style("Error: ", "1;31")
+            + f"The coordinator refused the delivery with status {response.status_code}."
+        )
+    return done.exit_code

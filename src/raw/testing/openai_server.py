@@ -18,7 +18,8 @@ Each scripted reply, used once in order, is one of:
   ``(429, {"error": {"message": "Slow down"}}, {"Retry-After": "2"})``;
 - a callable taking the request's JSON body and returning a string or a :class:`Reply`;
 - a :class:`Reply`, which can also delay its answer (``Reply("late", delay_seconds=5)``)
-  to test timeouts.
+  to test timeouts, or call tools (``Reply.calls(("gates", {}), ("read_doc", {...}))``):
+  its message then carries ``tool_calls`` and finishes with ``tool_calls``.
 
 With no reply left, the server answers ``default`` when one was given, and
 otherwise HTTP 400 with a message saying that no reply was queued.
@@ -56,6 +57,20 @@ class Reply:
     delay_seconds: float = 0.0
     finish_reason: str = "stop"
     usage: Mapping[str, int] | None = None
+    tool_calls: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    """``(function name, arguments)`` pairs the assistant calls, in order."""
+
+    @classmethod
+    def calls(
+        cls,
+        *calls: tuple[str, Mapping[str, Any]],
+        content: str | None = None,
+        usage: Mapping[str, int] | None = None,
+    ) -> Reply:
+        """An assistant message that calls tools (OpenAI's ``tool_calls``)."""
+        return cls(
+            content=content, tool_calls=tuple(calls), finish_reason="tool_calls", usage=usage
+        )
 
     @classmethod
     def error(
@@ -223,6 +238,7 @@ class OpenAIServer:
             reply = Reply(
                 status_code=200,
                 body=_completion(number, request.json, reply),
+                usage=reply.usage,
                 headers=reply.headers,
                 delay_seconds=reply.delay_seconds,
             )
@@ -309,7 +325,7 @@ def _completion(number: int, request_json: dict[str, Any], reply: Reply) -> dict
     else:
         messages = request_json.get("messages")
         prompt = sum(
-            _count_tokens(str(m.get("content") or ""))
+            _count_tokens(str(m.get("content") or "") + json.dumps(m.get("tool_calls") or ""))
             for m in (messages if isinstance(messages, list) else [])
             if isinstance(m, dict)
         )
@@ -319,6 +335,18 @@ def _completion(number: int, request_json: dict[str, Any], reply: Reply) -> dict
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
         }
+    message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    if reply.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": f"call_{number}_{index}",
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(arguments)},
+            }
+            for index, (name, arguments) in enumerate(reply.tool_calls)
+        ]
+    else:
+        message["content"] = content
     return {
         "id": f"chatcmpl-test-{number}",
         "object": "chat.completion",
@@ -327,7 +355,7 @@ def _completion(number: int, request_json: dict[str, Any], reply: Reply) -> dict
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": content},
+                "message": message,
                 "finish_reason": reply.finish_reason,
             }
         ],
