@@ -151,9 +151,15 @@ class System:
             )
             for i in range(2)
         ]
+        # Each worker's metrics on a port of its own: the rendered 9464 is per pod, and
+        # here every replica shares one host.
         self.workers = [
-            part(f"worker-{i + 1}", part_command(commands["worker"]), "raw worker: polling")
-            for i in range(2)
+            part(
+                f"worker-{i + 1}",
+                part_command(commands["worker"], **{"metrics-port": str(metrics_port)}),
+                "raw worker: polling",
+            )
+            for i, metrics_port in enumerate(free_ports(2))
         ]
         self.one_shots = {
             role: part_command(commands[role])
