@@ -21,7 +21,7 @@ The database, as each is best used (``webhook_ingest.py --hw-pool`` tries others
   ``HW_POOL=N`` instead gives N connections and a 10 s busy timeout (writers queue in
   SQLite's lock, not ours).
 - PostgreSQL (``postgresql...://``): an async engine on psycopg 3 with a pool of
-  ``HW_POOL`` connections (default 16, no overflow); the poller uses one of them.
+  ``HW_POOL`` connections (default 8, no overflow; 8, 16 and 32 tried); the poller uses one of them.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ SQLITE = URL.get_backend_name() == "sqlite"
 WEBHOOK = Webhook(os.environ["BENCH_SECRET"])
 BATCH = int(os.environ.get("HW_BATCH", "100"))
 IDLE_POLL_SECONDS = 0.02
-POOL = os.environ.get("HW_POOL", "1" if SQLITE else "16")
+POOL = os.environ.get("HW_POOL", "1" if SQLITE else "8")
 
 _insert = (sqlite if SQLITE else postgresql).insert
 INSERT_ORDER = _insert(orders).on_conflict_do_nothing(index_elements=["order_id"])

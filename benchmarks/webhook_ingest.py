@@ -182,6 +182,30 @@ def server(cmd: list[str], cwd: Path, env: dict[str, str], port: int) -> Iterato
             proc.kill()
 
 
+@contextlib.contextmanager
+def sampled(folder: Path | None, pid: int, name: str, seconds: int) -> Iterator[None]:
+    """With ``--py-spy DIR``: py-spy samples the server while wrk runs, its folded stacks
+    (one line a stack, the count last) written to DIR/<variant>-c<connections>-<n>.txt."""
+    if folder is None:
+        yield
+        return
+    spy = shutil.which("py-spy") or os.environ.get("PY_SPY", "")
+    if not spy:
+        raise SystemExit("--py-spy: no py-spy on PATH (pip install py-spy, or set PY_SPY)")
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{name}-{len(list(folder.glob(f'{name}-*.txt'))) + 1}.txt"
+    cmd = [spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "100"]
+    cmd += ["--nonblocking", "--format", "raw", "--output", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        try:
+            proc.wait(timeout=seconds + 30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def run_wrk(wrk: str, script: Path, port: int, seconds: int, connections: int) -> dict[str, float]:
     out = subprocess.run(
         [
@@ -395,7 +419,8 @@ def run_once(
         after_id = inbox.last_delivery(variant.kind)
         pids = [pid, *helpers]
         cpu0, t0 = {p: cpu_seconds(p) for p in pids}, time.monotonic()
-        figures = run_wrk(wrk, script, port, args.seconds, connections)
+        with sampled(args.py_spy, pid, f"{variant.name}-c{connections}", args.seconds):
+            figures = run_wrk(wrk, script, port, args.seconds, connections)
         if figures["requests"] > count:  # the script wrapped around: repeats, not new deliveries
             raise SystemExit(
                 f"{variant.label} took more than {count} requests: raise REQUESTS_PER_SECOND_MAX"
@@ -613,6 +638,12 @@ def main() -> None:
     )
     parser.add_argument("--no-bare", action="store_true", help="no baseline at all")
     parser.add_argument("--no-ours", action="store_true", help="baselines only (pool trials)")
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="DIR",
+        help="sample each server with py-spy while wrk runs; folded stacks in DIR",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
