@@ -140,7 +140,7 @@ def overhead_rows(result: dict[str, Any]) -> list[Row]:
             f"{overhead:.2f} ms",
             f"{result['in_process']['direct_calls_ms']:.4f} ms 3 calls",
             "",
-            "< 2 ms",
+            "< 2 ms *",
             verdict(overhead, 2.0, True),
         ),
     ]
@@ -170,7 +170,7 @@ def engine_rows(result: dict[str, Any]) -> list[Row]:
             f"{tuned:.0f} ms",
             f"{default:.0f} ms default dev server",
             f"{tuned / default:.2f}",
-            "<= 45 ms",
+            "<= 45 ms *",
             verdict(tuned, 45.0, True),
         )
     ]
@@ -187,7 +187,7 @@ def system_up_rows(result: dict[str, Any]) -> list[Row]:
             f"{warm:.2f} s",
             f"{serve:.2f} s raw serve alone",
             f"{warm / serve:.2f}",
-            "<= 2.0 s",
+            "<= 2.0 s *",
             verdict(warm, 2.0, True),
         ),
         (
@@ -195,7 +195,7 @@ def system_up_rows(result: dict[str, Any]) -> list[Row]:
             f"{full:.2f} s",
             f"{bare:.2f} s system up+down",
             f"{full / bare:.2f}",
-            "<= 1.5 s",
+            "<= 1.5 s *",
             verdict(full, 1.5, True),
         ),
     ]
@@ -248,6 +248,10 @@ def main() -> None:
     machine = results.pop("_machine", {})
     print()
     print(table(results))
+    print(
+        "\n* an absolute target (not a ratio): issue 20 sets it for a quiet machine; on a busy"
+        " one it says little."
+    )
     if machine:
         print(
             f"\nLoad average {machine['load_before']:.1f} before, {machine['load_after']:.1f}"
