@@ -43,7 +43,7 @@ PARTS = (  # (part, substring of a frame's file), innermost match wins; order br
 INCLUSIVE = (
     ("group commit (GroupCommit)", "group_commit.py"),
     ("dispatcher", "dispatcher.py"),
-    ("the outbox poller (hand-written)", "poll"),
+    ("the outbox poller (hand-written)", "poll_once"),
     ("request body validated", "model_validate"),
 )
 
