@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -152,7 +153,7 @@ async def measure(variants: list[Variant], *, runs: int, idle_runs: int, sleeps:
                     v.process.wait()
 
 
-def report(variants: list[Variant]) -> None:
+def report(variants: list[Variant]) -> dict[str, Any]:
     median = statistics.median
     width = max(len(v.name) for v in variants) + 2
     print(
@@ -166,6 +167,13 @@ def report(variants: list[Variant]) -> None:
             f" {median(v.after_idle_ms):8.1f} ms {median(v.sleep_ms):10.0f} ms"
         )
     default, tuned = variants[0], variants[1]
+    result: dict[str, Any] = {"benchmark": "engine_latency", "load_average": os.getloadavg()[0]}
+    for v in variants:
+        result[v.name] = {
+            "back_to_back_ms": median(v.back_to_back_ms),
+            "after_idle_ms": median(v.after_idle_ms),
+            "sleep_ms": median(v.sleep_ms),
+        }
     print("\nmedians, default / tuned:")
     for label, attr in (
         (f"3-activity workflow, back-to-back (n={len(tuned.back_to_back_ms)})", "back_to_back_ms"),
@@ -174,6 +182,7 @@ def report(variants: list[Variant]) -> None:
     ):
         d, t = median(getattr(default, attr)), median(getattr(tuned, attr))
         print(f"  {label:<52} {d:7.1f} / {t:6.1f} ms = {d / t:5.2f}x")
+    return result
 
 
 def main() -> None:
@@ -182,7 +191,20 @@ def main() -> None:
     parser.add_argument("--idle-runs", type=int, default=10, help="workflows after 1 s idle")
     parser.add_argument("--sleeps", type=int, default=5, help="300 ms sleeps per variant")
     parser.add_argument("--ablate", action="store_true", help="also: tuned minus each flag")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="make bench's version: --runs 15 --idle-runs 3 --sleeps 2",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="the figures as JSON on stdout (the rest on stderr)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.idle_runs, args.sleeps = 15, 3, 2
+    real_stdout = sys.stdout
+    if args.json:
+        sys.stdout = sys.stderr
     variants = [Variant("default", []), Variant("tuned", tuning_flags())]
     if args.ablate:
         for left_out in TUNING:
@@ -191,8 +213,11 @@ def main() -> None:
     print(f"{len(variants)} dev servers; each variant: {args.runs} back-to-back, "
           f"{args.idle_runs} after idle, {args.sleeps} sleeps ...")  # fmt: skip
     asyncio.run(measure(variants, runs=args.runs, idle_runs=args.idle_runs, sleeps=args.sleeps))
-    report(variants)
+    result = report(variants)
     sys.stdout.flush()
+    if args.json:
+        real_stdout.write(json.dumps(result) + "\n")
+        real_stdout.flush()
     os._exit(0)  # temporalio's runtime can abort at interpreter exit (NOTES.md)
 
 

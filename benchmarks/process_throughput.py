@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
+import os
+import sys
 import tempfile
 import textwrap
 import time
@@ -122,14 +126,35 @@ async def main() -> None:
     parser.add_argument("--processes", type=int, default=300)
     parser.add_argument("--subprocess-processes", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="make bench's version: --processes 100 --subprocess-processes 0",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="the figures as JSON on stdout (the rest on stderr)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.processes, args.subprocess_processes = 100, 0
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        result = await run(args)
+    if args.json:
+        print(json.dumps(result))
+
+
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    result: dict[str, object] = {"benchmark": "process_throughput"}
     with tempfile.TemporaryDirectory() as tmp:
         root = make_project(Path(tmp))
         for mode, count in (
             ("in_process", args.processes),
             ("subprocess", args.subprocess_processes),
         ):
+            if not count:
+                continue
             ours, plain = await throughput(root, mode, count, args.rounds)
+            result[mode] = {"processes": count, "ours_per_s": ours, "plain_per_s": plain}
             print(f"{mode:>11}: {count} processes x 3 activities, best of {args.rounds}")
             print(f"             run_raw_workflow:    {ours:7.1f} processes/s")
             print(f"             3 plain activities:  {plain:7.1f} processes/s")
@@ -143,6 +168,9 @@ async def main() -> None:
             f"14-day hiring-shaped process under time skipping: {wall:.3f} s wall "
             f"(target < 1 s: {'met' if wall < 1 else 'MISSED'})"
         )
+        result["fourteen_days_s"] = wall
+        result["load_average"] = os.getloadavg()[0]
+    return result
 
 
 if __name__ == "__main__":

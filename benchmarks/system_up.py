@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import signal
 import statistics
@@ -130,7 +132,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=5, help="warm raw up starts (default 5)")
     parser.add_argument("--runs", type=int, default=5, help="scenario runs (default 5)")
+    parser.add_argument("--quick", action="store_true", help="make bench's version: 2 and 2")
+    parser.add_argument(
+        "--json", action="store_true", help="the figures as JSON on stdout (the rest on stderr)"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.starts, args.runs = 2, 2
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        result = run(args)
+    if args.json:
+        print(json.dumps(result))
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
 
     with tempfile.TemporaryDirectory() as folder:
         root = copy_hiring(Path(folder) / "hiring")
@@ -164,6 +179,16 @@ def main() -> None:
         f"{statistics.median(bare):.2f} s"
     )
     print(f"    ratio full / bare start: {statistics.median(full) / statistics.median(bare):.2f}")
+    return {
+        "benchmark": "system_up",
+        "load_average": os.getloadavg()[0],
+        "first_s": first,
+        "warm_s": warm,
+        "serve_s": serve,
+        "cold_engine_s": cold_engine,
+        "scenario_s": full,
+        "scenario_bare_s": bare,
+    }
 
 
 if __name__ == "__main__":
