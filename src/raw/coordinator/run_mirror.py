@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from raw.config.database import DatabaseTLSConfig, with_tls
 from raw.errors import RawError
 from raw.local_state import DATABASE_FILE
 from raw.project import Project
 from raw.workflow.recorder import ManifestSink
+
+if TYPE_CHECKING:
+    from raw.config.database import DatabaseTLSConfig
 
 __all__ = ["DEFAULT_DATABASE_FILE", "run_index_mirror"]
 
@@ -53,6 +55,9 @@ def run_index_mirror(project: Project | None) -> ManifestSink | None:
     if not url:
         return None
     if project is not None:
+        # Lazy: only a run whose project has a database pays for the TLS settings' model.
+        from raw.config.database import with_tls
+
         try:
             url = with_tls(url, _configured_tls(project.config.system_data), project.root)
         except ValueError as exc:  # an invalid database_tls: the run goes on without the index
@@ -87,4 +92,7 @@ def _configured_tls(system: dict[str, Any]) -> DatabaseTLSConfig | None:
     """``system.coordinator.database_tls``, validated alone (the run index connects with it)."""
     coordinator = system.get("coordinator")
     tls = coordinator.get("database_tls") if isinstance(coordinator, dict) else None
+    # Lazy: called only once a database is configured (see run_index_mirror).
+    from raw.config.database import DatabaseTLSConfig
+
     return DatabaseTLSConfig.model_validate(tls) if isinstance(tls, dict) else None
