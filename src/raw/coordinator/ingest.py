@@ -20,6 +20,11 @@ Dispatchers learn of the new records at once (:mod:`raw.coordinator.db.wakeup`):
 PostgreSQL the transaction ends with ``NOTIFY raw_inbox``, and once it has committed
 the dispatchers of this process are woken.
 
+The transaction runs as one call to :meth:`Database.run_write`: on SQLite the
+whole of it, handlers included, on the database's writer thread in one hand-off
+(:mod:`raw.coordinator.db.sqlite_writer`), so a handler should await nothing but
+its session.
+
 Copies of one delivery inside a batch are answered with the first one's answer
 once it is committed. If the shared transaction fails (a handler raises), each
 delivery is written again in a transaction of its own, so only the failing one
@@ -57,6 +62,9 @@ KEY_COLUMN = 300  # raw_inbox.idempotency_key and raw_webhook_deliveries.deliver
 
 Answer = tuple[int, dict[str, Any], bool]
 """(status, JSON body, whether the delivery was a repeat)."""
+
+_Ids = dict[tuple[str, str], int]
+_Answers = dict[tuple[str, str], tuple[int, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -138,9 +146,10 @@ class DeliveryStore:
         # The same order in every transaction: two processes inserting the same keys
         # wait for each other instead of deadlocking.
         keys = sorted(firsts)
-        answers: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
-        async with db.write() as session:
-            rows = {key: _delivery_row(firsts[key]) for key in keys}
+        rows = {key: _delivery_row(firsts[key]) for key in keys}
+
+        async def transaction(session: AsyncSession) -> tuple[_Ids, _Answers, bool]:
+            answers: _Answers = {}
             ids = await _insert_deliveries(session, db.dialect, [rows[key] for key in keys])
             answers.update(await _first_answers(session, [key for key in keys if key not in ids]))
             now = clock.now()
@@ -169,7 +178,11 @@ class DeliveryStore:
             await _finish(session, entities, inbox, ignored)
             if inbox:
                 await notify_due(session, db.dialect)
-        if inbox:  # committed: wake this process's dispatchers now, not at their next poll
+            return ids, answers, bool(inbox)
+
+        # One hand-off for the whole transaction (on SQLite, to the writer thread).
+        ids, answers, queued = await db.run_write(transaction)
+        if queued:  # committed: wake this process's dispatchers now, not at their next poll
             inbox_bell(db).ring()
         results: list[Answer] = []
         answered: set[tuple[str, str]] = set()
@@ -224,7 +237,7 @@ def _inbox_row(
 
 async def _insert_deliveries(
     session: AsyncSession, dialect: str, rows: list[dict[str, Any]]
-) -> dict[tuple[str, str], int]:
+) -> _Ids:
     """Insert the rows whose key is new; the ids of those inserted, by key."""
     table = _table(Delivery)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -239,7 +252,7 @@ async def _insert_deliveries(
 
 async def _first_answers(
     session: AsyncSession, keys: list[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
+) -> _Answers:
     """The stored answers of deliveries already committed (repeats)."""
     if not keys:
         return {}

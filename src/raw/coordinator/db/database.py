@@ -9,8 +9,12 @@ get slow answers (p99 ~580 ms against ~50 ms with one writer, measured). So on
 SQLite every write transaction (:meth:`Database.write`) goes through one
 connection, in turn, and starts with ``BEGIN IMMEDIATE`` so a writer in another
 process is waited for instead of failing halfway; reads (:meth:`Database.read`)
-use a small pool of their own and, in WAL mode, never block the writer. On
-PostgreSQL both are ordinary transactions from one pool.
+use a small pool of their own and, in WAL mode, never block the writer. The
+kit's busiest writers (webhook ingest, the dispatcher) hand a whole transaction
+to :meth:`Database.run_write`, which on a SQLite file runs it on a writer thread
+of its own in one hand-off (:mod:`raw.coordinator.db.sqlite_writer`), taking its
+turn with :meth:`Database.write`'s. On PostgreSQL all are ordinary transactions
+from one pool.
 
 PostgreSQL over TLS takes libpq's settings (``sslmode``, ``sslrootcert``, ``sslcert``,
 ``sslkey``) from the URL's query, from ``system.coordinator.database_tls``
@@ -43,9 +47,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -65,6 +69,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from raw.config.database import TLSConflictError, with_tls
+from raw.coordinator.db.sqlite_writer import SQLiteWriter, sqlite_pragmas
 from raw.coordinator.db.tls import explain
 from raw.errors import RawError, ServiceUnreachableError
 from raw.local_state import DATABASE_FILE as DEFAULT_FILE
@@ -88,12 +93,15 @@ __all__ = [
     "head_revision",
     "normalize_url",
     "redact_url",
+    "sqlite_pragmas",
     "unavailable_error",
     "upgrade",
 ]
 
 VERSION_TABLE = "raw_alembic_version"
 """The kit's Alembic version table; a system's own migrations keep ``alembic_version``."""
+
+T = TypeVar("T")
 
 _MIGRATION_LOCK = 0x7261775F6462  # "raw_db": one migrating process at a time on PostgreSQL
 
@@ -255,28 +263,6 @@ def failure_reason(exc: BaseException, url: str = "") -> str:
 # -- engines
 
 
-def sqlite_pragmas(engine: Engine, *, busy_timeout_seconds: float, immediate: bool) -> None:
-    """WAL, a busy timeout and foreign keys on every connection; our own BEGIN.
-
-    The driver's implicit BEGIN is turned off so a write transaction can start with
-    ``BEGIN IMMEDIATE`` (it takes the write lock at once, waiting on the busy timeout,
-    rather than failing when a read turns into a write) and DDL is transactional.
-    """
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_seconds * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
 class Database:
     """The kit's async database: ``read()``/``session()`` and serialised ``write()`` transactions.
 
@@ -301,6 +287,7 @@ class Database:
             weakref.WeakKeyDictionary()
         )
         self._serialise_reads = False
+        self._writer: SQLiteWriter | None = None
         try:
             if self.dialect == "sqlite":
                 self.engine, self._write_engine = self._sqlite_engines(
@@ -338,6 +325,7 @@ class Database:
             return setup(engine, True), engine
         reader = create_async_engine(parsed, pool_size=min(pool_size, 5), max_overflow=0)
         writer = create_async_engine(parsed, pool_size=1, max_overflow=0)
+        self._writer = SQLiteWriter(parsed, busy_timeout_seconds=busy_timeout_seconds)
         return setup(reader, False), setup(writer, True)
 
     @property
@@ -387,6 +375,35 @@ class Database:
         async with self._write_lock(), self._write_engine.begin() as conn:
             yield conn
 
+    async def run_write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """``await work(session)`` in a write transaction; its result once committed.
+
+        The same turn-taking as :meth:`write`. On a SQLite file the whole transaction
+        runs on the database's writer thread, on that thread's event loop, in one
+        hand-off (:mod:`raw.coordinator.db.sqlite_writer`): ``work`` should await
+        nothing but its session. Elsewhere it is ``async with write() as session``.
+        If the caller is cancelled meanwhile, the transaction still ends (committed or
+        rolled back) before the next writer's turn.
+        """
+        if self._writer is None:
+            async with self.write() as session:
+                return await work(session)
+        lock = self._write_lock()
+        await lock.acquire()
+        try:
+            done = asyncio.wrap_future(self._writer.submit(work))
+        except BaseException:
+            lock.release()
+            raise
+
+        def settled(future: asyncio.Future[T]) -> None:
+            lock.release()
+            if not future.cancelled():
+                future.exception()  # retrieved, even if the caller has gone
+
+        done.add_done_callback(settled)
+        return await asyncio.shield(done)
+
     async def ping(self, *, timeout_seconds: float = 5.0) -> None:
         """Check the database answers; raises :class:`DatabaseUnavailableError` naming why."""
         path = sqlite_file(self.url)
@@ -411,6 +428,8 @@ class Database:
         await self.engine.dispose()
         if self._write_engine is not self.engine:
             await self._write_engine.dispose()
+        if self._writer is not None:
+            await self._writer.close()
 
     async def __aenter__(self) -> Database:
         return self
