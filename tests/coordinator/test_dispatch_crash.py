@@ -135,7 +135,9 @@ def test_dispatcher_killed_around_an_effect_loses_nothing_and_repeats_nothing(
     first = start_dispatcher(project.root, "dispatcher-1")
     second = None
     try:
-        wait_for(Path(files["gate"]).exists, "the first attempt to reach the effect")
+        gate = Path(files["gate"])
+        # Its content, not only the file: write_text creates the file before writing it.
+        wait_for(lambda: gate.exists() and gate.read_text(encoding="utf-8"), "the effect's gate")
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
         killed = the_record(url)

@@ -11,8 +11,9 @@ back, due now, with its attempts reset. Errors:
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +31,9 @@ __all__ = [
 ]
 
 
+T = TypeVar("T")
+
+
 class InboxDatabase(Protocol):
     """What the dispatcher needs from :class:`raw.coordinator.db.database.Database`."""
 
@@ -37,6 +41,8 @@ class InboxDatabase(Protocol):
     def dialect(self) -> str: ...
 
     def write(self) -> AbstractAsyncContextManager[AsyncSession]: ...
+
+    async def run_write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T: ...
 
 
 class InboxRecordError(RawError):

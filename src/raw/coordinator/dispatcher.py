@@ -61,6 +61,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -312,14 +313,24 @@ class Dispatcher:
     # -- claiming
 
     async def _claim(self, limit: int) -> list[InboxItem]:
-        async with self.db.write() as session:
-            return await self._take(session, limit)
+        sweep = self._sweep_due()
+        return await self.db.run_write(lambda session: self._take(session, limit, sweep=sweep))
 
-    async def _take(self, session: AsyncSession, limit: int) -> list[InboxItem]:
+    def _sweep_due(self) -> bool:
+        """Whether this claim looks for records whose lease ran out: once per poll interval
+        (a busy dispatcher claims far more often than that)."""
+        tick = asyncio.get_running_loop().time()  # pacing: wall time, not raw.clock
+        if tick - self._swept_at < self.config.poll_interval_seconds:
+            return False
+        self._swept_at = tick
+        return True
+
+    async def _take(self, session: AsyncSession, limit: int, *, sweep: bool) -> list[InboxItem]:
         """Claim up to ``limit`` due records in ``session``'s transaction.
 
-        Records whose dispatcher's lease ran out come first; they are looked for once
-        per poll interval (a busy dispatcher claims far more often than that).
+        With ``sweep``, records whose dispatcher's lease ran out come first. It runs in
+        the transaction's own thread (:meth:`Database.run_write`): it touches no state of
+        the dispatcher.
         """
         now = clock.now()
         sql = self._sql
@@ -327,9 +338,7 @@ class Dispatcher:
         params: dict[str, Any] = {"now": now, "owner": self.owner, "expires": expires}
         rows: list[Any] = []
         picked: Sequence[Any] = []
-        tick = asyncio.get_running_loop().time()  # pacing: wall time, not raw.clock
-        if tick - self._swept_at >= self.config.poll_interval_seconds:
-            self._swept_at = tick
+        if sweep:
             picked = (await session.execute(sql.pick_expired, {**params, "limit": limit})).all()
         abandoned = [rid for rid, _, attempts in picked if attempts >= self.config.max_attempts]
         if abandoned:
@@ -429,8 +438,9 @@ class Dispatcher:
         away = (now - outage.since).total_seconds()
         waiting = WAITING_FOR.format(service=outage.service)
         try:
-            async with self.db.write() as session:
-                due = await self._sql.wake_waiting(session, waiting, now)
+            due = await self.db.run_write(
+                lambda session: self._sql.wake_waiting(session, waiting, now)
+            )
         except Exception:  # they are due at their own next_attempt_at anyway
             log.exception("dispatcher %s: waking the records that waited failed", self.owner)
             due = 0
@@ -466,8 +476,7 @@ class Dispatcher:
             expires = now + timedelta(seconds=self.config.lease_seconds)
             params = {"ids": ids, "owner": self.owner, "now": now, "expires": expires}
             try:
-                async with self.db.write() as session:
-                    renewed = {rid for (rid,) in await session.execute(self._sql.renew, params)}
+                renewed = await self.db.run_write(partial(self._renew, params=params))
             except Exception as exc:
                 if not database_away(exc):  # an outage is said once, by the claims
                     log.exception(
@@ -480,6 +489,9 @@ class Dispatcher:
                 if rid not in renewed and rid in self._leases:
                     log.warning("dispatcher %s: lost the lease of inbox record %d", self.owner, rid)
                     self._leases.discard(rid)
+
+    async def _renew(self, session: AsyncSession, *, params: dict[str, Any]) -> set[int]:
+        return {int(rid) for (rid,) in await session.execute(self._sql.renew, params)}
 
     def _final_values(self, item: InboxItem, outcome: ActionOutcome) -> tuple[str, dict[str, Any]]:
         """The record's end state for ``outcome``: (status, column values)."""
@@ -531,7 +543,9 @@ class Dispatcher:
         if self.running and not self._stopping.is_set():
             # Every free slot, with those this batch frees (its tasks are still in flight).
             refill = max(self.config.concurrency - len(self._in_flight) + len(batch), 0)
-        async with self.db.write() as session:
+        sweep = self._sweep_due() if refill else False
+
+        async def transaction(session: AsyncSession) -> tuple[set[int], list[InboxItem]]:
             held = await self._sql.write_ends(
                 session, self.owner, [(item.id, values) for item, _, _, values in ends]
             )
@@ -542,7 +556,11 @@ class Dispatcher:
                         outcome, status=cast(OutcomeStatus, status), error=values.get("last_error")
                     )
                     await self._on_result(session, item, final)
-            claimed = await self._take(session, refill) if refill else []
+            claimed = await self._take(session, refill, sweep=sweep) if refill else []
+            return held, claimed
+
+        # One hand-off for the whole transaction (on SQLite, to the writer thread).
+        held, claimed = await self.db.run_write(transaction)
         if claimed:
             self._polled(len(claimed))
         self._spawn(claimed)  # before this batch's tasks end: stop() waits for these too
@@ -592,15 +610,13 @@ class Dispatcher:
         """Give a record back, due now, when this dispatcher stops in the middle of it."""
         error = "The dispatcher stopped during the action; it will be retried (no attempt spent)."
         try:
-            async with self.db.write() as session:
-                await self._sql.release(
-                    session,
-                    self.owner,
-                    item.id,
-                    clock.now(),
-                    error,
-                    attempts=max(item.attempts - 1, 0),  # stopping is not the action failing
+            now = clock.now()
+            attempts = max(item.attempts - 1, 0)  # stopping is not the action failing
+            await self.db.run_write(
+                lambda session: self._sql.release(
+                    session, self.owner, item.id, now, error, attempts=attempts
                 )
+            )
         except Exception:  # the lease runs out on its own
             log.exception("dispatcher %s: releasing inbox record %d failed", self.owner, item.id)
 

@@ -250,9 +250,7 @@ async def _insert_deliveries(
     return {(route, key): int(rid) for rid, route, key in result.all()}
 
 
-async def _first_answers(
-    session: AsyncSession, keys: list[tuple[str, str]]
-) -> _Answers:
+async def _first_answers(session: AsyncSession, keys: list[tuple[str, str]]) -> _Answers:
     """The stored answers of deliveries already committed (repeats)."""
     if not keys:
         return {}
