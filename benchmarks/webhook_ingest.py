@@ -3,7 +3,7 @@
     python benchmarks/webhook_ingest.py [--seconds 8] [--connections 32[,128]] [--rounds 5]
         [--databases sqlite,postgresql] [--baselines hand,bare] [--warmup-seconds N]
         [--hw-pool N[,M]] [--dispatchers 0[,1,2]] [--concurrency N[,M]]
-        [--before-src PATH] [--no-bare] [--no-ours] [--py-spy DIR] [--quick] [--json]
+        [--before-src PATH] [--before-dispatcher SETTINGS] [--no-bare] [--no-ours] [--py-spy DIR] [--quick] [--json]
 
 All servers are `uvicorn` with one worker on 127.0.0.1, on the same database. Ours
 is `raw serve`: Standard Webhooks signature check, idempotency on the body's
@@ -24,7 +24,8 @@ wrk (Debian's `wrk`, installed with apt-get if missing) sends pre-signed request
 (unsigned for ``bare``), each with its own delivery id, 2 threads, bounded in time.
 ``--before-src`` runs ours a second time from another source tree (main's, to
 compare before and after in the same run), with the dispatcher settings this
-benchmark used before (poll every 0.05 s, concurrency 8).
+benchmark used before (poll every 0.05 s, concurrency 8) unless
+``--before-dispatcher`` names others ('' for the defaults).
 
 The machine is shared, so its load changes while this runs: the variants take turns,
 in alternating order (A B, B A, ...), each run on a freshly started server (loaded,
@@ -660,6 +661,13 @@ def main() -> None:
         metavar="PATH",
         help="also run ours (built-in dispatcher) from this source tree, e.g. main's src",
     )
+    parser.add_argument(
+        "--before-dispatcher",
+        default="poll_interval_seconds: 0.05, concurrency: 8",
+        metavar="SETTINGS",
+        help="the dispatcher settings of --before-src (YAML flow mapping's inside; default: "
+        "the ones this benchmark gave it before its defaults changed; '' for the defaults)",
+    )
     parser.add_argument("--no-bare", action="store_true", help="no baseline at all")
     parser.add_argument("--no-ours", action="store_true", help="baselines only (pool trials)")
     parser.add_argument(
@@ -698,10 +706,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
     if "bare" in wanted:
         variants.append(Variant("bare", "bare insert (old)", kind="bare"))
-    if args.before_src:  # with the settings this benchmark gave the dispatcher before
-        before = "poll_interval_seconds: 0.05, concurrency: 8"
+    if args.before_src:
         variants.append(
-            Variant("before", "raw route, before", src=args.before_src, dispatcher=before)
+            Variant(
+                "before",
+                "raw route, before",
+                src=args.before_src,
+                dispatcher=args.before_dispatcher,
+            )
         )
     for n in [] if args.no_ours else (int(v) for v in args.dispatchers.split(",")):
         for c in [int(v) for v in args.concurrency.split(",") if v] or [0]:

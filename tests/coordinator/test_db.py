@@ -15,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, func, inspect, select, text
 
+from raw import clock
 from raw.config.coordinator import CoordinatorConfig, WebhookConfig
 from raw.coordinator.db.database import (
     VERSION_TABLE,
@@ -216,6 +217,161 @@ def test_sqlite_writes_take_turns_so_50_concurrent_writers_all_succeed(
 
     assert asyncio.run(main()) == 50
     assert most_inside == 1
+
+
+def test_run_write_on_sqlite_runs_the_whole_transaction_on_one_writer_thread(
+    db_sqlite_url: str,
+) -> None:
+    async def scenario() -> tuple[int, list[set[int]], int, str]:
+        await upgrade(db_sqlite_url)
+        async with Database(db_sqlite_url) as db:
+            threads: list[set[int]] = []
+
+            async def work(session: Any) -> None:
+                seen = {threading.get_ident()}
+                for n in range(3):
+                    await session.execute(select(func.count()).select_from(Delivery))
+                    session.add(_delivery(len(threads) * 10 + n))
+                    await session.flush()
+                    seen.add(threading.get_ident())
+                conn = await session.connection()  # the Core API works there too
+                await conn.execute(text("SELECT 1"))
+                threads.append(seen)
+
+            await db.run_write(work)
+            await db.run_write(work)
+            async with db.read() as session:
+                count = int((await session.execute(select(func.count(Delivery.id)))).scalar_one())
+            driver = db.engine.dialect.driver
+            return threading.get_ident(), threads, count, driver
+
+    loop_thread, threads, count, driver = asyncio.run(scenario())
+    assert count == 6  # committed, and visible to the readers
+    assert threads[0] == threads[1] and len(threads[0]) == 1  # one thread, for both
+    assert loop_thread not in threads[0]  # not the event loop's
+    assert driver == "aiosqlite"  # the readers are unchanged
+
+
+def test_run_write_and_write_take_turns_on_sqlite_and_a_failed_one_rolls_back(
+    db_migrated_url: str,
+) -> None:
+    inside = 0
+    most_inside = 0
+    guard = threading.Lock()  # run_write's work may run on the writer thread
+
+    def enter() -> None:
+        nonlocal inside, most_inside
+        with guard:
+            inside += 1
+            most_inside = max(most_inside, inside)
+
+    def leave() -> None:
+        nonlocal inside
+        with guard:
+            inside -= 1
+
+    async def scenario(db: Database) -> tuple[int, str]:
+        async def by_run_write(n: int) -> None:
+            async def work(session: Any) -> None:
+                enter()
+                await session.execute(select(func.count()).select_from(Delivery))
+                session.add(_delivery(n))
+                await session.flush()
+                leave()
+
+            await db.run_write(work)
+
+        async def by_write(n: int) -> None:
+            async with db.write() as session:
+                enter()
+                await session.execute(select(func.count()).select_from(Delivery))
+                await asyncio.sleep(0)
+                session.add(_delivery(n))
+                await session.flush()
+                leave()
+
+        await asyncio.gather(
+            *(by_run_write(n) for n in range(20)), *(by_write(n) for n in range(20, 40))
+        )
+
+        async def repeat(session: Any) -> None:
+            session.add(_delivery(100))
+            await session.flush()
+            session.add(_delivery(1))  # already stored: the unique key refuses it
+            await session.flush()
+
+        with pytest.raises(Exception) as failed:
+            await db.run_write(repeat)
+        async with db.read() as session:
+            count = int((await session.execute(select(func.count(Delivery.id)))).scalar_one())
+        return count, type(failed.value).__name__
+
+    async def main() -> tuple[int, str]:
+        async with Database(db_migrated_url) as db:
+            return await scenario(db)
+
+    count, error = asyncio.run(main())
+    assert count == 40  # all 40, and nothing of the failed transaction (d-100 rolled back)
+    assert error == "IntegrityError"
+    if db_migrated_url.startswith("sqlite"):  # one writer at a time (PostgreSQL: side by side)
+        assert most_inside == 1
+
+
+def test_run_write_sees_the_callers_clock(db_migrated_url: str) -> None:
+    async def scenario() -> datetime:
+        async with Database(db_migrated_url) as db:
+
+            async def work(session: Any) -> datetime:
+                await session.execute(text("SELECT 1"))
+                return clock.now()
+
+            with clock.use(clock.ManualClock(NOW)):
+                return await db.run_write(work)
+
+    assert asyncio.run(scenario()) == NOW
+
+
+def test_a_cancelled_run_write_ends_its_transaction_before_the_next_writer(
+    db_sqlite_url: str,
+) -> None:
+    holding = threading.Event()
+    release = threading.Event()
+
+    async def scenario() -> list[str]:
+        await upgrade(db_sqlite_url)
+        order: list[str] = []
+        async with Database(db_sqlite_url) as db:
+
+            async def slow(session: Any) -> None:
+                session.add(_delivery(1))
+                await session.flush()
+                holding.set()
+                release.wait(30)  # the writer thread is busy; the caller gives up meanwhile
+                order.append("slow committed")
+
+            caller = asyncio.create_task(db.run_write(slow))
+            await asyncio.to_thread(holding.wait, 30)
+            caller.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await caller
+
+            async def next_writer() -> None:
+                async with db.write() as session:
+                    order.append("next writer")
+                    session.add(_delivery(2))
+
+            following = asyncio.create_task(next_writer())
+            for _ in range(20):  # its chance to jump the queue: it must not take it
+                await asyncio.sleep(0)
+            assert order == [] and not following.done()
+            release.set()
+            await following
+            async with db.read() as session:
+                keys = await session.scalars(select(Delivery.delivery_key).order_by(Delivery.id))
+                order.extend(keys)
+        return order
+
+    assert asyncio.run(scenario()) == ["slow committed", "next writer", "d-1", "d-2"]
 
 
 def test_a_writer_in_another_process_is_waited_for(db_sqlite_url: str) -> None:
