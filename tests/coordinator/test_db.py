@@ -219,37 +219,83 @@ def test_sqlite_writes_take_turns_so_50_concurrent_writers_all_succeed(
     assert most_inside == 1
 
 
-def test_run_write_on_sqlite_runs_the_whole_transaction_on_one_writer_thread(
+def _hold_the_write_lock(url: str) -> sqlite3.Connection:
+    """Another process's writer, as SQLite sees it: a connection in BEGIN IMMEDIATE."""
+    other = sqlite3.connect(url.split(":///", 1)[1], isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute(
+        "INSERT INTO raw_runs (run_id, workflow, status, dry, started_at, manifest) "
+        "VALUES ('other', 'wf', 'succeeded', 0, '2026-01-01 00:00:00', '{}')"
+    )
+    return other
+
+
+async def _turns(count: int) -> None:
+    for _ in range(count):  # the event loop's turns: a task blocking it would hold these up
+        await asyncio.sleep(0)
+
+
+def test_run_write_waits_for_another_process_without_blocking_the_event_loop(
     db_sqlite_url: str,
 ) -> None:
-    async def scenario() -> tuple[int, list[set[int]], int, str]:
-        await upgrade(db_sqlite_url)
-        async with Database(db_sqlite_url) as db:
-            threads: list[set[int]] = []
+    asyncio.run(upgrade(db_sqlite_url))
+    other = _hold_the_write_lock(db_sqlite_url)
+
+    async def scenario() -> list[str]:
+        async with Database(db_sqlite_url, busy_timeout_seconds=5) as db:
 
             async def work(session: Any) -> None:
-                seen = {threading.get_ident()}
-                for n in range(3):
-                    await session.execute(select(func.count()).select_from(Delivery))
-                    session.add(_delivery(len(threads) * 10 + n))
-                    await session.flush()
-                    seen.add(threading.get_ident())
+                session.add(_delivery(1))
                 conn = await session.connection()  # the Core API works there too
                 await conn.execute(text("SELECT 1"))
-                threads.append(seen)
 
-            await db.run_write(work)
-            await db.run_write(work)
+            writing = asyncio.create_task(db.run_write(work))
+            await _turns(50)  # the write waits for the lock, and the loop goes on meanwhile:
+            assert not writing.done()
+            other.execute("COMMIT")  # ... so this runs now, not after the busy timeout
+            await writing
             async with db.read() as session:
-                count = int((await session.execute(select(func.count(Delivery.id)))).scalar_one())
-            driver = db.engine.dialect.driver
-            return threading.get_ident(), threads, count, driver
+                keys = await session.scalars(select(Delivery.delivery_key))
+                return list(keys)
 
-    loop_thread, threads, count, driver = asyncio.run(scenario())
-    assert count == 6  # committed, and visible to the readers
-    assert threads[0] == threads[1] and len(threads[0]) == 1  # one thread, for both
-    assert loop_thread not in threads[0]  # not the event loop's
-    assert driver == "aiosqlite"  # the readers are unchanged
+    try:
+        assert asyncio.run(scenario()) == ["d-1"]
+    finally:
+        other.close()
+
+
+def test_a_cancelled_run_write_leaves_no_transaction_behind(db_sqlite_url: str) -> None:
+    asyncio.run(upgrade(db_sqlite_url))
+    other = _hold_the_write_lock(db_sqlite_url)
+
+    async def scenario() -> list[str]:
+        async with Database(db_sqlite_url, busy_timeout_seconds=5) as db:
+
+            async def first(session: Any) -> None:
+                session.add(_delivery(1))
+                await session.flush()
+
+            async def second(session: Any) -> None:
+                session.add(_delivery(2))
+                await session.flush()
+
+            writing = asyncio.create_task(db.run_write(first))
+            await _turns(50)  # waiting for the lock, on the thread
+            writing.cancel()
+            await _turns(5)
+            assert not writing.done()  # its BEGIN still waits: the connection is not free yet
+            other.execute("COMMIT")
+            with pytest.raises(asyncio.CancelledError):
+                await writing
+            await db.run_write(second)  # the connection is in no transaction
+            async with db.read() as session:
+                keys = await session.scalars(select(Delivery.delivery_key))
+                return list(keys)
+
+    try:
+        assert asyncio.run(scenario()) == ["d-2"]
+    finally:
+        other.close()
 
 
 def test_run_write_and_write_take_turns_on_sqlite_and_a_failed_one_rolls_back(
@@ -329,49 +375,6 @@ def test_run_write_sees_the_callers_clock(db_migrated_url: str) -> None:
                 return await db.run_write(work)
 
     assert asyncio.run(scenario()) == NOW
-
-
-def test_a_cancelled_run_write_ends_its_transaction_before_the_next_writer(
-    db_sqlite_url: str,
-) -> None:
-    holding = threading.Event()
-    release = threading.Event()
-
-    async def scenario() -> list[str]:
-        await upgrade(db_sqlite_url)
-        order: list[str] = []
-        async with Database(db_sqlite_url) as db:
-
-            async def slow(session: Any) -> None:
-                session.add(_delivery(1))
-                await session.flush()
-                holding.set()
-                release.wait(30)  # the writer thread is busy; the caller gives up meanwhile
-                order.append("slow committed")
-
-            caller = asyncio.create_task(db.run_write(slow))
-            await asyncio.to_thread(holding.wait, 30)
-            caller.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await caller
-
-            async def next_writer() -> None:
-                async with db.write() as session:
-                    order.append("next writer")
-                    session.add(_delivery(2))
-
-            following = asyncio.create_task(next_writer())
-            for _ in range(20):  # its chance to jump the queue: it must not take it
-                await asyncio.sleep(0)
-            assert order == [] and not following.done()
-            release.set()
-            await following
-            async with db.read() as session:
-                keys = await session.scalars(select(Delivery.delivery_key).order_by(Delivery.id))
-                order.extend(keys)
-        return order
-
-    assert asyncio.run(scenario()) == ["slow committed", "next writer", "d-1", "d-2"]
 
 
 def test_a_writer_in_another_process_is_waited_for(db_sqlite_url: str) -> None:

@@ -11,9 +11,10 @@ connection, in turn, and starts with ``BEGIN IMMEDIATE`` so a writer in another
 process is waited for instead of failing halfway; reads (:meth:`Database.read`)
 use a small pool of their own and, in WAL mode, never block the writer. The
 kit's busiest writers (webhook ingest, the dispatcher) hand a whole transaction
-to :meth:`Database.run_write`, which on a SQLite file runs it on a writer thread
-of its own in one hand-off (:mod:`raw.coordinator.db.sqlite_writer`), taking its
-turn with :meth:`Database.write`'s. On PostgreSQL all are ordinary transactions
+to :meth:`Database.run_write`, which on a SQLite file runs it on a connection of
+its own whose statements run in place and whose ``COMMIT`` alone goes to a thread
+(:mod:`raw.coordinator.db.sqlite_writer`), taking its turn with
+:meth:`Database.write`'s. On PostgreSQL all are ordinary transactions
 from one pool.
 
 PostgreSQL over TLS takes libpq's settings (``sslmode``, ``sslrootcert``, ``sslcert``,
@@ -69,7 +70,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from raw.config.database import TLSConflictError, with_tls
-from raw.coordinator.db.sqlite_writer import SQLiteWriter, sqlite_pragmas
+from raw.coordinator.db.sqlite_writer import inplace_engine, sqlite_pragmas
 from raw.coordinator.db.tls import explain
 from raw.errors import RawError, ServiceUnreachableError
 from raw.local_state import DATABASE_FILE as DEFAULT_FILE
@@ -287,7 +288,7 @@ class Database:
             weakref.WeakKeyDictionary()
         )
         self._serialise_reads = False
-        self._writer: SQLiteWriter | None = None
+        self._inplace: AsyncEngine | None = None
         try:
             if self.dialect == "sqlite":
                 self.engine, self._write_engine = self._sqlite_engines(
@@ -325,7 +326,8 @@ class Database:
             return setup(engine, True), engine
         reader = create_async_engine(parsed, pool_size=min(pool_size, 5), max_overflow=0)
         writer = create_async_engine(parsed, pool_size=1, max_overflow=0)
-        self._writer = SQLiteWriter(parsed, busy_timeout_seconds=busy_timeout_seconds)
+        self._inplace = inplace_engine(parsed, busy_timeout_seconds=busy_timeout_seconds)
+        self._inplace_sessions = async_sessionmaker(self._inplace, expire_on_commit=False)
         return setup(reader, False), setup(writer, True)
 
     @property
@@ -378,31 +380,17 @@ class Database:
     async def run_write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """``await work(session)`` in a write transaction; its result once committed.
 
-        The same turn-taking as :meth:`write`. On a SQLite file the whole transaction
-        runs on the database's writer thread, on that thread's event loop, in one
-        hand-off (:mod:`raw.coordinator.db.sqlite_writer`): ``work`` should await
-        nothing but its session. Elsewhere it is ``async with write() as session``.
-        If the caller is cancelled meanwhile, the transaction still ends (committed or
-        rolled back) before the next writer's turn.
+        The same turn-taking as :meth:`write`. On a SQLite file the transaction runs on
+        the in-place writer (:mod:`raw.coordinator.db.sqlite_writer`): its statements on
+        the event loop, without a trip to a thread each, and only its ``COMMIT`` (the
+        fsync) on a thread, so ``work`` should run short statements (the kit's are
+        bounded batches). Elsewhere it is ``async with write() as session``.
         """
-        if self._writer is None:
+        if self._inplace is None:
             async with self.write() as session:
                 return await work(session)
-        lock = self._write_lock()
-        await lock.acquire()
-        try:
-            done = asyncio.wrap_future(self._writer.submit(work))
-        except BaseException:
-            lock.release()
-            raise
-
-        def settled(future: asyncio.Future[T]) -> None:
-            lock.release()
-            if not future.cancelled():
-                future.exception()  # retrieved, even if the caller has gone
-
-        done.add_done_callback(settled)
-        return await asyncio.shield(done)
+        async with self._write_lock(), self._inplace_sessions() as session, session.begin():
+            return await work(session)
 
     async def ping(self, *, timeout_seconds: float = 5.0) -> None:
         """Check the database answers; raises :class:`DatabaseUnavailableError` naming why."""
@@ -428,8 +416,8 @@ class Database:
         await self.engine.dispose()
         if self._write_engine is not self.engine:
             await self._write_engine.dispose()
-        if self._writer is not None:
-            await self._writer.close()
+        if self._inplace is not None:
+            await self._inplace.dispose()
 
     async def __aenter__(self) -> Database:
         return self

@@ -1,54 +1,54 @@
-"""SQLite's write transactions, each run whole on one writer thread in one hand-off.
+"""The SQLite writer of the kit's busiest transactions: statements in place, COMMIT off the loop.
 
 Through aiosqlite every statement, fetch and commit of a transaction is a trip from
 the event loop to aiosqlite's thread and back: a group-commit transaction of the
 webhook routes made ~23 such trips (measured: benchmarks/README.md, webhook_ingest).
 On a busy machine each trip waits for a time slice, and the single SQLite writer
-waits with it. :class:`SQLiteWriter` instead runs the whole transaction, from
-``BEGIN IMMEDIATE`` to ``COMMIT``, on one thread of its own, as the hand-written
-route does in its thread pool: two thread switches per transaction, whatever it
-holds.
+waits with it. Running the whole transaction on a thread of its own instead (tried:
+two trips a transaction) moved its Python work (SQLAlchemy, the handlers) onto a
+second thread that then queued for the GIL and for a core against the event loop,
+and was slower than aiosqlite on the busy machine (benchmarks/README.md).
 
-The transaction's code keeps the asyncio API it has everywhere else: it runs as a
-coroutine on the writer thread's own event loop with an
-:class:`~sqlalchemy.ext.asyncio.AsyncSession` whose driver is the standard
-``sqlite3`` module called in place (the ``sqlite+raw_writer`` dialect below: pysqlite
-declared async, whose calls complete without waiting for anything). So a webhook
-handler or an ``on_result`` hook gets the same session on SQLite as on PostgreSQL;
-it runs on the writer thread, in the caller's context (``contextvars``: the clock,
-tracing), and should await nothing but its session, as in any write transaction.
+So this writer keeps the transaction's Python work on the event loop, where it was,
+and runs SQLite's calls in place: they work on pages in memory and take
+microseconds. Only the two calls that can wait go to a thread of their own, as
+one trip each: ``COMMIT`` (the fsync of SQLite's write-ahead log; ``synchronous`` is
+left at SQLite's default, FULL, so a transaction is on disk when ``COMMIT`` returns)
+and, when another process holds the write lock, ``BEGIN IMMEDIATE`` (which then
+waits on the busy timeout). ``BEGIN IMMEDIATE`` is tried in place first without
+waiting; it gets the lock at once unless another process holds it. Meanwhile the
+event loop serves other requests.
 
-The connection is set up as the kit's other SQLite writers (:func:`sqlite_pragmas`:
-WAL, the busy timeout, foreign keys, ``BEGIN IMMEDIATE``), with SQLite's default
-``synchronous`` (FULL): a transaction is on disk when its result comes back.
+It is the ``sqlite+raw_inplace`` dialect: pysqlite, declared async so that
+SQLAlchemy's asyncio API (``AsyncSession``) drives it, its calls completing at once
+but for those two. One connection (a ``StaticPool``), used by one transaction at a
+time: :meth:`raw.coordinator.db.database.Database.run_write` takes the database's
+write turn around each.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextvars
-import queue
 import sqlite3
-import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.util import await_
 from sqlalchemy.util.concurrency import in_greenlet
 
-__all__ = ["SQLiteWriter", "sqlite_pragmas"]
+__all__ = ["inplace_engine", "sqlite_pragmas"]
 
 T = TypeVar("T")
 
-Work = Callable[[AsyncSession], Awaitable[T]]
-"""``await work(session)``: the statements of one write transaction; its result."""
+_WAITS = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-sqlite")
+"""The thread the in-place writers' commits (and waiting BEGINs) run on."""
 
 
 def sqlite_pragmas(engine: Engine, *, busy_timeout_seconds: float, immediate: bool) -> None:
@@ -61,19 +61,23 @@ def sqlite_pragmas(engine: Engine, *, busy_timeout_seconds: float, immediate: bo
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_seconds * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.close()
+        _setup(dbapi_connection, busy_timeout_seconds)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-# -- the driver: sqlite3, called in place under SQLAlchemy's asyncio API
+def _setup(dbapi_connection: Any, busy_timeout_seconds: float) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_seconds * 1000)}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.close()
+
+
+# -- the driver: sqlite3 in place, under SQLAlchemy's asyncio API
 
 
 async def _at_once() -> None:
@@ -103,97 +107,77 @@ class _Cursor(sqlite3.Cursor):
 
 
 class _Connection(sqlite3.Connection):
+    busy_timeout_ms = 0
+    """The busy timeout a waiting ``BEGIN IMMEDIATE`` gets, on the thread; in place: none."""
+
     def cursor(self, factory: Any = _Cursor) -> Any:
         return super().cursor(factory)
 
 
-class WriterDialect(SQLiteDialect_pysqlite):
-    """pysqlite, declared async so that SQLAlchemy's asyncio API drives it in place."""
+async def _through(future: concurrent.futures.Future[T]) -> T:
+    """The thread's call's result. If cancelled meanwhile, the call still ends first (the
+    connection is never used by two threads at once); then the cancellation goes on."""
+    waiting = asyncio.wrap_future(future)
+    cancelled = False
+    while not waiting.done():
+        try:
+            await asyncio.shield(waiting)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return waiting.result()
 
-    driver = "raw_writer"
+
+def _on_thread(call: Callable[[], T]) -> T:
+    """``call()`` on the writers' thread; the event loop runs meanwhile."""
+    return await_(_through(_WAITS.submit(call)))
+
+
+def _begin_waiting(connection: _Connection) -> None:
+    connection.execute(f"PRAGMA busy_timeout = {connection.busy_timeout_ms}")
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+    finally:
+        connection.execute("PRAGMA busy_timeout = 0")
+
+
+class InPlaceDialect(SQLiteDialect_pysqlite):
+    """pysqlite under the asyncio API: statements in place, COMMIT (and a BEGIN that
+    must wait for another process) on a thread."""
+
+    driver = "raw_inplace"
     is_async = True
     supports_statement_cache = True
 
-
-registry.register("sqlite.raw_writer", __name__, "WriterDialect")
-
-
-# -- the thread
-
-
-class SQLiteWriter:
-    """One SQLite file's write transactions, run one at a time on a thread of their own.
-
-    The thread and its connection start with the first :meth:`run` and end with
-    :meth:`close`. Callers serialise with the database's other writers themselves
-    (:meth:`raw.coordinator.db.database.Database.run_write`); the thread runs what it is
-    given in order.
-    """
-
-    def __init__(self, url: URL, *, busy_timeout_seconds: float) -> None:
-        self._url = url.set(drivername="sqlite+raw_writer")
-        self._busy_timeout_seconds = busy_timeout_seconds
-        self._jobs: queue.SimpleQueue[tuple[Work[Any], contextvars.Context, Any] | None] = (
-            queue.SimpleQueue()
-        )
-        self._thread: threading.Thread | None = None
-        self._stopped: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self._start = threading.Lock()
-
-    def submit(self, work: Work[T]) -> concurrent.futures.Future[T]:
-        """Queue ``work`` to run in a transaction of its own, in the caller's context."""
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        with self._start:
-            if self._thread is None:
-                self._stopped = concurrent.futures.Future()
-                self._thread = threading.Thread(
-                    target=self._serve, args=(self._stopped,), name="raw-sqlite-writer", daemon=True
-                )
-                self._thread.start()
-        self._jobs.put((work, contextvars.copy_context(), future))
-        return future
-
-    async def close(self) -> None:
-        """Finish what is queued, close the connection and end the thread."""
-        with self._start:
-            thread, self._thread = self._thread, None
-            if thread is None:
-                return
-            self._jobs.put(None)
-            stopped = self._stopped
-        await asyncio.wrap_future(stopped)
-
-    def _serve(self, stopped: concurrent.futures.Future[None]) -> None:
-        loop = asyncio.new_event_loop()
-        engine = create_async_engine(
-            self._url,
-            poolclass=StaticPool,  # one connection: this thread's
-            connect_args={"check_same_thread": False, "factory": _Connection},
-        )
-        sqlite_pragmas(
-            engine.sync_engine, busy_timeout_seconds=self._busy_timeout_seconds, immediate=True
-        )
-        sessions = async_sessionmaker(engine, expire_on_commit=False)
-
-        async def transaction(work: Work[Any]) -> Any:
-            async with sessions() as session, session.begin():
-                return await work(session)
-
+    def do_begin(self, dbapi_connection: Any) -> None:
         try:
-            while (job := self._jobs.get()) is not None:
-                work, context, future = job
-                if not future.set_running_or_notify_cancel():
-                    continue
-                try:
-                    task = loop.create_task(transaction(work), context=context)
-                    result = loop.run_until_complete(task)
-                except BaseException as exc:  # the caller's to handle, on its own loop
-                    future.set_exception(exc)
-                else:
-                    future.set_result(result)
-        finally:
-            try:
-                loop.run_until_complete(engine.dispose())
-            finally:
-                loop.close()
-                stopped.set_result(None)
+            dbapi_connection.execute("BEGIN IMMEDIATE")  # busy timeout 0: never waits here
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            _on_thread(lambda: _begin_waiting(dbapi_connection))
+
+    def do_commit(self, dbapi_connection: Any) -> None:
+        if dbapi_connection.in_transaction:
+            _on_thread(dbapi_connection.commit)
+
+
+registry.register("sqlite.raw_inplace", __name__, "InPlaceDialect")
+
+
+def inplace_engine(url: URL, *, busy_timeout_seconds: float) -> AsyncEngine:
+    """The in-place writer's engine for the SQLite file of ``url``."""
+    engine = create_async_engine(
+        url.set(drivername="sqlite+raw_inplace"),
+        poolclass=StaticPool,  # one connection, one transaction at a time
+        connect_args={"check_same_thread": False, "factory": _Connection},
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        _setup(dbapi_connection, busy_timeout_seconds)
+        dbapi_connection.busy_timeout_ms = int(busy_timeout_seconds * 1000)
+        dbapi_connection.execute("PRAGMA busy_timeout = 0")
+
+    return engine
