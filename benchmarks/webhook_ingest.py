@@ -3,7 +3,8 @@
     python benchmarks/webhook_ingest.py [--seconds 8] [--connections 32[,128]] [--rounds 5]
         [--databases sqlite,postgresql] [--baselines hand,bare] [--warmup-seconds N]
         [--hw-pool N[,M]] [--dispatchers 0[,1,2]] [--concurrency N[,M]]
-        [--before-src PATH] [--before-dispatcher SETTINGS] [--no-bare] [--no-ours] [--py-spy DIR] [--quick] [--json]
+        [--before-src PATH] [--before-dispatcher SETTINGS] [--no-bare] [--no-ours]
+        [--py-spy DIR] [--quick] [--json]
 
 All servers are `uvicorn` with one worker on 127.0.0.1, on the same database. Ours
 is `raw serve`: Standard Webhooks signature check, idempotency on the body's
