@@ -328,9 +328,7 @@ class Dispatcher:
     async def _take(self, session: AsyncSession, limit: int, *, sweep: bool) -> list[InboxItem]:
         """Claim up to ``limit`` due records in ``session``'s transaction.
 
-        With ``sweep``, records whose dispatcher's lease ran out come first. It runs in
-        the transaction's own thread (:meth:`Database.run_write`): it touches no state of
-        the dispatcher.
+        With ``sweep``, records whose dispatcher's lease ran out come first.
         """
         now = clock.now()
         sql = self._sql
@@ -559,7 +557,7 @@ class Dispatcher:
             claimed = await self._take(session, refill, sweep=sweep) if refill else []
             return held, claimed
 
-        # One hand-off for the whole transaction (on SQLite, to the writer thread).
+        # One call for the whole transaction (on SQLite: one trip to a thread, the COMMIT).
         held, claimed = await self.db.run_write(transaction)
         if claimed:
             self._polled(len(claimed))

@@ -20,10 +20,10 @@ Dispatchers learn of the new records at once (:mod:`raw.coordinator.db.wakeup`):
 PostgreSQL the transaction ends with ``NOTIFY raw_inbox``, and once it has committed
 the dispatchers of this process are woken.
 
-The transaction runs as one call to :meth:`Database.run_write`: on SQLite the
-whole of it, handlers included, on the database's writer thread in one hand-off
-(:mod:`raw.coordinator.db.sqlite_writer`), so a handler should await nothing but
-its session.
+The transaction is one call to :meth:`Database.run_write`: on SQLite its
+statements run in place and only its ``COMMIT`` goes to a thread
+(:mod:`raw.coordinator.db.sqlite_writer`), instead of a trip to aiosqlite's thread
+for each statement.
 
 Copies of one delivery inside a batch are answered with the first one's answer
 once it is committed. If the shared transaction fails (a handler raises), each
@@ -180,7 +180,7 @@ class DeliveryStore:
                 await notify_due(session, db.dialect)
             return ids, answers, bool(inbox)
 
-        # One hand-off for the whole transaction (on SQLite, to the writer thread).
+        # One call for the whole transaction (on SQLite: one trip to a thread, the COMMIT).
         ids, answers, queued = await db.run_write(transaction)
         if queued:  # committed: wake this process's dispatchers now, not at their next poll
             inbox_bell(db).ring()
