@@ -27,6 +27,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, NoReturn, TextIO
 
+from raw import tracing
 from raw.errors import (
     AmbiguousWorkflowError,
     ConfigError,
@@ -105,6 +106,7 @@ def leave(code: int) -> NoReturn:
     For commands that used a Temporal client: its runtime can abort at interpreter
     exit (temporalio#300, NOTES.md). A closed stdout exits 141, as in ``raw.cli.main``.
     """
+    tracing.shutdown()  # os._exit skips atexit: the last spans are exported first
     try:
         sys.stdout.flush()
     except BrokenPipeError:

@@ -14,6 +14,7 @@ import contextlib
 import signal
 
 from raw import console as output
+from raw import tracing
 from raw.errors import RawError
 from raw.project import find_project
 
@@ -38,6 +39,9 @@ def cmd_dispatcher(args: argparse.Namespace) -> int:
     from raw.coordinator.dispatcher import Dispatcher
 
     project = find_project(args.project_dir)
+    if tracing.setup("dispatcher"):  # before the engines and clients are made
+        tracing.instrument_sqlalchemy()
+        tracing.instrument_httpx()
     config = project.config.system.coordinator.dispatcher
     url = database_url(project)
 

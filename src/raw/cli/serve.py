@@ -7,6 +7,7 @@ import asyncio
 import signal
 
 from raw import console as output
+from raw import tracing
 from raw.errors import UsageError
 from raw.project import find_project
 
@@ -69,6 +70,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ) from None
 
     project = find_project(args.project_dir)
+    if tracing.setup("coordinator"):  # before the app's engines and clients are made
+        tracing.instrument_sqlalchemy()
+        tracing.instrument_httpx()
     app = load_app(project)
     url = database_url(project)
     asyncio.run(_preflight(url))

@@ -303,6 +303,8 @@ async def _run(
     parts.append(
         Part("api", [*raw, "serve", "--host", args.host, "--port", str(args.port)], probe=api_ready)
     )
+    if not system.coordinator.dispatcher.enabled:  # not inside the app: a process of its own
+        parts.append(Part("dispatcher", [*raw, "dispatcher"], ready_line="raw dispatcher: polling"))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 
 from raw import console as output
+from raw import tracing
 from raw.errors import RawError, UsageError
 from raw.project import find_project
 
@@ -52,6 +53,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except RawError as exc:
         output.fail_and_leave(exc, as_json=args.json)
     project = find_project(args.project_dir)
+    if tracing.setup("worker"):  # the RAW runs' HTTP calls (LLM, telephony) too
+        tracing.instrument_httpx()
     config = orchestrator_config(project)
     plan = plan_worker(project, config)
     if args.check:
