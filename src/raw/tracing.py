@@ -129,7 +129,8 @@ def setup(role: str) -> bool:
         trace.set_tracer_provider(provider)
         _provider = provider
         atexit.register(shutdown)
-        return True
+    instrument_httpx()  # every part calls out over httpx: LLMs, telephony, the coordinator
+    return True
 
 
 def shutdown() -> None:

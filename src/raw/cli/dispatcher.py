@@ -41,7 +41,6 @@ def cmd_dispatcher(args: argparse.Namespace) -> int:
     project = find_project(args.project_dir)
     if tracing.setup("dispatcher"):  # before the engines and clients are made
         tracing.instrument_sqlalchemy()
-        tracing.instrument_httpx()
     config = project.config.system.coordinator.dispatcher
     url = database_url(project)
 

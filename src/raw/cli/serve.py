@@ -72,7 +72,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     project = find_project(args.project_dir)
     if tracing.setup("coordinator"):  # before the app's engines and clients are made
         tracing.instrument_sqlalchemy()
-        tracing.instrument_httpx()
     app = load_app(project)
     url = database_url(project)
     asyncio.run(_preflight(url))

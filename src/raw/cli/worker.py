@@ -53,8 +53,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except RawError as exc:
         output.fail_and_leave(exc, as_json=args.json)
     project = find_project(args.project_dir)
-    if tracing.setup("worker"):  # the RAW runs' HTTP calls (LLM, telephony) too
-        tracing.instrument_httpx()
+    tracing.setup("worker")  # before any client: Temporal's interceptor joins when on
     config = orchestrator_config(project)
     plan = plan_worker(project, config)
     if args.check:
