@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from tests.otlp_receiver import OtlpReceiver, Span
 
 from raw import tracing
 from raw.testing.openai_server import OpenAIServer, Reply
-from tests.otlp_receiver import OtlpReceiver, Span
 
 if TYPE_CHECKING:
     from conftest import Project
@@ -214,9 +214,9 @@ def test_a_raw_run_is_a_trace_of_its_own_with_a_span_per_step(project: Project) 
     assert manifest["trace_id"] == run.trace_id
     logs = _raw(project, "logs", "flaky", env=_env())
     assert logs.stdout.splitlines()[0] == f"trace id: {run.trace_id}"
-    assert json.loads(_raw(project, "logs", "flaky", "--json", env=_env()).stdout)[
-        "trace_id"
-    ] == (run.trace_id)
+    assert json.loads(_raw(project, "logs", "flaky", "--json", env=_env()).stdout)["trace_id"] == (
+        run.trace_id
+    )
 
 
 def test_a_failed_run_and_step_are_marked_as_errors(project: Project) -> None:

@@ -146,24 +146,24 @@ def test_a_database_at_0001_upgrades_to_the_trace_ids_keeping_its_rows(db_url: s
 
     async def scenario() -> tuple[str | None, list[Any], list[Any]]:
         assert await upgrade(db_url, revision="0001") == "0001"
-        async with Database(db_url) as db:
-            async with db.write() as session:  # a record and a run written before tracing
-                await session.execute(
-                    text(
-                        "INSERT INTO raw_inbox (route, action, payload, idempotency_key, "
-                        "correlation_id, status, attempts, next_attempt_at, created_at, "
-                        "updated_at) VALUES ('r', '{}', '{}', 'r:1', 'c', 'pending', 0, "
-                        ":at, :at, :at)"
-                    ),
-                    {"at": now},
-                )
-                await session.execute(
-                    text(
-                        "INSERT INTO raw_runs (run_id, workflow, status, dry, started_at, "
-                        "manifest) VALUES ('run-1', 'w', 'succeeded', false, :at, '{}')"
-                    ),
-                    {"at": now},
-                )
+        # a record and a run written before tracing
+        async with Database(db_url) as db, db.write() as session:
+            await session.execute(
+                text(
+                    "INSERT INTO raw_inbox (route, action, payload, idempotency_key, "
+                    "correlation_id, status, attempts, next_attempt_at, created_at, "
+                    "updated_at) VALUES ('r', '{}', '{}', 'r:1', 'c', 'pending', 0, "
+                    ":at, :at, :at)"
+                ),
+                {"at": now},
+            )
+            await session.execute(
+                text(
+                    "INSERT INTO raw_runs (run_id, workflow, status, dry, started_at, "
+                    "manifest) VALUES ('run-1', 'w', 'succeeded', false, :at, '{}')"
+                ),
+                {"at": now},
+            )
         after = await upgrade(db_url)
         async with Database(db_url) as db, db.read() as session:
             inbox = (

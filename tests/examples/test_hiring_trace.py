@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-
 from tests.otlp_receiver import OtlpReceiver, Span, render
 
 from .conftest import copy_hiring
@@ -87,7 +87,9 @@ def test_one_application_is_one_trace_across_the_api_dispatcher_and_worker(
             call_time = datetime.now(UTC) + timedelta(seconds=2)
             token = accepted["response"]["correlation_id"]
             end = (call_time + timedelta(minutes=20)).isoformat()
-            up.send("calendar-booking", booking("ada@example.com", call_time.isoformat(), end, token))
+            up.send(
+                "calendar-booking", booking("ada@example.com", call_time.isoformat(), end, token)
+            )
             done = until_status(up, cid, "completed", within=90)
             assert done["summary"]["recommendation"] == "advance"
 
@@ -105,7 +107,16 @@ def test_one_application_is_one_trace_across_the_api_dispatcher_and_worker(
             up.stop()
         assert up.process is not None and up.process.returncode == 0, up.log()
         everything = list(receiver.spans)
-    print("\n" + render(trace))
+    sys.stdout.write("\n" + render(trace) + "\n")  # the tree, with pytest -s
+    # The booking is a delivery, so a trace of its own: its route, the dispatcher's span
+    # and the signal it sends, received by the worker's process.
+    booked = next(s for s in everything if s.name == "POST /webhooks/calendar")
+    signal_trace = [s for s in everything if s.trace_id == booked.trace_id]
+    sys.stdout.write("\n" + render(signal_trace) + "\n")
+    signal = next(s for s in signal_trace if s.name == "dispatch signal")
+    assert signal.parent_id == booked.span_id and signal.resource["raw.process"] == "dispatcher"
+    sent = next(s for s in signal_trace if s.name.startswith("SignalWorkflow:booked"))
+    assert sent.parent_id == signal.span_id
 
     trace_id = trace[0].trace_id
     by_id = {s.span_id: s for s in trace}
