@@ -283,3 +283,20 @@ def test_an_llm_request_is_a_span_with_model_and_tokens_never_the_prompt(
         text = json.dumps([span.name, span.attributes, span.resource])
         assert PROMPT not in text and "salary" not in text
         assert API_KEY not in text
+
+
+def test_sqlalchemys_instrumentation_traces_the_statements_but_not_the_dispatchers_polls(
+    project: Project,
+) -> None:
+    assert _raw(project, "db", "upgrade", env=_env()).returncode == 0  # its UPDATE untraced
+    with OtlpReceiver() as receiver:
+        env = _env(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
+        done = _raw(project, "dispatcher", "--once", "--json", env=env)
+        assert done.returncode == 0, done.stderr
+        assert "SQLAlchemyInstrumentor" not in done.stderr  # no version warning either
+        spans = receiver.wait_for(
+            lambda spans: [s for s in spans if s.name.startswith("SELECT")] and spans
+        )
+    statements = [s for s in spans if s.name.split()[0] in ("SELECT", "UPDATE", "INSERT")]
+    assert statements and all(s.service == "raw-dispatcher" for s in statements)
+    assert not [s for s in statements if s.name.startswith("UPDATE")]  # the claim's poll

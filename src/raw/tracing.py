@@ -56,6 +56,7 @@ __all__ = [
     "start_span",
     "temporal_interceptors",
     "traced",
+    "untraced",
     "wanted",
 ]
 
@@ -370,7 +371,22 @@ def instrument_sqlalchemy() -> None:
     # Lazy: only reached when tracing is on.
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
-    SQLAlchemyInstrumentor().instrument()
+    # 0.66b2 declares sqlalchemy < 2.1 and would refuse 2.1 with a warning; the engine
+    # events it hooks are unchanged in 2.1 (tests/test_tracing.py sees its spans).
+    SQLAlchemyInstrumentor().instrument(skip_dep_check=True)
+
+
+@contextlib.contextmanager
+def untraced() -> Iterator[None]:
+    """No instrumentation's spans inside the block (a poll that runs all day), when on."""
+    if _provider is None:
+        yield
+        return
+    # Lazy: only reached when tracing is on.
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+    with suppress_instrumentation():
+        yield
 
 
 def instrument_httpx() -> None:

@@ -248,9 +248,9 @@ class ActionRunner:
         with tracing.span(f"dispatch {kind}", attributes=attributes, parent=traceparent) as span:
             outcome = await self._perform(item)
             if span is not None:
-                error = outcome.error if outcome.status in ("retry", "dead") else None
+                failed = outcome.status in ("retry", "dead")
                 span.end(
-                    error=f"action {outcome.status}" if error else None,
+                    error=f"action {outcome.status}" if failed else None,
                     **{
                         "raw.action.outcome": outcome.status,
                         "raw.process_id": outcome.target_process_id,

@@ -66,7 +66,7 @@ from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from raw import clock
+from raw import clock, tracing
 from raw.config.coordinator import DispatcherConfig
 from raw.coordinator.actions import ActionOutcome, ActionRunner, InboxItem, OutcomeStatus
 from raw.coordinator.db.database import database_away
@@ -312,8 +312,10 @@ class Dispatcher:
     # -- claiming
 
     async def _claim(self, limit: int) -> list[InboxItem]:
-        async with self.db.write() as session:
-            return await self._take(session, limit)
+        # Tracing on: the polls run all day, each statement would be a trace of its own.
+        with tracing.untraced():
+            async with self.db.write() as session:
+                return await self._take(session, limit)
 
     async def _take(self, session: AsyncSession, limit: int) -> list[InboxItem]:
         """Claim up to ``limit`` due records in ``session``'s transaction.
@@ -466,8 +468,9 @@ class Dispatcher:
             expires = now + timedelta(seconds=self.config.lease_seconds)
             params = {"ids": ids, "owner": self.owner, "now": now, "expires": expires}
             try:
-                async with self.db.write() as session:
-                    renewed = {rid for (rid,) in await session.execute(self._sql.renew, params)}
+                with tracing.untraced():  # as the polls
+                    async with self.db.write() as session:
+                        renewed = {rid for (rid,) in await session.execute(self._sql.renew, params)}
             except Exception as exc:
                 if not database_away(exc):  # an outage is said once, by the claims
                     log.exception(
