@@ -156,6 +156,12 @@ def test_one_application_is_one_trace_across_the_api_dispatcher_and_worker(
     assert any(s.name == "raw run analyze-cv" for s in trace)
     assert any(s.name == "email send" and s.resource["raw.process"] == "worker" for s in trace)
 
+    # SQLAlchemy's instrumentation: the coordinator's statements (the API's reads here).
+    sql = [
+        s for s in everything if s.attributes.get("db.system", s.attributes.get("db.system.name"))
+    ]
+    assert any(s.resource["raw.process"] == "coordinator" for s in sql)
+
     # The records keep the trace id: the CV's inbox record, the summary's run, `raw logs`.
     cv_record = next(r for r in inbox["records"] if r["route"] == "cv-submission")
     assert cv_record["trace_id"] == trace_id
