@@ -180,7 +180,6 @@ class OpenSpan:
 
     def __init__(self, span: Any) -> None:
         self._span = span
-        self._tokens: list[Any] = []
         self._ended = False
 
     @property
@@ -206,7 +205,7 @@ class OpenSpan:
             self._span.set_attribute(name, value)
 
     def end(self, *, error: BaseException | str | None = None, **attributes: Any) -> None:
-        """Set ``attributes``, mark an error (its type and message, never a traceback), end."""
+        """Set ``attributes``, mark an error (its type only: messages can quote data), end."""
         if self._ended:
             return
         self._ended = True
