@@ -12,11 +12,11 @@ processes into:
 from __future__ import annotations
 
 import os
-import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from raw import clock
+from raw.redact import MIN_SETTING_SECRET_LENGTH, SECRET_NAME
 
 if TYPE_CHECKING:
     from raw.config.coordinator import CoordinatorConfig
@@ -26,11 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["Operator", "TEMPORAL_UI_SETTING"]
 
 TEMPORAL_UI_SETTING = "RAW_TEMPORAL_UI_URL"
-_SECRET_NAME = re.compile(
-    r"secret|token|passw|pwd|api[-_]?key|auth|signature|credential|private[-_]?key|cookie|dsn",
-    re.IGNORECASE,
-)
-_MIN_SECRET_LENGTH = 6
+_MIN_SECRET_LENGTH = MIN_SETTING_SECRET_LENGTH
 _ENGINE_RECHECK_SECONDS = 30.0
 SCRUBBED = "***"
 
@@ -104,7 +100,7 @@ def _secret_values(coordinator: Coordinator, env: dict[str, str]) -> list[str]:
     names = {coordinator.settings.api_token_setting}
     for hook in coordinator.config.webhooks:
         names.update(hook.secrets)
-    names.update(name for name in env if _SECRET_NAME.search(name))
+    names.update(name for name in env if SECRET_NAME.search(name))
     values = {env.get(name, "").strip() for name in names}
     token = coordinator.settings.token()
     if token:
