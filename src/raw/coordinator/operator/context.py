@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from raw import clock
+from raw.config.observability import trace_link, trace_url_template
 from raw.redact import MIN_SETTING_SECRET_LENGTH, SECRET_NAME
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class Operator:
         env = dict(os.environ if environ is None else environ)
         self._secrets = _secret_values(coordinator, env)
         self._ui_setting = (env.get(TEMPORAL_UI_SETTING) or "").strip().rstrip("/") or None
+        self._trace_setting = trace_url_template(None, env)  # a bad RAW_TRACE_URL stops the start
         self._engine_ui: str | None = None
         self._engine_checked = float("-inf")
         self.cache: dict[str, tuple[float, Any]] = {}
@@ -73,6 +75,15 @@ class Operator:
             if value in text:
                 text = text.replace(value, SCRUBBED)
         return text
+
+    # -- the trace viewer
+
+    def trace_url(self, trace_id: str | None, span_id: str | None = None) -> str | None:
+        """The trace viewer's page of ``trace_id`` (RAW_TRACE_URL or the config's), or None."""
+        template = self._trace_setting
+        if template is None:
+            template = self.coordinator.project.config.system.observability.trace_url
+        return trace_link(trace_id, template, span_id)
 
     # -- the Temporal UI
 
