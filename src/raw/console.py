@@ -28,6 +28,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, NoReturn, TextIO
 
+from raw import logs
 from raw.errors import (
     AmbiguousWorkflowError,
     ConfigError,
@@ -41,7 +42,6 @@ from raw.errors import (
     WorkflowNotFoundError,
     WorkflowOutsideProjectError,
 )
-from raw import logs
 from raw.redact import redact_urls
 
 OK = 0

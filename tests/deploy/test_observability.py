@@ -81,7 +81,8 @@ def test_kubernetes_takes_the_values_from_the_config_and_headers_from_the_secret
     containers.update(_containers(out / "k8s" / "cronjobs.yml"))
 
     for role, part in {**PARTS, "cron": "cron"}.items():
-        name = next(k for k in containers if k.endswith(f"/{role}") or role == "cron" and k.endswith("/run"))
+        suffix = "/run" if role == "cron" else f"/{role}"  # a CronJob's container is `run`
+        name = next(k for k in containers if k.endswith(suffix))
         env = _env(containers[name])
         assert env["OTEL_SERVICE_NAME"]["value"] == f"recruiting-{part}", name
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"] == OBSERVED["otlp_endpoint"]
@@ -130,7 +131,8 @@ def test_the_chart_sets_each_value_only_when_it_is_not_empty(tmp_path: Path) -> 
 
 def test_a_compose_collector_receives_otlp_and_exports_to_the_trace_store(tmp_path: Path) -> None:
     project = copy_system(
-        tmp_path / "sys", observability={"collector": True, "collector_export": "http://jaeger:4318"}
+        tmp_path / "sys",
+        observability={"collector": True, "collector_export": "http://jaeger:4318"},
     )
     out = render(project).out
     services = load_all(out / "docker-compose.yml")[0]["services"]

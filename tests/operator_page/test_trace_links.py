@@ -18,7 +18,9 @@ TEMPO = (
     'https://grafana.example.com/explore?left={"datasource":"tempo",'
     '"queries":[{"query":"{trace_id}","queryType":"traceql"}]}'
 )
-HONEYCOMB = "https://ui.honeycomb.io/acme/environments/prod/trace?trace_id={trace_id}&span={span_id}"
+HONEYCOMB = (
+    "https://ui.honeycomb.io/acme/environments/prod/trace?trace_id={trace_id}&span={span_id}"
+)
 
 
 def test_a_trace_id_becomes_the_viewers_link() -> None:

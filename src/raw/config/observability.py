@@ -93,7 +93,9 @@ def trace_url_template(
     return configured or None
 
 
-def trace_link(trace_id: str | None, template: str | None, span_id: str | None = None) -> str | None:
+def trace_link(
+    trace_id: str | None, template: str | None, span_id: str | None = None
+) -> str | None:
     """The trace viewer's URL of ``trace_id``, or None (no template, or not a trace id)."""
     if not template or not trace_id or not _TRACE_ID.match(trace_id):
         return None

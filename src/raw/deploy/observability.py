@@ -104,7 +104,9 @@ def _compose_values(config: ObservabilityDeploy) -> list[tuple[str, str]]:
     """Compose's defaults: an empty sampler setting makes the SDK warn, so it gets the
     value the SDK would choose."""
     sdk = {"OTEL_TRACES_SAMPLER": _SDK_SAMPLER, "OTEL_TRACES_SAMPLER_ARG": "1.0"}
-    return [(name, value or sdk.get(name, "")) for name, _, value, _ in _values(config, compose=True)]
+    return [
+        (name, value or sdk.get(name, "")) for name, _, value, _ in _values(config, compose=True)
+    ]
 
 
 def env_example_lines(plan: Plan) -> list[str]:
