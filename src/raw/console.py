@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import select
 import sys
@@ -28,6 +29,7 @@ from collections.abc import Iterator
 from typing import Any, NoReturn, TextIO
 
 from raw import tracing
+from raw import logs
 from raw.errors import (
     AmbiguousWorkflowError,
     ConfigError,
@@ -125,7 +127,10 @@ def style(text: str, code: str) -> str:
 
 
 def err(message: str = "") -> None:
-    """A human line on stderr."""
+    """A human line on stderr; a JSON log record when the command logs JSON (:mod:`raw.logs`)."""
+    if logs.structured():
+        logs.say(message)
+        return
     print(message, file=sys.stderr)
 
 
@@ -191,6 +196,8 @@ def _print_error(exc: BaseException, *, as_json: bool) -> int:
     code = exit_code_for(exc)
     if as_json:
         emit_json(error_document(exc, code))
+    elif logs.structured():
+        logs.say("Error: " + redact_urls(str(exc)), level=logging.ERROR)
     else:
         err(style("Error: ", "1;31") + redact_urls(str(exc)))
     return code
