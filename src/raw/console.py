@@ -28,8 +28,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, NoReturn, TextIO
 
-from raw import tracing
-from raw import logs
+from raw import logs, tracing
 from raw.errors import (
     AmbiguousWorkflowError,
     ConfigError,
