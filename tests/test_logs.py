@@ -21,10 +21,16 @@ def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     kit_level = logging.getLogger("raw").level
+    uvicorn = [logging.getLogger(name) for name in logs.UVICORN_LOGGERS]
+    saved = [(list(u.handlers), u.propagate, u.level) for u in uvicorn]
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
     logging.getLogger("raw").setLevel(kit_level)
+    for logger, (kept, propagate, was) in zip(uvicorn, saved, strict=True):
+        logger.handlers[:] = kept
+        logger.propagate = propagate
+        logger.setLevel(was)
     logs._state.clear()
 
 
@@ -125,8 +131,11 @@ def test_uvicorns_access_lines_are_structured_and_lose_query_secrets(
     restore_logging: None,
 ) -> None:
     out = io.StringIO()
+    access = logging.getLogger("uvicorn.access")
+    access.propagate = False  # as uvicorn's own logging config leaves it
+    access.addHandler(logging.NullHandler())
     logs.configure("coordinator", "json", stream=out)
-    logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    access.setLevel(logging.INFO)
     logging.getLogger("uvicorn.access").info(
         '%s - "%s %s HTTP/%s" %d',
         "127.0.0.1:5000",
@@ -145,6 +154,7 @@ def test_uvicorns_access_lines_are_structured_and_lose_query_secrets(
     }
     assert "abcdef123456" not in out.getvalue()
     assert doc["logger"] == "uvicorn.access" and doc["part"] == "coordinator"
+    assert access.handlers == [] and access.propagate
 
 
 def test_configure_keeps_one_handler_and_the_kits_info_lines(restore_logging: None) -> None:

@@ -50,6 +50,8 @@ __all__ = [
 ENV = "RAW_LOG_FORMAT"
 FORMATS = ("text", "json")
 _ACCESS = "uvicorn.access"
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", _ACCESS)
+"""uvicorn's own logging config gives these handlers of their own and stops them propagating."""
 
 _state: dict[str, str] = {}
 """What :func:`configure` set: ``format`` and ``part``."""
@@ -178,8 +180,8 @@ def configure(part: str, log_format: str, *, stream: TextIO | None = None) -> No
     """Send every record to ``stream`` (stderr) in ``log_format``, labelled with ``part``.
 
     Third parties log from WARNING up (as Python's last-resort handler did); the kit's
-    own loggers (``raw.*``) from INFO. uvicorn's loggers propagate here when uvicorn
-    runs with ``log_config=None``.
+    own loggers (``raw.*``) from INFO. uvicorn's loggers lose any handlers of their own
+    and propagate here (uvicorn then runs with ``log_config=None``).
     """
     handler = _Handler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter(part) if log_format == "json" else TextFormatter())
@@ -189,6 +191,10 @@ def configure(part: str, log_format: str, *, stream: TextIO | None = None) -> No
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
+    for name in UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
     logging.getLogger("raw").setLevel(logging.INFO)
     _state.update(format=log_format, part=part)
 
