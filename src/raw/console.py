@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import select
 import sys
 from collections.abc import Iterator
 from typing import Any, NoReturn, TextIO
 
+from raw import logs, tracing
 from raw.errors import (
     AmbiguousWorkflowError,
     ConfigError,
@@ -105,6 +107,7 @@ def leave(code: int) -> NoReturn:
     For commands that used a Temporal client: its runtime can abort at interpreter
     exit (temporalio#300, NOTES.md). A closed stdout exits 141, as in ``raw.cli.main``.
     """
+    tracing.shutdown()  # os._exit skips atexit: the last spans are exported first
     try:
         sys.stdout.flush()
     except BrokenPipeError:
@@ -123,7 +126,10 @@ def style(text: str, code: str) -> str:
 
 
 def err(message: str = "") -> None:
-    """A human line on stderr."""
+    """A human line on stderr; a JSON log record when the command logs JSON (:mod:`raw.logs`)."""
+    if logs.structured():
+        logs.say(message)
+        return
     print(message, file=sys.stderr)
 
 
@@ -189,6 +195,8 @@ def _print_error(exc: BaseException, *, as_json: bool) -> int:
     code = exit_code_for(exc)
     if as_json:
         emit_json(error_document(exc, code))
+    elif logs.structured():
+        logs.say("Error: " + redact_urls(str(exc)), level=logging.ERROR)
     else:
         err(style("Error: ", "1;31") + redact_urls(str(exc)))
     return code

@@ -16,7 +16,15 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote
 
-__all__ = ["MASK", "environment_secrets", "redact_url", "redact_urls", "url_secrets"]
+__all__ = [
+    "MASK",
+    "SECRET_NAME",
+    "environment_secrets",
+    "redact_url",
+    "redact_urls",
+    "setting_secrets",
+    "url_secrets",
+]
 
 MASK = "***"
 MIN_MASKED_LENGTH = 4
@@ -28,6 +36,14 @@ _QUERY_SECRET = re.compile(
     r"session|code))=)([^&#;\s]*)",
     re.IGNORECASE,
 )
+SECRET_NAME = re.compile(
+    r"secret|token|passw|pwd|api[-_]?key|auth|signature|credential|private[-_]?key|cookie|dsn",
+    re.IGNORECASE,
+)
+"""A setting whose name matches holds a secret (``RAW_API_TOKEN``, ``RAW_CV_SECRET``)."""
+MIN_SETTING_SECRET_LENGTH = 6
+_SHELL_PATHS = frozenset({"PWD", "OLDPWD"})
+"""The shell's working folders: their names match ``pwd``, their values are no secret."""
 _URL_IN_TEXT = re.compile(r"[A-Za-z][\w+.-]*://[^\s'\"<>`]+")
 
 
@@ -79,3 +95,18 @@ def environment_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
         if "://" in value:
             found += url_secrets(value)
     return [s for s in dict.fromkeys(found) if len(s) >= MIN_MASKED_LENGTH]
+
+
+def setting_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The values of the settings whose names say they are secret, and the secret parts of
+    every URL among the settings: what no log line may show. Longest first, so a secret
+    holding another is masked whole."""
+    env = os.environ if environ is None else environ
+    values = {
+        v.strip()
+        for name, v in env.items()
+        if SECRET_NAME.search(name) and name not in _SHELL_PATHS
+    }
+    found = [v for v in values if len(v) >= MIN_SETTING_SECRET_LENGTH]
+    found += environment_secrets(env)
+    return sorted(set(found), key=len, reverse=True)

@@ -131,7 +131,7 @@ def test_migrated_schema_matches_the_models(db_url: str) -> None:
     diffs, tables, after, current = asyncio.run(scenario())
     assert diffs == []
     assert tables == {"raw_webhook_deliveries", "raw_inbox", "raw_runs", VERSION_TABLE}
-    assert after == current == head_revision() == "0001"
+    assert after == current == head_revision() == "0002"
 
 
 def test_upgrade_twice_and_at_once_is_harmless(db_url: str) -> None:
@@ -139,7 +139,44 @@ def test_upgrade_twice_and_at_once_is_harmless(db_url: str) -> None:
         first = await asyncio.gather(upgrade(db_url), upgrade(db_url))
         return [*first, await upgrade(db_url)]
 
-    assert asyncio.run(scenario()) == ["0001", "0001", "0001"]
+    assert asyncio.run(scenario()) == ["0002", "0002", "0002"]
+
+
+def test_a_database_at_0001_upgrades_to_the_trace_ids_keeping_its_rows(db_url: str) -> None:
+    now = datetime.now(UTC)
+
+    async def scenario() -> tuple[str | None, list[Any], list[Any]]:
+        assert await upgrade(db_url, revision="0001") == "0001"
+        # a record and a run written before tracing
+        async with Database(db_url) as db, db.write() as session:
+            await session.execute(
+                text(
+                    "INSERT INTO raw_inbox (route, action, payload, idempotency_key, "
+                    "correlation_id, status, attempts, next_attempt_at, created_at, "
+                    "updated_at) VALUES ('r', '{}', '{}', 'r:1', 'c', 'pending', 0, "
+                    ":at, :at, :at)"
+                ),
+                {"at": now},
+            )
+            await session.execute(
+                text(
+                    "INSERT INTO raw_runs (run_id, workflow, status, dry, started_at, "
+                    "manifest) VALUES ('run-1', 'w', 'succeeded', false, :at, '{}')"
+                ),
+                {"at": now},
+            )
+        after = await upgrade(db_url)
+        async with Database(db_url) as db, db.read() as session:
+            inbox = (
+                await session.execute(select(InboxRecord.idempotency_key, InboxRecord.trace_id))
+            ).all()
+            runs = (await session.execute(select(RunIndex.run_id, RunIndex.trace_id))).all()
+        return after, list(inbox), list(runs)
+
+    after, inbox, runs = asyncio.run(scenario())
+    assert after == "0002"
+    assert [tuple(r) for r in inbox] == [("r:1", None)]
+    assert [tuple(r) for r in runs] == [("run-1", None)]
 
 
 def test_a_systems_own_alembic_version_table_is_left_alone(db_url: str) -> None:
@@ -564,14 +601,14 @@ def test_raw_db_upgrade_twice_is_idempotent(
     monkeypatch.delenv("DATABASE_URL", raising=False)
     first = raw_cli("db", "upgrade", "--json")
     assert first.code == 0, first.stderr
-    assert first.json()["before"] is None and first.json()["revision"] == "0001"
+    assert first.json()["before"] is None and first.json()["revision"] == "0002"
     assert (project.root / ".raw" / "coordinator.db").is_file()
 
     second = raw_cli("db", "upgrade", "--json")
     assert second.code == 0, second.stderr
     assert second.json()["changed"] is False
     human = raw_cli("db", "upgrade")
-    assert "already at 0001" in human.stdout
+    assert "already at 0002" in human.stdout
 
     current = raw_cli("db", "current", "--json")
     assert current.json()["up_to_date"] is True
@@ -587,7 +624,7 @@ def test_raw_db_upgrade_on_postgresql_from_a_plain_url(
     assert result.code == 0, result.stderr
     assert result.json()["database"].startswith("postgresql+psycopg://")
     assert raw_cli("db", "upgrade", env=env).code == 0
-    assert raw_cli("db", "current", "--json", env=env).json()["revision"] == "0001"
+    assert raw_cli("db", "current", "--json", env=env).json()["revision"] == "0002"
 
 
 @pytest.mark.parametrize(

@@ -173,7 +173,7 @@ def test_importing_the_system_schema_loads_no_integration_library() -> None:
 
     # Only the sections, from the core's config package: no part loads.
     sections = ["_base", "coordinator", "cron", "database", "deploy", "integrations"]
-    sections += ["orchestrator", "original", "project", "system", "temporal"]
+    sections += ["observability", "orchestrator", "original", "project", "system", "temporal"]
     # project (and original, the original runtime's file format): raw.local_state
     assert out.stdout.splitlines() == [
         "[]",

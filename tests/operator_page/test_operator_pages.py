@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import pytest
 
-from raw.coordinator.db.models import RunIndex
+from raw.coordinator.db.models import InboxRecord, RunIndex
 from raw.ports import free_port
 from raw.project import Project
 
@@ -420,5 +420,46 @@ def test_hostile_text_is_escaped_in_every_view(
             assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in deliveries
             run = (await ops.client.get("/operator/runs/r-x", headers=ops.bearer())).text
             assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in run
+
+    asyncio.run(scenario())
+
+
+def test_a_runs_and_a_dead_letters_trace_id_are_shown(
+    ops_project: Callable[..., Project], ops_db_url: str
+) -> None:
+    traced = "4bf92f3577b34da6a3ce929d0e0e4736"
+    now = datetime.now(UTC)
+
+    async def scenario() -> None:
+        async with serve(ops_project(), ops_db_url) as ops:
+            await add(
+                ops,
+                run_row("r-traced", "failed", trace_id=traced),
+                run_row("r-plain", "failed"),
+                InboxRecord(
+                    route="cv-submission",
+                    action={"kind": "none"},
+                    payload={},
+                    idempotency_key="cv-submission:t-1",
+                    correlation_id="c-1",
+                    status="dead",
+                    attempts=3,
+                    next_attempt_at=now,
+                    created_at=now,
+                    updated_at=now,
+                    traceparent=f"00-{traced}-00f067aa0ba902b7-01",
+                    trace_id=traced,
+                ),
+            )
+            fact = f'<dt>Trace id</dt><dd><code class="trace-id">{traced}</code></dd>'
+            run = (await ops.client.get("/operator/runs/r-traced", headers=ops.bearer())).text
+            assert fact in run
+            plain = (await ops.client.get("/operator/runs/r-plain", headers=ops.bearer())).text
+            assert "Trace id" not in plain
+            dead = (await ops.client.get("/operator/dead-letters", headers=ops.bearer())).text
+            assert fact in dead
+            assert "00f067aa0ba902b7" not in dead  # the traceparent stays inside
+            inbox = (await ops.client.get("/api/inbox", headers=ops.bearer())).json()
+            assert [r["trace_id"] for r in inbox["records"]] == [traced]
 
     asyncio.run(scenario())

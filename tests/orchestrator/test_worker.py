@@ -103,6 +103,41 @@ def test_sigterm_stops_the_worker_gracefully(
     assert "raw worker: stopped." in log.read_text()
 
 
+def test_the_worker_logs_json_lines(
+    raw_dev_server_env: WorkflowEnvironment, project: Project
+) -> None:
+    import json
+
+    (project.root / "hello_processes.py").write_text(textwrap.dedent(PROCESS), "utf-8")
+    configure(project, "hello_processes", queue=f"w-{uuid.uuid4().hex[:8]}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAW_")}
+    env["TEMPORAL_ADDRESS"] = raw_dev_server_env.client.service_client.config.target_host
+    log = project.root / "worker.log"
+    with log.open("wb") as sink:
+        worker = subprocess.Popen(
+            [str(RAW_BIN), "worker", "--log-format", "json"],
+            cwd=project.root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while b"raw worker: polling" not in log.read_bytes():
+            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert {line["part"] for line in lines} == {"worker"}
+    assert lines[0]["message"].startswith("raw worker: polling")
+    assert lines[-1]["message"] == "raw worker: stopped."
+
+
 SHOUTING = """
     from datetime import timedelta
 

@@ -14,6 +14,8 @@ import contextlib
 import signal
 
 from raw import console as output
+from raw import tracing
+from raw.cli.log_options import add_log_format, start_logs
 from raw.errors import RawError
 from raw.project import find_project
 
@@ -29,6 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="on SIGTERM, how long actions in flight may take to finish (default 20)",
     )
+    add_log_format(parser)
     parser.set_defaults(handler=cmd_dispatcher)
 
 
@@ -38,6 +41,9 @@ def cmd_dispatcher(args: argparse.Namespace) -> int:
     from raw.coordinator.dispatcher import Dispatcher
 
     project = find_project(args.project_dir)
+    if tracing.setup("dispatcher"):  # before the engines and clients are made
+        tracing.instrument_sqlalchemy()
+    start_logs(args, "dispatcher", project)
     config = project.config.system.coordinator.dispatcher
     url = database_url(project)
 

@@ -9,7 +9,7 @@ import sys
 from raw import console as output
 from raw.commands.inspect import list_document, runs_root, show_document
 from raw.project import find_project
-from raw.workflow.recorder import list_run_dirs
+from raw.workflow.recorder import list_run_dirs, read_manifest
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -92,6 +92,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
         )
     log_path = run_dir / "run.log"
     text = log_path.read_text(encoding="utf-8") if log_path.exists() else ""
+    trace_id = (read_manifest(run_dir) or {}).get("trace_id")  # a traced run's
     if args.json:
         output.emit_json(
             {
@@ -99,8 +100,11 @@ def cmd_logs(args: argparse.Namespace) -> int:
                 "run_id": run_dir.name,
                 "log_path": str(log_path),
                 "log": text,
+                "trace_id": trace_id,
             }
         )
     else:
+        if trace_id:
+            sys.stdout.write(f"trace id: {trace_id}\n")
         sys.stdout.write(text)
     return output.OK

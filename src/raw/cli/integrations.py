@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from raw import console as output
+from raw.cli.log_options import add_log_format, start_logs
 from raw.cli.process import action_adder
 from raw.errors import RawError
 from raw.integrations.errors import (
@@ -55,6 +56,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     action = action_adder(parser)
     p = action("serve", "Run the SMTP catcher and the phone simulator until stopped.")
+    add_log_format(p)
     p.set_defaults(handler=cmd_serve)
     p = action("status", "Say whether the local services run, and where.")
     p.set_defaults(handler=cmd_status)
@@ -115,8 +117,9 @@ def _serve(args: argparse.Namespace) -> int:
     from raw.integrations.services import LocalServices, describe
 
     root = _project_root(args)
-    config = Project(root).config.system.integrations  # an invalid config fails here
-    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    project = Project(root)
+    config = project.config.system.integrations  # an invalid config fails here
+    start_logs(args, "integrations", project)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per SMTP command
     logging.getLogger("uvicorn").setLevel(logging.WARNING)  # the phone simulator's start and stop
 

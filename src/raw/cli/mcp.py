@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from raw import console as output
+from raw.cli.log_options import add_log_format, start_logs
 from raw.errors import UsageError
 
 EXAMPLES = """\
@@ -37,6 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--read-only", action="store_true", help="serve only the tools that change nothing"
     )
+    add_log_format(parser)
     parser.set_defaults(handler=cmd_mcp)
 
 
@@ -56,6 +58,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from raw.mcp.tools import Workspace
 
     workspace = Workspace(_root(args))
+    start_logs(args, "mcp")  # stderr only: with stdio, stdout is the protocol's
     if not args.http:
         dispatcher = Dispatcher(
             workspace,
@@ -108,7 +111,7 @@ def _serve_http(args: argparse.Namespace, workspace: object, token: str) -> int:
     if args.json:
         output.emit_json({"url": url, "read_only": args.read_only, "root": str(workspace.root)})
     output.err(f"raw mcp: serving {url} (Authorization: Bearer <token>); Ctrl-C stops it")
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", log_config=None)
     server = uvicorn.Server(config)
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])

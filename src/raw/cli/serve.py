@@ -7,6 +7,8 @@ import asyncio
 import signal
 
 from raw import console as output
+from raw import tracing
+from raw.cli.log_options import add_log_format, start_logs
 from raw.errors import UsageError
 from raw.project import find_project
 
@@ -19,7 +21,8 @@ The app is system.coordinator.app when the config names one (the coordinator is
 mounted on it), else an app holding only the coordinator. Settings: RAW_ENV,
 RAW_API_TOKEN (or the setting api_token_setting names), DATABASE_URL,
 RAW_PUBLIC_BASE_URL, RAW_DISPATCHER=off, RAW_TRUSTED_PROXIES (the reverse proxies
-whose X-Forwarded-For is believed; none by default).
+whose X-Forwarded-For is believed; none by default), RAW_LOG_FORMAT (text or json;
+uvicorn's access and error lines use it too), RAW_TRACE_URL (the trace viewer's link).
 """
 
 
@@ -43,6 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         choices=["critical", "error", "warning", "info", "debug"],
         help="uvicorn's log level",
     )
+    add_log_format(parser)
     parser.set_defaults(handler=cmd_serve)
 
 
@@ -69,6 +73,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ) from None
 
     project = find_project(args.project_dir)
+    if tracing.setup("coordinator"):  # before the app's engines and clients are made
+        tracing.instrument_sqlalchemy()
+    start_logs(args, "coordinator", project)
     app = load_app(project)
     url = database_url(project)
     asyncio.run(_preflight(url))
@@ -80,6 +87,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             lifespan="on",
             log_level=args.log_level,
+            log_config=None,  # its access and error lines go through raw.logs' handler
             # X-Forwarded-* only from the proxies configured (uvicorn's default trusts
             # 127.0.0.1, where any local client could then pick its own address).
             proxy_headers=bool(proxies),

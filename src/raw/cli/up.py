@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from raw import console as output
+from raw.cli.log_options import add_log_format, start_logs
 from raw.cli.serve import _port
 from raw.errors import RawError, UsageError
 from raw.ports import free_port
@@ -69,6 +70,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="leave the embedded Temporal engine running when stopping",
     )
+    add_log_format(parser)
     parser.set_defaults(handler=cmd_up)
 
 
@@ -123,6 +125,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         project = find_project(args.project_dir)
         system = project.config.system  # an invalid config is refused here
+        args.log_format = start_logs(args, "up", project)  # the parts log the same way
         running = read_running(project)
         if running is not None:  # before anything starts: its engine, its ports
             raise UpAlreadyRunningError(running, project.root)
@@ -267,7 +270,9 @@ async def _run(
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         cwd=str(project.root),
         color=sys.stderr.isatty() and not os.environ.get("NO_COLOR"),
+        log_format=args.log_format,
     )
+    logged = ["--log-format", args.log_format]
     for note in notes:
         supervisor.say(note)
     if engine_info is not None:
@@ -284,7 +289,7 @@ async def _run(
         parts.append(
             Part(
                 "integrations",
-                [*raw, "integrations", "serve"],
+                [*raw, "integrations", "serve", *logged],
                 ready_line="raw integrations: ready",
             )
         )
@@ -296,13 +301,19 @@ async def _run(
         parts.append(
             Part(
                 "worker",
-                [*worker, "--metrics-host", "127.0.0.1"],
+                [*worker, "--metrics-host", "127.0.0.1", *logged],
                 ready_line="raw worker: polling",
             )
         )
     parts.append(
-        Part("api", [*raw, "serve", "--host", args.host, "--port", str(args.port)], probe=api_ready)
+        Part(
+            "api",
+            [*raw, "serve", "--host", args.host, "--port", str(args.port), *logged],
+            probe=api_ready,
+        )
     )
+    if not system.coordinator.dispatcher.enabled:  # not inside the app: a process of its own
+        parts.append(Part("dispatcher", [*raw, "dispatcher"], ready_line="raw dispatcher: polling"))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -6,6 +6,8 @@ import argparse
 import asyncio
 
 from raw import console as output
+from raw import tracing
+from raw.cli.log_options import add_log_format, start_logs
 from raw.errors import RawError, UsageError
 from raw.project import find_project
 
@@ -26,6 +28,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="HOST",
         help="the address the metrics listen on (default 0.0.0.0, for a scraper in the cluster)",
     )
+    add_log_format(parser)
     parser.set_defaults(handler=cmd_worker)
 
 
@@ -52,6 +55,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except RawError as exc:
         output.fail_and_leave(exc, as_json=args.json)
     project = find_project(args.project_dir)
+    tracing.setup("worker")  # before any client: Temporal's interceptor joins when on
+    if not args.check:
+        start_logs(args, "worker", project)
     config = orchestrator_config(project)
     plan = plan_worker(project, config)
     if args.check:

@@ -186,7 +186,13 @@ class WebhookConfig(Strict):
 
 
 class DispatcherConfig(Strict):
-    enabled: bool = Field(default=True, description="Run the dispatcher inside the app.")
+    enabled: bool = Field(
+        default=True,
+        description=(
+            "Run the dispatcher inside the app; when false, `raw up` runs `raw dispatcher` "
+            "as a process of its own."
+        ),
+    )
     max_attempts: int = Field(
         default=8,
         ge=1,

@@ -52,6 +52,14 @@ def looks_secret(name: str) -> bool:
     return upper == "DATABASE_URL" or any(word in upper for word in SECRET_WORDS)
 
 
+def pinned(image: str, example: str) -> str:
+    """``image`` if it names a version or a digest (never ``latest``)."""
+    last = image.rsplit("/", 1)[-1]
+    if "@sha256:" not in image and (":" not in last or last.endswith(":latest")):
+        raise ValueError(f"'{image}' is not pinned: name a version, e.g. '{example}'")
+    return image
+
+
 class Quantities(Strict):
     cpu: str | None = Field(default=None, description="CPU, e.g. '250m' or '1'.")
     memory: str | None = Field(default=None, description="Memory, e.g. '256Mi' or '1Gi'.")
@@ -127,12 +135,7 @@ class ImageConfig(Strict):
     @field_validator("base")
     @classmethod
     def _base(cls, value: str) -> str:
-        last = value.rsplit("/", 1)[-1]
-        if "@sha256:" not in value and (":" not in last or last.endswith(":latest")):
-            raise ValueError(
-                f"'{value}' is not pinned: name a version, e.g. 'python:3.11.11-slim-bookworm'"
-            )
-        return value
+        return pinned(value, "python:3.11.11-slim-bookworm")
 
 
 class PythonConfig(Strict):
@@ -286,6 +289,93 @@ class IngressConfig(Strict):
         return value
 
 
+Sampler = Literal[
+    "always_on",
+    "always_off",
+    "traceidratio",
+    "parentbased_always_on",
+    "parentbased_always_off",
+    "parentbased_traceidratio",
+]
+"""OTEL_TRACES_SAMPLER's values that the OpenTelemetry SDK knows."""
+_ATTRIBUTE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_COLLECTOR_IMAGE = "otel/opentelemetry-collector-contrib"
+
+
+class ObservabilityDeploy(Strict):
+    """The OpenTelemetry settings the rendered files pass to the api, worker, dispatcher and
+    CronJobs (``OTEL_*``). Every value may be changed where the system runs: ``.env`` for
+    Compose, ``observability.*`` values for Helm; an empty endpoint leaves tracing off."""
+
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description=(
+            "OTEL_EXPORTER_OTLP_ENDPOINT: the collector's OTLP/HTTP address, e.g. "
+            "http://otel-collector:4318; default: the Compose collector when `collector` is "
+            "on, else empty (tracing off until set)."
+        ),
+    )
+    sampler: Sampler | None = Field(
+        default=None,
+        description="OTEL_TRACES_SAMPLER; default: the SDK's parentbased_always_on.",
+    )
+    sampler_arg: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="OTEL_TRACES_SAMPLER_ARG: the ratio of the traceidratio samplers, 0 to 1.",
+    )
+    resource_attributes: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "OTEL_RESOURCE_ATTRIBUTES, e.g. {deployment.environment: production}; each part's "
+            "OTEL_SERVICE_NAME is <system>-coordinator, -worker, -dispatcher or -cron."
+        ),
+    )
+    collector: bool = Field(
+        default=False,
+        description=(
+            "Compose: add an OpenTelemetry Collector service (otel-collector, receiving "
+            "OTLP on 4317 and 4318) and its config file otel-collector.yaml beside the "
+            "compose file; the parts send to it unless otlp_endpoint says otherwise."
+        ),
+    )
+    collector_image: str = Field(
+        default=f"{_COLLECTOR_IMAGE}:0.119.0",
+        description="The collector's pinned image (Compose, with `collector`).",
+    )
+    collector_export: str | None = Field(
+        default=None,
+        description=(
+            "Where the Compose collector sends traces by OTLP/HTTP, e.g. http://jaeger:4318 "
+            "or Tempo's; none: it only prints them (the debug exporter)."
+        ),
+    )
+
+    @field_validator("otlp_endpoint", "collector_export")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"'{value}' is not an http(s) URL such as http://otel-collector:4318")
+        return value
+
+    @field_validator("resource_attributes")
+    @classmethod
+    def _attributes(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [key for key in value if not _ATTRIBUTE_KEY.match(key)]
+        if bad:
+            raise ValueError(f"resource attribute keys are such as 'deployment.environment': {bad}")
+        odd = [key for key, item in value.items() if any(c in item for c in ",=")]
+        if odd:
+            raise ValueError(f"the values of {odd} hold ',' or '=', which OTEL_* cannot carry")
+        return value
+
+    @field_validator("collector_image")
+    @classmethod
+    def _pinned(cls, value: str) -> str:
+        return pinned(value, f"{_COLLECTOR_IMAGE}:0.119.0")
+
+
 class DeployConfig(Strict):
     """Deployment: the image, Compose, Kubernetes and Helm (``raw deploy render``)."""
 
@@ -349,6 +439,13 @@ class DeployConfig(Strict):
     dispatcher: RoleConfig = Field(
         default_factory=lambda: _role(1),
         description="The Deployment running `raw dispatcher`; default 1 replica.",
+    )
+    observability: ObservabilityDeploy | None = Field(
+        default=None,
+        description=(
+            "OpenTelemetry in the rendered files (OTEL_* settings, Helm values "
+            "observability.*, optionally a Compose collector); none: no OTEL_* setting."
+        ),
     )
 
     @field_validator("kubernetes_version")

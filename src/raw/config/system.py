@@ -3,7 +3,7 @@
 Validated strictly like the rest of the config: an unknown key is an error naming
 it and listing what is allowed. Each part's section has its own module in this
 package: :mod:`raw.config.orchestrator`, :mod:`raw.config.coordinator`,
-:mod:`raw.config.integrations` and :mod:`raw.config.deploy`.
+:mod:`raw.config.integrations`, :mod:`raw.config.deploy` and :mod:`raw.config.observability`.
 
     system:
       name: hiring
@@ -11,6 +11,7 @@ package: :mod:`raw.config.orchestrator`, :mod:`raw.config.coordinator`,
       coordinator: {webhooks: [...]}
       integrations: {email: {adapter: outbox}}
       deploy: {image: {name: hiring}}
+      observability: {log_format: json, trace_url: "http://localhost:16686/trace/{trace_id}"}
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from raw.config._base import Strict
 from raw.config.coordinator import CoordinatorConfig
 from raw.config.deploy import DeployConfig
 from raw.config.integrations import IntegrationsConfig
+from raw.config.observability import ObservabilityConfig
 from raw.config.orchestrator import OrchestratorConfig
 
 __all__ = ["SystemConfig", "SystemGatesConfig"]
@@ -64,6 +66,10 @@ class SystemConfig(Strict):
     deploy: DeployConfig = Field(
         default_factory=DeployConfig,
         description="How `raw deploy render` packages and runs the system: image, Compose, Helm.",
+    )
+    observability: ObservabilityConfig = Field(
+        default_factory=ObservabilityConfig,
+        description="The running parts' log format and the trace viewer's link.",
     )
     gates: SystemGatesConfig = Field(
         default_factory=SystemGatesConfig, description="What system-check needs to know."

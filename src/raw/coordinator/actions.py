@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import ValidationError
 
+from raw import tracing
 from raw.config.coordinator import ActionConfig
 from raw.errors import RawError
 from raw.project import Project, find_project
@@ -98,6 +99,8 @@ class InboxItem:
     correlation_id: str
     target_process_id: str | None = None
     attempts: int = 1
+    traceparent: str | None = None
+    """The webhook route's span (tracing on): the action's span is its child."""
 
     @classmethod
     def of(cls, record: InboxItemLike) -> InboxItem:
@@ -110,6 +113,7 @@ class InboxItem:
             correlation_id=record.correlation_id,
             target_process_id=record.target_process_id,
             attempts=record.attempts,
+            traceparent=getattr(record, "traceparent", None),
         )
 
 
@@ -226,7 +230,35 @@ class ActionRunner:
         return self.client
 
     async def perform(self, item: InboxItemLike) -> ActionOutcome:
-        """Perform ``item``'s action once; never raises for the action's own failures."""
+        """Perform ``item``'s action once; never raises for the action's own failures.
+
+        With tracing on, the attempt is a span in the trace of the delivery that wrote
+        the record (its stored traceparent), in whatever process the dispatcher runs;
+        the Temporal start or signal and a RAW run happen inside it.
+        """
+        kind = str(item.action.get("kind", ""))
+        attributes = {
+            "raw.inbox.id": item.id,
+            "raw.inbox.route": item.route,
+            "raw.inbox.attempt": item.attempts,
+            "raw.action": kind,
+            "raw.correlation_id": item.correlation_id,
+        }
+        traceparent = getattr(item, "traceparent", None)
+        with tracing.span(f"dispatch {kind}", attributes=attributes, parent=traceparent) as span:
+            outcome = await self._perform(item)
+            if span is not None:
+                failed = outcome.status in ("retry", "dead")
+                span.end(
+                    error=f"action {outcome.status}" if failed else None,
+                    **{
+                        "raw.action.outcome": outcome.status,
+                        "raw.process_id": outcome.target_process_id,
+                    },
+                )
+            return outcome
+
+    async def _perform(self, item: InboxItemLike) -> ActionOutcome:
         try:
             action = ActionConfig.model_validate(
                 {k: v for k, v in item.action.items() if k in ActionConfig.model_fields}

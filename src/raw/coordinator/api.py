@@ -128,6 +128,8 @@ class InboxRecordView(BaseModel):
     created_at: datetime
     updated_at: datetime
     done_at: datetime | None
+    trace_id: str | None = None
+    """The delivery's trace id when tracing was on (32 hex); the traceparent stays inside."""
 
     _times = field_validator(
         "next_attempt_at", "lease_expires_at", "created_at", "updated_at", "done_at"

@@ -27,6 +27,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from raw import tracing
 from raw.config.coordinator import CoordinatorConfig
 from raw.coordinator.api import api_router, health_router
 from raw.coordinator.db.database import Database, database_url
@@ -162,7 +163,9 @@ def load_app(project: Project) -> FastAPI:
     """
     reference = project.config.system.coordinator.app
     if reference is None:
-        return create_app(project)
+        app = create_app(project)
+        tracing.instrument_fastapi(app)  # tracing on: a server span per request
+        return app
     try:
         app = import_object(reference, root=project.root)
     except (ImportError, AttributeError) as exc:
@@ -178,4 +181,5 @@ def load_app(project: Project) -> FastAPI:
         )
     if getattr(app.state, "raw_coordinator", None) is None:
         mount_coordinator(app, project)
+    tracing.instrument_fastapi(app)  # tracing on: a server span per request
     return app

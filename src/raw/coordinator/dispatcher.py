@@ -67,7 +67,7 @@ from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from raw import clock
+from raw import clock, tracing
 from raw.config.coordinator import DispatcherConfig
 from raw.coordinator.actions import ActionOutcome, ActionRunner, InboxItem, OutcomeStatus
 from raw.coordinator.db.database import database_away
@@ -314,7 +314,9 @@ class Dispatcher:
 
     async def _claim(self, limit: int) -> list[InboxItem]:
         sweep = self._sweep_due()
-        return await self.db.run_write(lambda session: self._take(session, limit, sweep=sweep))
+        # Tracing on: the polls run all day, each statement would be a trace of its own.
+        with tracing.untraced():
+            return await self.db.run_write(lambda session: self._take(session, limit, sweep=sweep))
 
     def _sweep_due(self) -> bool:
         """Whether this claim looks for records whose lease ran out: once per poll interval
@@ -474,7 +476,8 @@ class Dispatcher:
             expires = now + timedelta(seconds=self.config.lease_seconds)
             params = {"ids": ids, "owner": self.owner, "now": now, "expires": expires}
             try:
-                renewed = await self.db.run_write(partial(self._renew, params=params))
+                with tracing.untraced():  # as the polls
+                    renewed = await self.db.run_write(partial(self._renew, params=params))
             except Exception as exc:
                 if not database_away(exc):  # an outage is said once, by the claims
                     log.exception(

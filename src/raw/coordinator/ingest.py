@@ -48,6 +48,7 @@ from raw.coordinator.db.group_commit import GroupCommit
 from raw.coordinator.db.models import Delivery, InboxRecord, KitBase
 from raw.coordinator.db.wakeup import inbox_bell, notify_due
 from raw.coordinator.errors import database_available
+from raw.tracing import trace_id_of
 
 if TYPE_CHECKING:
     from sqlalchemy import Table
@@ -124,6 +125,8 @@ class Accepted:
     """The raw body, as kept on the delivery."""
     target: str | None
     received_at: datetime
+    traceparent: str | None = None
+    """The W3C traceparent of the route's span (tracing on): the dispatcher's parent."""
 
 
 class DeliveryStore:
@@ -232,6 +235,8 @@ def _inbox_row(
         "next_attempt_at": now,
         "created_at": now,
         "updated_at": now,
+        "traceparent": delivery.traceparent,
+        "trace_id": trace_id_of(delivery.traceparent),
     }
 
 

@@ -67,6 +67,7 @@ from raw.coordinator.ingest import KEY_COLUMN, Accepted, Answer, DeliveryStore, 
 from raw.coordinator.storable import form_fields, nul_fields
 from raw.coordinator.verify import SignedRequest, get_scheme, verify_request
 from raw.errors import FieldError
+from raw.tracing import current_traceparent
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -329,7 +330,12 @@ class WebhookRoute:
         key = self.delivery_key(payload, delivery_id)
         target = self.target(payload)
         text = body.decode("utf-8", "replace").replace("\x00", "\ufffd")
-        return await store.store(Accepted(self, key, validated, payload, text, target, received_at))
+        # The route's span (FastAPI's instrumentation, when tracing is on) is captured here,
+        # in the request: the inbox record written with the batch's transaction keeps it.
+        traceparent = current_traceparent()
+        return await store.store(
+            Accepted(self, key, validated, payload, text, target, received_at, traceparent)
+        )
 
 
 def _lookup(payload: Mapping[str, Any], path: str) -> Any:

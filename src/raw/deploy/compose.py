@@ -20,6 +20,12 @@ from raw.deploy.compose_secrets import (
     top_level_secrets,
 )
 from raw.deploy.dockerfile import health_command
+from raw.deploy.observability import (
+    COLLECTOR_SERVICE,
+    collector_service,
+    compose_env,
+    env_example_lines,
+)
 from raw.deploy.plan import (
     POSTGRES_DB,
     POSTGRES_USER,
@@ -89,7 +95,8 @@ def _value(plan: Plan, setting: Setting) -> str:
 
 def compose_environment(plan: Plan, role: str) -> dict[str, str]:
     env = {s.name: _value(plan, s) for s in plan.compose_settings_for(role)}
-    return {**env, **secret_settings(plan, role)}  # TLS paths: the mounted files, not k8s'
+    # TLS paths: the mounted files, not k8s'; then OpenTelemetry's, when configured.
+    return {**env, **secret_settings(plan, role), **compose_env(plan, role)}
 
 
 def _app(
@@ -230,6 +237,9 @@ def render_compose(plan: Plan, *, context: str, dockerfile: str) -> dict[str, An
             plan, role, build, healthcheck=off, depends_on=dict(ready), restart="unless-stopped"
         )
     services["worker"]["expose"] = [str(WORKER_METRICS_PORT)]  # the SDK's metrics, for Prometheus
+    collector = collector_service(plan)
+    if collector is not None:
+        services[COLLECTOR_SERVICE] = collector
     compose: dict[str, Any] = {"name": plan.name, "services": services}
     if plan.in_cluster_database:
         compose["volumes"] = {"postgres-data": {}}
@@ -263,4 +273,4 @@ def render_env_example(plan: Plan) -> str:
             )
         lines.append(f"# {why} ({need})")
         lines.append(f"{setting.name}=")
-    return "\n".join([*lines, *secret_notes(plan)]) + "\n"
+    return "\n".join([*lines, *env_example_lines(plan), *secret_notes(plan)]) + "\n"

@@ -7,6 +7,7 @@ from raw.config.deploy import (
     DeployConfig,
     ImageConfig,
     IngressConfig,
+    ObservabilityDeploy,
     PythonConfig,
     Quantities,
     Resources,
@@ -27,4 +28,5 @@ __all__ = [
     "TemporalConfig",
     "IngressConfig",
     "DeployConfig",
+    "ObservabilityDeploy",
 ]

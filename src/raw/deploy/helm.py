@@ -33,6 +33,10 @@ GROUPS = {
     "ingress": "How the api is reached from outside the cluster.",
     "postgres": "The in-cluster PostgreSQL (a StatefulSet).",
     "temporal": "Temporal: the in-cluster server and UI, or the TLS of an external one.",
+    "observability": (
+        "OpenTelemetry (OTEL_* of the api, worker, dispatcher and CronJobs); an empty value\n"
+        "is not set, and an empty otlpEndpoint leaves tracing off."
+    ),
 }
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from raw.deploy.config import Resources
 from raw.deploy.database_tls import tls_env, tls_mount, tls_volume
+from raw.deploy.observability import kube_env
 from raw.deploy.plan import (
     APP_UID,
     POSTGRES_DB,
@@ -87,7 +88,8 @@ def app_container(
             *filter(None, [tls_mount(plan, role)]),
             *_temporal_tls_mount(plan, role),
         ],
-        "env": app_env(plan, v, role) + tls_env(plan, role),  # last: the long list
+        # last: the long list
+        "env": app_env(plan, v, role) + tls_env(plan, role) + kube_env(plan, v, role),
     }
 
 

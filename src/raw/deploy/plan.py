@@ -41,6 +41,7 @@ APP_ROLES = ("api", "worker", "dispatcher", "migrate", "temporal-setup", "cron")
 RUNNER_ROLES = ("worker", "dispatcher", "cron")
 """Where RAW workflows run (so where the LLM and integration settings are read)."""
 LLM_SETTINGS = ("RAW_LLM_BASE_URL", "RAW_LLM_MODEL", "RAW_LLM_API_KEY")
+OTLP_HEADERS = "OTEL_EXPORTER_OTLP_HEADERS"
 POSTGRES_USER = "raw"
 POSTGRES_DB = "raw"
 TEMPORAL_PORT = 7233
@@ -272,6 +273,9 @@ def _settings(
         add(Setting(name, ("api", *RUNNER_ROLES), "deploy.secret_settings"))
     for name in LLM_SETTINGS:
         add(Setting(name, RUNNER_ROLES, "the LLM client (optional)", required=False))
+    if deploy.observability is not None:  # a tracing vendor's API key travels in a header
+        why = "OTLP exporter headers, e.g. a tracing vendor's API key"
+        add(Setting(OTLP_HEADERS, ("api", *RUNNER_ROLES), why, required=False))
     # deploy.env gives plain values: it overrides where a setting comes from, not who reads it.
     for name, value in deploy.env.items():
         known = settings.get(name)

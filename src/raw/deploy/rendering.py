@@ -19,6 +19,7 @@ from raw.deploy.dockerfile import render_dockerfile, render_dockerignore
 from raw.deploy.helm import chart_yaml, notes, values_schema, values_yaml
 from raw.deploy.kube import app_documents
 from raw.deploy.kube_infra import infra_documents
+from raw.deploy.observability import COLLECTOR_CONFIG, collector_config
 from raw.deploy.plan import Plan, build_plan
 from raw.deploy.values import Concrete, Document, HelmValues, dump_documents, dump_yaml
 from raw.errors import ConfigError
@@ -81,6 +82,9 @@ def render_files(plan: Plan, out: Path) -> dict[str, str]:
     }
     if compose_secrets(plan):
         files[f"{SECRETS_DIR}/.gitignore"] = gitignore()
+    collector = collector_config(plan)
+    if collector is not None:
+        files[COLLECTOR_CONFIG] = collector
     for name, documents in _objects(plan, Concrete()).items():
         files[f"k8s/{name}.yml"] = dump_documents(documents)
     helm = HelmValues()

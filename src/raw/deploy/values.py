@@ -25,6 +25,7 @@ __all__ = [
     "Expr",
     "Fragment",
     "HelmValues",
+    "Items",
     "Values",
     "ValueSpec",
     "dump_documents",
@@ -49,6 +50,13 @@ class Block:
 @dataclass(frozen=True)
 class Fragment:
     """Lines of template text standing in a mapping where a key would be (a key itself)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Items:
+    """Lines of template text standing in a list where items would be (their own ``- ...``)."""
 
     text: str
 
@@ -102,6 +110,10 @@ class Values:
         """Set ``mapping[key]`` only when the value is not empty."""
         raise NotImplementedError
 
+    def env_when(self, name: str, path: str, default: str, doc: str) -> list[Any]:
+        """A container's env entry ``name`` holding the value, only when it is not empty."""
+        raise NotImplementedError
+
 
 class Concrete(Values):
     """The values themselves: for ``k8s/``."""
@@ -130,6 +142,9 @@ class Concrete(Values):
     ) -> None:
         if default:
             mapping[key] = default
+
+    def env_when(self, name: str, path: str, default: str, doc: str) -> list[Any]:
+        return [{"name": name, "value": default}] if default else []
 
 
 @dataclass
@@ -174,6 +189,11 @@ class HelmValues(Values):
             None
         )
 
+    def env_when(self, name: str, path: str, default: str, doc: str) -> list[Any]:
+        ref = self._record(path, default, doc)
+        entry = f"- name: {name}\n  value: {{{{ . | quote }}}}"
+        return [Items(f"{{{{- with {ref} }}}}\n{entry}\n{{{{- end }}}}")]
+
 
 class _Dumper(yaml.SafeDumper):
     """Block style, no aliases, multi-line strings as literal blocks."""
@@ -210,7 +230,7 @@ def _tokenize(node: Any, tokens: dict[str, Any], counter: itertools.count[int]) 
         tokens[name] = item
         return name
 
-    if isinstance(node, Expr | Block):
+    if isinstance(node, Expr | Block | Items):
         return token(node)
     if isinstance(node, dict):
         return {
@@ -230,6 +250,8 @@ def _untokenize(line: str, tokens: dict[str, Any]) -> str:
     indent = len(line) - len(line.lstrip(" "))
     dash = line.lstrip(" ").startswith("- ")
     inner = indent + (2 if dash else 0)
+    if isinstance(item, Items):  # a list item: `- TOKEN`
+        return "\n".join(" " * indent + text for text in item.text.splitlines())
     if isinstance(item, Fragment):  # a key line: `TOKEN: null`
         pad = " " * inner
         lines = item.text.splitlines()

@@ -12,6 +12,7 @@ import mimetypes
 from datetime import UTC, datetime
 from pathlib import Path
 
+from raw import tracing
 from raw.files import write_atomic
 from raw.integrations.errors import ObjectNotFoundError
 from raw.integrations.storage import Storage, StoredObject, check_key
@@ -45,12 +46,14 @@ class FolderStorage(Storage):
         write_atomic(path, data)
         return self._object(key, path, content_type)
 
+    @tracing.traced("storage put", integration="storage", adapter="folder")
     async def put(
         self, key: str, data: bytes | str, content_type: str = "application/octet-stream"
     ) -> StoredObject:
         payload = data.encode("utf-8") if isinstance(data, str) else data
         return await asyncio.to_thread(self._put, key, payload, content_type)
 
+    @tracing.traced("storage get", integration="storage", adapter="folder")
     async def get(self, key: str) -> bytes:
         path = self.root / check_key(key)
         try:

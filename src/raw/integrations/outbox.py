@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from raw import clock
+from raw import clock, tracing
 from raw.ids import new_run_id
 from raw.integrations.chat import Chat, Notification
 
@@ -73,5 +73,6 @@ class OutboxChat(Chat):
             fh.flush()
             return notification
 
+    @tracing.traced("chat notify", integration="chat", adapter="outbox")
     async def notify(self, text: str, *, idempotency_key: str | None = None) -> Notification:
         return await asyncio.to_thread(self._notify, text, idempotency_key)

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from raw import tracing
 from raw.integrations.config import StorageConfig
 from raw.integrations.errors import ObjectNotFoundError, StorageError
 from raw.integrations.settings import read_setting
@@ -117,6 +118,7 @@ class S3Storage(Storage):
             key=key, url=f"s3://{self.bucket}/{full}", size=len(data), content_type=content_type
         )
 
+    @tracing.traced("storage put", integration="storage", adapter="s3")
     async def put(
         self, key: str, data: bytes | str, content_type: str = "application/octet-stream"
     ) -> StoredObject:
@@ -131,6 +133,7 @@ class S3Storage(Storage):
             data: bytes = body.read()
         return data
 
+    @tracing.traced("storage get", integration="storage", adapter="s3")
     async def get(self, key: str) -> bytes:
         return await asyncio.to_thread(self._get, key)
 

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from raw import clock
+from raw import clock, tracing
 from raw.ids import new_run_id
 from raw.integrations.chat import Chat, Notification
 from raw.integrations.config import ChatConfig
@@ -72,6 +72,7 @@ class SlackChat(Chat):
             raise ChatUnreachableError(f"no answer from the Slack webhook ({reason})") from None
         return response.status_code, str(response.body or "").replace(url, REDACTED)
 
+    @tracing.traced("chat notify", integration="chat", adapter="slack")
     async def notify(self, text: str, *, idempotency_key: str | None = None) -> Notification:
         status, body = await asyncio.to_thread(self._post, text)
         if status != 200 or body != "ok":

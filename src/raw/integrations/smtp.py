@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage as MimeMessage
 from typing import Literal
 
-from raw import clock
+from raw import clock, tracing
 from raw.integrations.config import EmailConfig
 from raw.integrations.email import Email, EmailMessage, SentEmail, message_id_for
 from raw.integrations.errors import EmailError, EmailUnreachableError, IntegrationError
@@ -115,6 +115,7 @@ class SmtpEmail(Email):
     def server(self) -> SmtpServer:
         return self._server() if callable(self._server) else self._server
 
+    @tracing.traced("email send", integration="email", adapter="smtp")
     async def send(self, message: EmailMessage) -> SentEmail:
         # Lazy: needs the integrations extra, which may be missing.
         import aiosmtplib

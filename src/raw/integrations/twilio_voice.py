@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from raw import tracing
 from raw.integrations.config import TelephonyConfig
 from raw.integrations.errors import (
     UNAVAILABLE_HTTP_STATUSES,
@@ -119,6 +120,7 @@ class TwilioTelephony(Telephony):
     def account(self) -> TwilioAccount:
         return self._account() if callable(self._account) else self._account
 
+    @tracing.traced("telephony place_call", integration="telephony", adapter="twilio")
     async def place(self, call: PlaceCallRequest) -> CallRef:
         caller = call.from_ or self.from_number
         if not caller:

@@ -77,6 +77,7 @@ from temporalio.worker import (
     Interceptor,
 )
 
+from raw import tracing
 from raw.errors import (
     ConfigError,
     InvalidWorkflowIdError,
@@ -435,6 +436,10 @@ class RawActivities:
         env.pop(IDEMPOTENCY_ENV, None)
         if key is not None:
             env[IDEMPOTENCY_ENV] = key
+        env.pop(tracing.TRACEPARENT_SETTING, None)
+        traceparent = tracing.current_traceparent()  # the child's run joins this trace
+        if traceparent is not None:
+            env[tracing.TRACEPARENT_SETTING] = traceparent
         proc = await asyncio.create_subprocess_exec(
             *cmd,
             stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,

@@ -28,6 +28,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from raw import tracing
 from raw.config.orchestrator import OrchestratorConfig
 from raw.errors import RawError
 from raw.orchestrator import runtime
@@ -130,6 +131,8 @@ async def connect(
             target.address,
             namespace=target.namespace,
             data_converter=pydantic_data_converter,
+            # Tracing on: Temporal's TracingInterceptor, which the client's workers inherit.
+            interceptors=tracing.temporal_interceptors(),
             **secure,
         )
     except RuntimeError as exc:  # the SDK's connection failure

@@ -27,6 +27,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from raw import tracing
 from raw.config.orchestrator import OrchestratorConfig
 from raw.errors import RawError
 from raw.orchestrator.activity import OutageInterceptor, RawActivities
@@ -122,7 +123,7 @@ def build_worker(
     passthrough_modules: Sequence[str] = (),
 ) -> Worker:
     restrictions = SandboxRestrictions.default.with_passthrough_modules(
-        "raw", "pydantic", "pydantic_core", *passthrough_modules
+        "raw", "pydantic", "pydantic_core", *tracing.passthrough_modules(), *passthrough_modules
     )
     return Worker(
         client,

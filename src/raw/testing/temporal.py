@@ -55,6 +55,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from raw import tracing
 from raw.errors import RawError
 from raw.orchestrator import runtime, search_attributes
 from raw.orchestrator.activity import OutageInterceptor, RawActivities
@@ -147,6 +148,7 @@ async def start_time_skipping_env(
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(find_binary(TEST_SERVER_BINARY)),
         data_converter=pydantic_data_converter,
+        interceptors=tracing.temporal_interceptors(),  # tracing on: as the kit's clients
         port=port,
     )
     if register_kit_search_attributes:
@@ -179,6 +181,7 @@ async def start_dev_server_env(
             *extra_args,
         ],
         data_converter=pydantic_data_converter,
+        interceptors=tracing.temporal_interceptors(),  # tracing on: as the kit's clients
         search_attributes=_KIT_ATTRIBUTES,
         ui=ui,
         port=port,
@@ -197,7 +200,7 @@ def sandbox_runner(*passthrough_modules: str) -> SandboxedWorkflowRunner:
     every workflow run; it is deterministic in workflow code by construction.
     """
     restrictions = SandboxRestrictions.default.with_passthrough_modules(
-        "raw", "pydantic", "pydantic_core", *passthrough_modules
+        "raw", "pydantic", "pydantic_core", *tracing.passthrough_modules(), *passthrough_modules
     )
     return SandboxedWorkflowRunner(restrictions=restrictions)
 

@@ -7,12 +7,17 @@ hidden. Their output is streamed line by line with the part's name in front. A
 part is ready when its ready check passes (a line it prints, or an HTTP probe);
 stopping sends SIGTERM to every part, newest first, then SIGKILL after a grace
 period.
+
+With ``log_format="json"`` (``raw up --log-format json``) every line is a JSON object:
+a part's own JSON lines pass through as they are (they name their part), any other line
+of a part is wrapped in one, and the supervisor's lines are records of ``raw.up``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from raw.errors import RawError
+from raw.logs import json_line
 
 __all__ = ["Part", "PartFailedError", "Supervisor"]
 
@@ -50,12 +56,19 @@ class Part:
 
 class Supervisor:
     def __init__(
-        self, *, env: Mapping[str, str], cwd: str, out: TextIO | None = None, color: bool = False
+        self,
+        *,
+        env: Mapping[str, str],
+        cwd: str,
+        out: TextIO | None = None,
+        color: bool = False,
+        log_format: str = "text",
     ) -> None:
         self.env = dict(env)
         self.cwd = cwd
         self.out = out or sys.stderr
         self.color = color
+        self.json = log_format == "json"
         self.parts: list[Part] = []
         self._pumps: list[asyncio.Task[None]] = []
         self.exited = asyncio.Event()
@@ -72,7 +85,10 @@ class Supervisor:
         return label
 
     def say(self, line: str, *, name: str = "raw up") -> None:
-        self.out.write(f"{self._prefix(name)} {line}\n")
+        if self.json:
+            self.out.write(_json_line(line, name) + "\n")
+        else:
+            self.out.write(f"{self._prefix(name)} {line}\n")
         self.out.flush()
 
     async def run_once(self, name: str, command: Sequence[str]) -> int:
@@ -199,3 +215,14 @@ class Supervisor:
         for pump in self._pumps:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(pump, 2)
+
+
+def _json_line(line: str, name: str) -> str:
+    """``line`` as it is when a part wrote a JSON object, else wrapped in one."""
+    if line.startswith("{"):
+        with contextlib.suppress(ValueError):
+            if isinstance(json.loads(line), dict):
+                return line
+    if name == "raw up":
+        return json_line(line, part="up", logger="raw.up")
+    return json_line(line, part=name, logger=f"raw.up.{name}")

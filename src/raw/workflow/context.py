@@ -39,6 +39,8 @@ class RunContext:
     network_violations: list[DryRunNetworkError] = field(default_factory=list)
     llm_source: Literal["provider", "recorded"] | None = None
     """Where ``self.llm`` answered from, once used: "provider" or "recorded"."""
+    span: Any = None
+    """The run's span (a :class:`raw.tracing.OpenSpan`) when tracing is on, else None."""
     # Typed Any: raw.workflow.workflow_context builds on this module, not the reverse.
     workflow_context: Any = None
     """The original runtime's view of this run (``self.context``), made on first use

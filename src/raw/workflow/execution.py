@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from raw import clock
+from raw import clock, tracing
 from raw.errors import (
     FieldError,
     InvalidParamsError,
@@ -92,6 +92,7 @@ class Execution:
         self._final: RunResult | None = None
         self._final_lock = threading.Lock()
         self._timer: threading.Timer | None = None
+        self.span: tracing.OpenSpan | None = None
 
     # -- before the workflow runs
 
@@ -166,6 +167,15 @@ class Execution:
             [*(secrets or ()), *environment_secrets()],
         )
         self.run_id = self.handle.run_id
+        self.span = tracing.start_span(
+            f"raw run {self.target.workflow_id}",
+            attributes={
+                "raw.workflow": self.target.workflow_id,
+                "raw.run_id": self.run_id,
+                "raw.entry_point": self.options.entry_point,
+                "raw.dry": self.options.dry,
+            },
+        )
         deadline = None
         if self.options.timeout_seconds is not None:
             deadline = self.t0 + self.options.timeout_seconds
@@ -181,6 +191,7 @@ class Execution:
             cache_dir=project.cache_dir if project else self.target.workflow_dir / ".cache",
             idempotency_key=self.options.idempotency_key,
             cancel_event=self.options.cancel_event or threading.Event(),
+            span=self.span,
         )
         self.handle.log(
             f"{self.started_at.isoformat()} INFO run {self.run_id} of "
@@ -236,6 +247,7 @@ class Execution:
     def call_sync(self) -> RunResult:
         assert self.loaded is not None and self.ctx is not None
         token = _current_run.set(self.ctx)
+        traced = self.span.attach() if self.span is not None else None
         previous_cwd = self._enter_run_folder()
         try:
             value = self._instance().run()
@@ -248,6 +260,8 @@ class Execution:
             return result
         finally:
             _current_run.reset(token)
+            if traced is not None:
+                tracing.OpenSpan.detach(traced)
             if previous_cwd is not None:
                 os.chdir(previous_cwd)
         return self.finish_with_value(value)
@@ -257,6 +271,7 @@ class Execution:
 
         assert self.loaded is not None and self.ctx is not None
         token = _current_run.set(self.ctx)
+        traced = self.span.attach() if self.span is not None else None
         previous_cwd = self._enter_run_folder()
         try:
             instance = self._instance()
@@ -280,6 +295,8 @@ class Execution:
             return result
         finally:
             _current_run.reset(token)
+            if traced is not None:
+                tracing.OpenSpan.detach(traced)
             if previous_cwd is not None:
                 os.chdir(previous_cwd)
         return self.finish_with_value(value)
@@ -369,6 +386,8 @@ class Execution:
             value = getattr(self.options, name)
             if value is not None:
                 doc[name] = value
+        if self.span is not None:
+            doc["trace_id"] = self.span.trace_id
         return doc
 
     def finish(
@@ -409,6 +428,11 @@ class Execution:
                 )
                 self.handle.write_manifest(self._manifest(result))
                 self.handle.close()
+            if self.span is not None:
+                self.span.end(
+                    error=result.error.type if result.error else None,
+                    **{"raw.status": status, "raw.steps": len(result.steps)},
+                )
             return result
 
     def _log_exception(self, exc: BaseException) -> None:

@@ -28,7 +28,7 @@ from typing import Any, Literal, TypeVar, overload
 from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic_core import to_jsonable_python
 
-from raw import clock
+from raw import clock, tracing
 from raw.errors import (
     DryRunNetworkError,
     LLMNotConfiguredError,
@@ -346,6 +346,8 @@ class _StepCall:
         self.run: RunContext | None = current_run()
         self.record: StepResult | None = None
         self.cache_key: str | None = None
+        self._span: tracing.OpenSpan | None = None
+        self._span_token: Any = None
 
     # -- shared pieces
 
@@ -372,6 +374,10 @@ class _StepCall:
             self.record = StepResult(name=self.spec.name or "", started_at=clock.now())
             run.steps.append(self.record)
             self._started = clock.monotonic()
+            if run.span is not None:  # tracing on: the step is a child of the run's span
+                self._span = tracing.start_span(
+                    f"step {self.record.name}", attributes={"raw.step": self.record.name}
+                )
         if self._skip():
             reason = self.spec.skip_reason or "its condition is false"
             if self.record is not None:
@@ -388,6 +394,8 @@ class _StepCall:
                 self._log(f"step '{self.spec.name}' answered from cache")
                 return True, value
         self._token = _current_step.set(self.record) if self.record is not None else None
+        if self._span is not None:  # what the step calls (an LLM, an integration) is its child
+            self._span_token = self._span.attach()
         return False, None
 
     def _attempts(self) -> list[Attempt] | None:
@@ -449,6 +457,9 @@ class _StepCall:
         if token is not None:
             _current_step.reset(token)
             self._token = None
+        if self._span_token is not None:
+            tracing.OpenSpan.detach(self._span_token)
+            self._span_token = None
 
     def _end(self, status: Literal["succeeded", "failed", "skipped"], value: Any) -> None:
         self._release()
@@ -460,6 +471,17 @@ class _StepCall:
         record.duration_ms = round((clock.monotonic() - self._started) * 1000, 3)
         if status == "succeeded":
             record.result = _jsonable(value)
+        if self._span is not None:
+            self._span.end(
+                error=record.error.type if record.error else None,
+                **{
+                    "raw.step.status": status,
+                    "raw.step.duration_ms": record.duration_ms,
+                    "raw.step.attempts": len(record.attempts)
+                    or (0 if status == "skipped" or record.cached else 1),
+                    "raw.step.cached": record.cached or None,
+                },
+            )
 
     def _log(self, message: str) -> None:
         if self.run is not None:
@@ -570,6 +592,8 @@ class _StepCall:
                 # Cut short from outside: the runner records why (a timeout or a cancellation)
                 # instead of a bare "CancelledError".
                 self._release()
+                if self._span is not None:
+                    self._span.end(error="CancelledError", **{"raw.step.status": "cancelled"})
                 raise
             except BaseException as exc:
                 wait = self._attempt_failed(started, exc)

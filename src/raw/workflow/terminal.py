@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from pydantic import BaseModel
 
-from raw import console
+from raw import console, tracing
 from raw.errors import RawError
 from raw.workflow.arguments import Flag, RunArgs, flag_name, flags_for, split_args
 from raw.workflow.command import run_command, target_for_class
@@ -143,6 +143,7 @@ def run_and_print(
             if result.status == "timed_out":
                 code = printer(result)
                 stdout.flush()
+                tracing.shutdown()  # os._exit skips atexit: the run's span is exported first
                 os._exit(code)
 
         _setup_logging(workflow_id)

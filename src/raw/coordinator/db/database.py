@@ -60,12 +60,15 @@ from sqlalchemy.exc import (
     OperationalError,
     SQLAlchemyError,
 )
+
+# Engines are made through the module's attribute, looked up at each call: SQLAlchemy's
+# OpenTelemetry instrumentation (raw.tracing, when on) wraps that function.
+from sqlalchemy.ext import asyncio as sqlalchemy_asyncio
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
-    create_async_engine,
 )
 from sqlalchemy.pool import StaticPool
 
@@ -298,7 +301,7 @@ class Database:
                 connect_args: dict[str, Any] = {}
                 if "connect_timeout" not in parsed.query:
                     connect_args["connect_timeout"] = max(1, int(connect_timeout_seconds))
-                self.engine = create_async_engine(
+                self.engine = sqlalchemy_asyncio.create_async_engine(
                     self.url,
                     pool_size=pool_size,
                     max_overflow=max_overflow,
@@ -322,10 +325,12 @@ class Database:
 
         if sqlite_file(self.url) is None:  # in memory: one connection holds the database
             self._serialise_reads = True
-            engine = create_async_engine(parsed, poolclass=StaticPool)
+            engine = sqlalchemy_asyncio.create_async_engine(parsed, poolclass=StaticPool)
             return setup(engine, True), engine
-        reader = create_async_engine(parsed, pool_size=min(pool_size, 5), max_overflow=0)
-        writer = create_async_engine(parsed, pool_size=1, max_overflow=0)
+        reader = sqlalchemy_asyncio.create_async_engine(
+            parsed, pool_size=min(pool_size, 5), max_overflow=0
+        )
+        writer = sqlalchemy_asyncio.create_async_engine(parsed, pool_size=1, max_overflow=0)
         self._inplace = inplace_engine(parsed, busy_timeout_seconds=busy_timeout_seconds)
         self._inplace_sessions = async_sessionmaker(self._inplace, expire_on_commit=False)
         return setup(reader, False), setup(writer, True)

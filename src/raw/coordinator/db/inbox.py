@@ -35,6 +35,7 @@ CLAIMED_COLUMNS = (
     "correlation_id",
     "target_process_id",
     "attempts",
+    "traceparent",
 )
 """What a claim reads of each record (the fields of ``InboxItem``, in order)."""
 

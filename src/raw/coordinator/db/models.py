@@ -108,6 +108,10 @@ class InboxRecord(KitBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    traceparent: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The W3C traceparent of the webhook route's span (tracing on), the dispatcher's parent."""
+    trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The delivery's trace id (32 hex), for finding its trace in a tracing backend."""
 
 
 class RunIndex(KitBase):
@@ -127,3 +131,5 @@ class RunIndex(KitBase):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     manifest: Mapped[dict[str, Any]] = mapped_column(JSON)
     log_tail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    trace_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The run's trace id (32 hex) when it was traced."""

@@ -151,6 +151,7 @@ def row_from_manifest(
         "error": (error.get("message") or error.get("type")) if isinstance(error, dict) else None,
         "manifest": doc,
         "log_tail": log_tail(manifest.get("log_path"), tail_bytes) if status != "running" else None,
+        "trace_id": _clip(manifest.get("trace_id"), 32),
     }
 
 
@@ -293,6 +294,8 @@ class RunRecord(BaseModel):
     error: str | None = None
     manifest: dict[str, Any] | None = None
     log_tail: str | None = None
+    trace_id: str | None = None
+    """The run's trace id (32 hex) when it was traced."""
 
     @field_validator("started_at", "ended_at")
     @classmethod

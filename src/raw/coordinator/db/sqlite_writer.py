@@ -38,7 +38,11 @@ from sqlalchemy import event
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+# Made through the module's attribute, looked up at each call, as the kit's other engines:
+# SQLAlchemy's OpenTelemetry instrumentation (raw.tracing, when on) wraps that function.
+from sqlalchemy.ext import asyncio as sqlalchemy_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.util import await_
 from sqlalchemy.util.concurrency import in_greenlet
@@ -168,7 +172,7 @@ registry.register("sqlite.raw_inplace", __name__, "InPlaceDialect")
 
 def inplace_engine(url: URL, *, busy_timeout_seconds: float) -> AsyncEngine:
     """The in-place writer's engine for the SQLite file of ``url``."""
-    engine = create_async_engine(
+    engine = sqlalchemy_asyncio.create_async_engine(
         url.set(drivername="sqlite+raw_inplace"),
         poolclass=StaticPool,  # one connection, one transaction at a time
         connect_args={"check_same_thread": False, "factory": _Connection},

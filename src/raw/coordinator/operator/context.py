@@ -12,11 +12,12 @@ processes into:
 from __future__ import annotations
 
 import os
-import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from raw import clock
+from raw.config.observability import trace_link, trace_url_template
+from raw.redact import MIN_SETTING_SECRET_LENGTH, SECRET_NAME
 
 if TYPE_CHECKING:
     from raw.config.coordinator import CoordinatorConfig
@@ -26,11 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["Operator", "TEMPORAL_UI_SETTING"]
 
 TEMPORAL_UI_SETTING = "RAW_TEMPORAL_UI_URL"
-_SECRET_NAME = re.compile(
-    r"secret|token|passw|pwd|api[-_]?key|auth|signature|credential|private[-_]?key|cookie|dsn",
-    re.IGNORECASE,
-)
-_MIN_SECRET_LENGTH = 6
+_MIN_SECRET_LENGTH = MIN_SETTING_SECRET_LENGTH
 _ENGINE_RECHECK_SECONDS = 30.0
 SCRUBBED = "***"
 
@@ -43,6 +40,7 @@ class Operator:
         env = dict(os.environ if environ is None else environ)
         self._secrets = _secret_values(coordinator, env)
         self._ui_setting = (env.get(TEMPORAL_UI_SETTING) or "").strip().rstrip("/") or None
+        self._trace_setting = trace_url_template(None, env)  # a bad RAW_TRACE_URL stops the start
         self._engine_ui: str | None = None
         self._engine_checked = float("-inf")
         self.cache: dict[str, tuple[float, Any]] = {}
@@ -78,6 +76,15 @@ class Operator:
                 text = text.replace(value, SCRUBBED)
         return text
 
+    # -- the trace viewer
+
+    def trace_url(self, trace_id: str | None, span_id: str | None = None) -> str | None:
+        """The trace viewer's page of ``trace_id`` (RAW_TRACE_URL or the config's), or None."""
+        template = self._trace_setting
+        if template is None:
+            template = self.coordinator.project.config.system.observability.trace_url
+        return trace_link(trace_id, template, span_id)
+
     # -- the Temporal UI
 
     def temporal_ui(self) -> str | None:
@@ -104,7 +111,7 @@ def _secret_values(coordinator: Coordinator, env: dict[str, str]) -> list[str]:
     names = {coordinator.settings.api_token_setting}
     for hook in coordinator.config.webhooks:
         names.update(hook.secrets)
-    names.update(name for name in env if _SECRET_NAME.search(name))
+    names.update(name for name in env if SECRET_NAME.search(name))
     values = {env.get(name, "").strip() for name in names}
     token = coordinator.settings.token()
     if token:

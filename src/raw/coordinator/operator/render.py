@@ -129,6 +129,7 @@ class Renderer:
             system=operator.system_name,
             refresh_seconds=REFRESH_SECONDS,
             temporal_url=operator.temporal_url,
+            trace_url=operator.trace_url,
         )
         # The macros are globals, not imports: a view's live block is rendered on its own
         # for a refresh, and a template's top-level imports do not run then.

@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from raw import clock
+from raw import clock, tracing
 from raw.workflow.context import current_run, current_step_name
 
 __all__ = ["CallLog", "logger", "usage"]
@@ -56,6 +56,19 @@ class CallLog:
     def log(self, error: BaseException | None = None) -> None:
         for calls in _collectors.get():
             calls.append(self)
+        # The request's span (tracing on): the model and the token counts, never the prompt.
+        tracing.record_span(
+            f"llm {self.kind}",
+            started_monotonic=self.started,
+            attributes={
+                "gen_ai.operation.name": self.kind,
+                "gen_ai.request.model": self.model,
+                "gen_ai.usage.input_tokens": self.prompt_tokens,
+                "gen_ai.usage.output_tokens": self.completion_tokens,
+                "raw.llm.requests": self.requests,
+            },
+            error=error,
+        )
         if current_run() is None:
             return
         duration_ms = (clock.monotonic() - self.started) * 1000
