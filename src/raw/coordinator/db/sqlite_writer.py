@@ -146,6 +146,14 @@ def _begin_waiting(connection: _Connection) -> None:
         connection.execute("PRAGMA busy_timeout = 0")
 
 
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY (any of its extended codes): another connection holds the lock."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return "locked" in str(exc)
+    return bool(code & 0xFF == sqlite3.SQLITE_BUSY)
+
+
 class InPlaceDialect(SQLiteDialect_pysqlite):
     """pysqlite under the asyncio API: statements in place, COMMIT (and a BEGIN that
     must wait for another process) on a thread."""
@@ -158,7 +166,7 @@ class InPlaceDialect(SQLiteDialect_pysqlite):
         try:
             dbapi_connection.execute("BEGIN IMMEDIATE")  # busy timeout 0: never waits here
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if not _busy(exc):
                 raise
             _on_thread(lambda: _begin_waiting(dbapi_connection))
 
