@@ -6,7 +6,6 @@ current one, then each parent, until one holds ``.raw/``.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from functools import cached_property
@@ -128,6 +127,8 @@ class Project:
         workflow_id = self.resolve_workflow_id(workflow_id)
         folder = self.workflows_dir / workflow_id
         if not (folder / "run.py").is_file():
+            import difflib  # Lazy: only a name that fits no workflow needs the suggestions.
+
             raise WorkflowNotFoundError(
                 workflow_id,
                 candidates=difflib.get_close_matches(workflow_id, self.workflow_ids(), n=3),

@@ -8,7 +8,6 @@ close, "Did you mean ...?".
 
 from __future__ import annotations
 
-import difflib
 import json
 import typing
 from pathlib import Path
@@ -258,6 +257,8 @@ def describe_problem(
 ) -> str:
     where = ".".join(str(p) for p in (*prefix, *err["loc"]))
     if err["type"] == "extra_forbidden":
+        import difflib  # Lazy: only an unknown key needs "Did you mean ...?" (start-up).
+
         allowed = _allowed_keys(tuple(err["loc"]), root)
         nearest = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
         guess = f". Did you mean '{nearest[0]}'?" if nearest else ""
