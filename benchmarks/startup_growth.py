@@ -69,7 +69,7 @@ def run(counts: list[int], launches: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         roots = {n: make_growing_project(Path(tmp) / f"p{n}", n) for n in counts}
         compile_kit()
-        for n, root in roots.items():  # warm: the page cache, .pyc files, the config cache
+        for root in roots.values():  # warm: the page cache, .pyc files, the config cache
             for cmd in commands.values():
                 launch_once(cmd, root)
         times: dict[str, dict[int, list[float]]] = {c: {n: [] for n in counts} for c in commands}

@@ -150,8 +150,8 @@ class WorkflowDefinition(Generic[P]):
         """
         if self._context is not None:
             return self._context
-        # Lazy: the original runtime's context serves only workflows that read it (its
-        # module and dataclasses cost every `raw run` ~1 ms of start-up).
+        # Its module and dataclasses would cost every `raw run` start-up time.
+        # Lazy: the original runtime's context serves only workflows that read it.
         from raw.workflow.workflow_context import WorkflowContext, get_workflow_context
 
         run = current_run()
