@@ -33,6 +33,7 @@ BENCHMARKS = {
     "process_throughput": "process_throughput.py",
     "engine_latency": "engine_latency.py",
     "system_up": "system_up.py",
+    "startup_growth": "startup_growth.py",
 }
 
 Row = tuple[str, str, str, str, str, str]
@@ -201,12 +202,36 @@ def system_up_rows(result: dict[str, Any]) -> list[Row]:
     ]
 
 
+def growth_rows(result: dict[str, Any]) -> list[Row]:
+    counts = [str(n) for n in result["counts"]]
+    first, last = counts[0], counts[-1]
+    load = statistics.median(result["load_average"])
+    rows: list[Row] = []
+    for name, label, target in (
+        ("run", f"raw run, {int(last):,} workflows (load {load:.1f})", 1.1),
+        ("list", f"raw list, {int(last):,} workflows", None),
+    ):
+        medians, ratio = result["medians_ms"][name], result["ratios"][name][last]
+        rows.append(
+            (
+                label,
+                f"{medians[last]:.0f} ms",
+                f"{medians[first]:.0f} ms {first} workflow",
+                f"{ratio:.2f}",
+                f"<= {target} (flat)" if target else "grows (imports each)",
+                verdict(ratio, target, True) if target else "",
+            )
+        )
+    return rows
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "webhook_ingest": ingest_rows,
     "workflow_overhead": overhead_rows,
     "process_throughput": throughput_rows,
     "engine_latency": engine_rows,
     "system_up": system_up_rows,
+    "startup_growth": growth_rows,
 }
 
 
