@@ -2,24 +2,29 @@
 
     cd benchmarks && PYTHONPATH=../src ../.venv/bin/python claim_growth.py
         [--sizes 1000,100000,1000000] [--claims 200] [--databases sqlite,postgresql]
-        [--plans FILE.md] [--quick] [--json]
+        [--plans FILE.md] [--workdir DIR] [--quick] [--json]
 
-One database per kind grows through the sizes (filled in bulk: Core ``executemany`` on
-SQLite, ``COPY`` on PostgreSQL) with a mix like an inbox that has run for a while: 88%
-done, 0.5% dead, 7% pending and due (a backlog), 3% pending in the future (retries
-after a backoff, records waiting for a service), 1% in progress under a live lease and
-0.5% in progress under a lease that ran out (its dispatcher died), those two capped at 128 and 64 records (leases belong to running
-actions, so their number follows the dispatchers' concurrency, not the inbox). At each size the
-dispatcher's own claim transaction (``Dispatcher._claim``: ``raw.coordinator.db.inbox``'s
-statements, committed) takes ``--limit`` records (its default concurrency), many times;
-after each claim the records are put back as they were (untimed), so every claim meets
-the same mix. Two figures: the claim as a busy dispatcher runs it (pending records
-only; it looks for expired leases once per poll interval) and the claim with that
-look ("sweep"). Medians and p95. Then the plan of each statement the claim sent, as
-the driver sent it: SQLite ``EXPLAIN QUERY PLAN``, PostgreSQL ``EXPLAIN (ANALYZE,
-BUFFERS)`` in a transaction rolled back. PostgreSQL gets ``VACUUM ANALYZE`` after each
-fill (what autovacuum would have done); SQLite gets nothing (the kit never runs
-``ANALYZE``). Flat: the claim at the biggest size takes at most 1.5x the smallest's.
+One database per size and kind (SQLite files; databases on one PostgreSQL, the one
+``RAW_TEST_POSTGRES_URL``/``DATABASE_URL`` names or an embedded one), filled in bulk
+(Core ``executemany`` on SQLite, ``COPY`` on PostgreSQL) with a mix like an inbox that
+has run for a while: 88% done, 0.5% dead, 7% pending and due (a backlog), 3% pending in
+the future (retries after a backoff, records waiting for a service), 1% in progress
+under a live lease and 0.5% under a lease that ran out (its dispatcher died); those
+two are capped at 128 and 64 records, as leases belong to running actions and their
+number follows the dispatchers' concurrency, not the inbox.
+
+The dispatcher's own claim transaction (``Dispatcher._claim``, the statements of
+``raw.coordinator.db.inbox``, committed) takes ``--limit`` records (its default
+concurrency) many times; after each claim the records are put back as they were
+(untimed), so every claim meets the same mix. The sizes take turns claim by claim, so
+the machine's load falls on all of them alike. Two figures: the claim as a busy
+dispatcher runs it (pending records only; it looks for expired leases once per poll
+interval) and the claim with that look ("sweep"); medians and p95, and each
+statement's own time. Then the plan of each statement a claim sent, as the driver
+sent it: SQLite ``EXPLAIN QUERY PLAN``, PostgreSQL ``EXPLAIN (ANALYZE, BUFFERS)`` in
+a transaction rolled back. PostgreSQL gets ``VACUUM ANALYZE`` after the fill (what
+autovacuum would have done); SQLite gets nothing (the kit never runs ``ANALYZE``).
+Flat: the claim at the biggest size takes at most 1.5x the smallest's.
 """
 
 from __future__ import annotations
@@ -38,8 +43,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-from processes import each_database
 
 MIX = (  # (kind, per thousand), in the order a record's id picks them
     ("done", 880),
@@ -330,65 +333,133 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
-async def measure_size(bench: Bench, clock: Clock, claims: int) -> dict[str, Any]:
-    for _ in range(5):  # warm the pool, the caches and the statements' compiled forms
-        _, items = await bench.claim(sweep=True)
-        await bench.put_back(items, clock)
-    plain: list[float] = []
-    swept: list[float] = []
-    claimed: list[int] = []
+def role(statement: str) -> str:
+    """Which of the claim's statements ``statement`` is."""
+    if statement.lstrip().upper().startswith("SELECT"):
+        return "pick expired"
+    return "take pending" if "next_attempt_at <=" in statement else "take expired"
+
+
+async def measure_sizes(
+    benches: dict[int, Bench], clock: Clock, claims: int
+) -> dict[str, dict[str, Any]]:
+    """``claims`` claims of each kind on every size, the sizes taking turns claim by claim
+    (so a change in the machine's load falls on all of them alike)."""
+    from sqlalchemy import event
+
+    timing = [False]
+    spent: dict[int, dict[str, list[float]]] = {size: {} for size in benches}
+
+    def hooks(size: int, engine: Any) -> None:
+        def before(conn: Any, *_: Any) -> None:
+            conn.info["claim_t0"] = time.perf_counter()
+
+        def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+            if timing[0]:
+                seconds = time.perf_counter() - conn.info.pop("claim_t0")
+                spent[size].setdefault(role(statement), []).append(seconds)
+
+        event.listen(engine, "before_cursor_execute", before)
+        event.listen(engine, "after_cursor_execute", after)
+
+    for size, bench in benches.items():
+        hooks(size, bench.db._write_engine.sync_engine)
+        for _ in range(5):  # warm the pool, the caches and the statements' compiled forms
+            _, items = await bench.claim(sweep=True)
+            await bench.put_back(items, clock)
+    times: dict[int, dict[bool, list[float]]] = {s: {False: [], True: []} for s in benches}
+    claimed: dict[int, list[int]] = {s: [] for s in benches}
+    order = list(benches)
     for n in range(claims):
         for sweep in (n % 2 == 0, n % 2 == 1):
-            seconds, items = await bench.claim(sweep=sweep)
-            (swept if sweep else plain).append(seconds)
-            claimed.append(len(items))
-            await bench.put_back(items, clock)
+            for size in order if n % 2 else order[::-1]:
+                bench = benches[size]
+                timing[0] = True
+                seconds, items = await bench.claim(sweep=sweep)
+                timing[0] = False
+                times[size][sweep].append(seconds)
+                claimed[size].append(len(items))
+                await bench.put_back(items, clock)
     return {
-        "claim_ms": summary(plain),
-        "sweep_ms": summary(swept),
-        "claimed_per_claim": statistics.median(claimed),
-        "plans": bench.plans(await bench.sent(clock)),
+        str(size): {
+            "claim_ms": summary(times[size][False]),
+            "sweep_ms": summary(times[size][True]),
+            "statements_ms": {k: summary(v) for k, v in sorted(spent[size].items())},
+            "claimed_per_claim": statistics.median(claimed[size]),
+            "plans": benches[size].plans(await benches[size].sent(clock)),
+        }
+        for size in benches
     }
 
 
-def run_database(kind: str, url: str, sizes: list[int], args: argparse.Namespace) -> dict:
+@contextlib.contextmanager
+def databases(kind: str, sizes: list[int], work: Path) -> Iterator[dict[int, str]]:
+    """A fresh database for each size: SQLite files, or databases on one PostgreSQL (the
+    one ``RAW_TEST_POSTGRES_URL``/``DATABASE_URL`` names, else an embedded one)."""
+    if kind == "sqlite":
+        yield {
+            s: f"sqlite+aiosqlite:///{work / f'claims-{s}-{uuid.uuid4().hex[:6]}.db'}"
+            for s in sizes
+        }
+        return
+    from raw.testing.postgres import postgres_server
+
+    with postgres_server(work / f"pg-{uuid.uuid4().hex[:6]}") as pg:
+        urls = {s: pg.create_database() for s in sizes}
+        try:
+            yield urls
+        finally:
+            for url in urls.values():
+                with contextlib.suppress(Exception):
+                    pg.drop_database(url)
+
+
+def run_database(kind: str, sizes: list[int], args: argparse.Namespace, work: Path) -> dict:
     from raw import clock as raw_clock
     from raw.coordinator.db.database import upgrade
 
-    asyncio.run(upgrade(url))
-    bench = Bench(url, args.limit)
     clock = Clock(raw_clock.now(), max(sizes))
-    results: dict[str, Any] = {}
-    filled = 0
-    try:
-        for size in sizes:
+    fills: dict[int, float] = {}
+    with databases(kind, sizes, work) as urls:
+        for size, url in urls.items():
+            asyncio.run(upgrade(url))
+            bench = Bench(url, args.limit)
             t0 = time.monotonic()
             if kind == "sqlite":
-                fill_sqlite(bench.sync, filled + 1, size, clock)
+                fill_sqlite(bench.sync, 1, size, clock)
             else:
-                fill_postgresql(bench.sync, filled + 1, size, clock)
-            fill_s = time.monotonic() - t0
-            filled = size
+                fill_postgresql(bench.sync, 1, size, clock)
+            fills[size] = time.monotonic() - t0
             print(
-                f"  {kind}: {bench.count():,} records (filled in {fill_s:.1f} s); "
-                f"{args.claims} claims of each kind (load average {os.getloadavg()[0]:.2f})",
+                f"  {kind}: {bench.count():,} records filled in {fills[size]:.1f} s "
+                f"(load average {os.getloadavg()[0]:.2f})",
                 file=sys.stderr,
                 flush=True,
             )
-            found = asyncio.run(measure_size(bench, clock, args.claims))
-            found["fill_s"] = fill_s
-            found["load_average"] = os.getloadavg()[0]
-            results[str(size)] = found
-            c, s = found["claim_ms"], found["sweep_ms"]
-            print(
-                f"    claim {c['median']:.2f} ms (p95 {c['p95']:.2f}), with sweep "
-                f"{s['median']:.2f} ms (p95 {s['p95']:.2f}); {found['claimed_per_claim']:.0f}"
-                " records a claim",
-                file=sys.stderr,
-                flush=True,
-            )
-    finally:
-        asyncio.run(bench.close())
+            asyncio.run(bench.close())
+        load_before = os.getloadavg()[0]
+
+        async def measure() -> dict[str, dict[str, Any]]:
+            benches = {size: Bench(url, args.limit) for size, url in urls.items()}
+            try:
+                return await measure_sizes(benches, clock, args.claims)
+            finally:
+                for bench in benches.values():
+                    await bench.close()
+
+        results = asyncio.run(measure())
+    for size, found in results.items():
+        found["fill_s"] = fills[int(size)]
+        found["load_average"] = [load_before, os.getloadavg()[0]]
+        c, s = found["claim_ms"], found["sweep_ms"]
+        print(
+            f"    {int(size):>9,}: claim {c['median']:.2f} ms (p95 {c['p95']:.2f}), with sweep "
+            f"{s['median']:.2f} ms (p95 {s['p95']:.2f}); {found['claimed_per_claim']:.0f}"
+            " records a claim; statements: "
+            + ", ".join(f"{k} {v['median']:.2f}" for k, v in found["statements_ms"].items()),
+            file=sys.stderr,
+            flush=True,
+        )
     return results
 
 
@@ -436,8 +507,8 @@ def main() -> None:
     }
     with contextlib.ExitStack() as stack:
         work = args.workdir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        for kind, url, _ in each_database(args.databases, work):
-            found = run_database(kind, url, sizes, args)
+        for kind in args.databases.split(","):
+            found = run_database(kind, sizes, args, work)
             result["databases"][kind] = {"sizes": found, "growth": verdicts(found)}
     result["load_average"] = os.getloadavg()[0]
     if args.plans:
