@@ -350,17 +350,28 @@ async def measure_sizes(
     timing = [False]
     spent: dict[int, dict[str, list[float]]] = {size: {} for size in benches}
 
-    def hooks(size: int, engine: Any) -> None:
-        def before(conn: Any, *_: Any) -> None:
-            conn.info["claim_t0"] = time.perf_counter()
+    opened: dict[int, tuple[str, float]] = {}
 
-        def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+    def close(size: int) -> None:
+        if size in opened:
+            name, t0 = opened.pop(size)
+            spent[size].setdefault(name, []).append(time.perf_counter() - t0)
+
+    def hooks(size: int, engine: Any) -> None:
+        # A statement's time runs until the next statement or the commit: SQLite makes an
+        # UPDATE ... RETURNING's rows (does its work) as they are fetched, after execute.
+        def before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
             if timing[0]:
-                seconds = time.perf_counter() - conn.info.pop("claim_t0")
-                spent[size].setdefault(role(statement), []).append(seconds)
+                close(size)
+                opened[size] = (role(statement), time.perf_counter())
+
+        def commit(conn: Any) -> None:
+            if timing[0]:
+                close(size)
+                opened[size] = ("commit", time.perf_counter())
 
         event.listen(engine, "before_cursor_execute", before)
-        event.listen(engine, "after_cursor_execute", after)
+        event.listen(engine, "commit", commit)
 
     for size, bench in benches.items():
         hooks(size, bench.db._write_engine.sync_engine)
@@ -376,6 +387,7 @@ async def measure_sizes(
                 bench = benches[size]
                 timing[0] = True
                 seconds, items = await bench.claim(sweep=sweep)
+                close(size)  # the commit's end: the claim has returned
                 timing[0] = False
                 times[size][sweep].append(seconds)
                 claimed[size].append(len(items))

@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from processes import RAW_BIN
+from processes import RAW_BIN, cpu_seconds
 
 CONFIG = """\
 version: 1
@@ -236,7 +236,18 @@ async def bounded(count: int, in_flight: int, call: Any, deadline: float) -> tup
     return done, last
 
 
-async def drive(project: Path, count: int, args: argparse.Namespace, marks: Path) -> dict:
+def cpu(pids: dict[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+
+def spent(before: dict[str, float], pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds each of ``pids`` used since ``before``."""
+    return {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+
+
+async def drive(
+    project: Path, count: int, args: argparse.Namespace, marks: Path, pids: dict[str, int]
+) -> dict:
     from raw.orchestrator.connect import connect
     from raw.project import Project
 
@@ -253,6 +264,7 @@ async def drive(project: Path, count: int, args: argparse.Namespace, marks: Path
         await client.get_workflow_handle(ids[n]).signal("booked", {"slot": n})
 
     found: dict[str, Any] = {"count": count}
+    cpu0 = cpu(pids)
     t0 = time.monotonic()
     started, last_start = await bounded(count, args.in_flight, start, t0 + args.phase_seconds)
     found["started"] = started
@@ -268,15 +280,20 @@ async def drive(project: Path, count: int, args: argparse.Namespace, marks: Path
     )
     found["waiting"] = waiting
     found["all_waiting_s"] = when - t0
+    found["cpu_to_waiting_s"] = spent(cpu0, pids)
     print(
-        f"    {waiting} waiting after {found['all_waiting_s']:.1f} s",
+        f"    {waiting} waiting after {found['all_waiting_s']:.1f} s; CPU seconds meanwhile: "
+        + ", ".join(f"{n} {v:.1f}" for n, v in found["cpu_to_waiting_s"].items()),
         file=sys.stderr,
         flush=True,
     )
     return found | {"_ids": ids, "_wake": wake}
 
 
-async def wake_all(found: dict[str, Any], args: argparse.Namespace, marks: Path) -> None:
+async def wake_all(
+    found: dict[str, Any], args: argparse.Namespace, marks: Path, pids: dict[str, int]
+) -> None:
+    cpu0 = cpu(pids)
     t0 = time.monotonic()
     woken, last_signal = await bounded(
         found["waiting"], args.in_flight, found["_wake"], t0 + args.phase_seconds
@@ -289,9 +306,11 @@ async def wake_all(found: dict[str, Any], args: argparse.Namespace, marks: Path)
     found["completed"] = completed
     found["wake_all_s"] = when - t0
     found["wake_per_s"] = completed / max(when - t0, 1e-9)
+    found["cpu_to_woken_s"] = spent(cpu0, pids)
     print(
         f"    {woken} signalled in {found['signal_s']:.1f} s; {completed} completed after "
-        f"{found['wake_all_s']:.1f} s ({found['wake_per_s']:.0f}/s)",
+        f"{found['wake_all_s']:.1f} s ({found['wake_per_s']:.0f}/s); CPU seconds meanwhile: "
+        + ", ".join(f"{n} {v:.1f}" for n, v in found["cpu_to_woken_s"].items()),
         file=sys.stderr,
         flush=True,
     )
@@ -315,10 +334,10 @@ def measure(count: int, args: argparse.Namespace) -> dict[str, Any]:
 
             async def both() -> dict[str, Any]:
                 with Peaks(pids) as peaks:
-                    found = await drive(project, count, args, marks)
+                    found = await drive(project, count, args, marks, pids)
                     found["waiting_rss_mb"] = {n: rss_mb(p) for n, p in pids.items()}
                     found["peak_start_rss_mb"] = dict(peaks.peak)
-                    await wake_all(found, args, marks)
+                    await wake_all(found, args, marks, pids)
                     found["peak_rss_mb"] = dict(peaks.peak)
                 found["after_rss_mb"] = {n: rss_mb(p) for n, p in pids.items()}
                 return found
