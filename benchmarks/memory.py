@@ -247,11 +247,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20, help="wrk's load")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--drain-seconds", type=float, default=120)
-    parser.add_argument("--quick", action="store_true", help="make bench's: 8 s, 60 s to drain")
+    parser.add_argument("--quick", action="store_true", help="make bench's: 8 s, 30 s to drain")
     parser.add_argument("--json", action="store_true", help="the figures as JSON on stdout")
     args = parser.parse_args()
     if args.quick:
-        args.seconds, args.drain_seconds = 8, 60
+        args.seconds, args.drain_seconds = 8, 30
     result = run(args)
     print_table(result)
     if args.json:

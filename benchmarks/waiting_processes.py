@@ -367,11 +367,11 @@ def main() -> None:
     parser.add_argument(
         "--phase-seconds", type=float, default=300, help="cut a phase short after this"
     )
-    parser.add_argument("--quick", action="store_true", help="make bench's: 1,000 only")
+    parser.add_argument("--quick", action="store_true", help="make bench's: 300 only")
     parser.add_argument("--json", action="store_true", help="the figures as JSON on stdout")
     args = parser.parse_args()
     if args.quick:
-        args.counts = "1000"
+        args.counts = "300"
     result: dict[str, Any] = {
         "benchmark": "waiting_processes",
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
