@@ -335,9 +335,13 @@ def summary(values: list[float]) -> dict[str, float]:
 
 def role(statement: str) -> str:
     """Which of the claim's statements ``statement`` is."""
-    if statement.lstrip().upper().startswith("SELECT"):
-        return "pick expired"
-    return "take pending" if "next_attempt_at <=" in statement else "take expired"
+    words = statement.split()
+    first = words[0].upper() if words else ""
+    if first in ("BEGIN", "SELECT"):
+        return {"BEGIN": "begin", "SELECT": "pick expired"}[first]
+    if "WITH picked" in statement or "IN (SELECT" in statement:
+        return "take pending"
+    return "take expired"
 
 
 async def measure_sizes(
