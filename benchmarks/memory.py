@@ -15,10 +15,10 @@ coordinator takes the deliveries, the dispatcher starts the processes, the engin
 keeps them, the worker runs their first steps.
 
 Figures (VmRSS from /proc, MB): each part idle (all started, 3 s of quiet), at its
-peak while wrk sends signed deliveries for ``--seconds`` (sampled every 0.25 s), at
-the end of the load, and after the dispatcher has started every accepted delivery's
-process (or ``--drain-seconds`` passed); with the requests/s, the processes started
-and the load average.
+peak while wrk sends signed deliveries for ``--seconds`` and after (sampled every
+0.25 s), at the end of the load, and once the dispatcher has started every accepted
+delivery's process or ``--drain-seconds`` have passed (the table says which); with
+the requests/s, the processes started and the load average.
 """
 
 from __future__ import annotations
@@ -194,7 +194,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     file=sys.stderr,
                     flush=True,
                 )
-                deadline = time.monotonic() + args.drain_seconds
+                t_load_end = time.monotonic()
+                deadline = t_load_end + args.drain_seconds
                 while True:
                     counts = inbox_counts(url)
                     open_ = counts.get("pending", 0) + counts.get("in_progress", 0)
@@ -202,6 +203,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         break
                     time.sleep(0.5)
                 drained = snapshot(pids)
+                drain_s = time.monotonic() - t_load_end
             peak = dict(peaks.peak)
             started = sum(1 for line in marks.read_text().splitlines()) if marks.exists() else 0
     result = {
@@ -216,6 +218,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "peak_mb": peak,
         "end_of_load_mb": loaded,
         "drained_mb": drained,
+        "drain_s": drain_s,
+        "drained": not open_,
         "load_before": load_before,
         "load_average": os.getloadavg()[0],
     }
@@ -231,11 +235,12 @@ def print_table(result: dict[str, Any]) -> None:
         f"{result['inbox']}; {result['processes_waiting']} processes reached their wait)",
         file=out,
     )
-    print(f"{'part':<13}{'idle':>7}{'peak':>8}{'end of load':>13}{'drained':>9}", file=out)
+    later = f"{'drained' if result['drained'] else 'not drained'} {result['drain_s']:.0f} s later"
+    print(f"{'part':<13}{'idle':>7}{'peak':>8}{'end of load':>13}  {later}", file=out)
     for part in PARTS:
         print(
             f"{part:<13}{result['idle_mb'][part]:>7.0f}{result['peak_mb'][part]:>8.0f}"
-            f"{result['end_of_load_mb'][part]:>13.0f}{result['drained_mb'][part]:>9.0f}",
+            f"{result['end_of_load_mb'][part]:>13.0f}  {result['drained_mb'][part]:.0f}",
             file=out,
         )
     print(
