@@ -95,9 +95,9 @@ class InboxStatements:
         # re-check that they still are (safe without row locks too), in a form no index
         # serves (``status || ''``): the primary key is the one way in. An OR with the
         # pending condition made SQLite's planner (no statistics) read every due record
-        # through the (status, next_attempt_at) index on each take; PostgreSQL's took the
-        # same index for ``status = 'in_progress'`` and met each claimed record's past
-        # versions there (benchmarks/claim_growth.py).
+        # through the (status, next_attempt_at) index on each take; given a plain
+        # ``status = 'in_progress'``, PostgreSQL's planner took that index instead of the
+        # key, and the take grew with the table (benchmarks/claim_growth.py).
         still_expired = and_(t.c.status.concat("") == "in_progress", t.c.lease_expires_at <= _now())
         self.take: Update = update(t).where(chosen, still_expired).values(claim).returning(*claimed)
         """Take the records ``ids`` (picked as expired before), if their leases still are."""
