@@ -104,9 +104,9 @@ class Project:
         it is, for :meth:`workflow_dir` to report.
         """
         check_workflow_id(name)
+        if (self.workflows_dir / name / "run.py").is_file():
+            return name  # an exact folder: no need to list them all (once per activity run)
         ids = self.workflow_ids()
-        if name in ids:
-            return name
         originals = {i: n for i in ids if (n := original_name(i)) is not None}
         tiers = (
             [i for i, short in originals.items() if short == name],
