@@ -243,8 +243,8 @@ def _run_in_process(
         propagate_interrupt=False,
     )
     try:
-        found = projects.get(project_dir) if projects is not None else project_dir
-        target = resolve(call.workflow, found)
+        where = projects.get(project_dir) if projects is not None else project_dir
+        target = resolve(call.workflow, where)
     except RawError as exc:
         status: RunStatus = (
             "invalid_input"
