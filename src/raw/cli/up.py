@@ -262,8 +262,9 @@ async def _sync_schedules(supervisor: Supervisor, project: Project) -> None:
         client = await connect(project, target=resolve_target(project))
         config = orchestrator_config(project)
         report = await sync_schedules(client, config, project=project)
-    except (RawError, RPCError) as exc:
-        supervisor.say(f"Error: {exc}", name="schedules")
+    except Exception as exc:  # as the separate process did: said, then raw up stops
+        said = str(exc) if isinstance(exc, RawError | RPCError) else f"{type(exc).__name__}: {exc}"
+        supervisor.say(f"Error: {said}", name="schedules")
         raise PartFailedError("schedules sync", "it failed (its log is above)") from None
     for line in sync_lines(report, config, owner_name(project)):
         supervisor.say(line, name="schedules")
