@@ -104,8 +104,8 @@ class Project:
         it is, for :meth:`workflow_dir` to report.
         """
         check_workflow_id(name)
-        if (self.workflows_dir / name / "run.py").is_file():
-            return name  # an exact folder: no need to list them all (once per activity run)
+        if (self.workflows_dir / name / "run.py").is_file():  # no listing: flat in project size
+            return name
         ids = self.workflow_ids()
         originals = {i: n for i in ids if (n := original_name(i)) is not None}
         tiers = (
