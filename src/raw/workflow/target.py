@@ -88,13 +88,14 @@ class WorkflowTarget:
         )
 
 
-def resolve(workflow_id: str, project_dir: Path | str | None = None) -> WorkflowTarget:
+def resolve(workflow_id: str, project_dir: Project | Path | str | None = None) -> WorkflowTarget:
     """Find a workflow by id (or a name for an original folder, see Project.resolve_workflow_id).
 
+    ``project_dir`` may be a :class:`Project` already found (a worker keeps its own).
     Raises InvalidWorkflowIdError, ProjectError, WorkflowNotFoundError, AmbiguousWorkflowError.
     """
     check_workflow_id(workflow_id)
-    project = find_project(project_dir)
+    project = project_dir if isinstance(project_dir, Project) else find_project(project_dir)
     workflow_id = project.resolve_workflow_id(workflow_id)
     target = WorkflowTarget(workflow_id, project.workflow_dir(workflow_id), project)
     project.config  # noqa: B018 - a bad config.yaml is reported before the run starts
