@@ -2,6 +2,7 @@
 
     python benchmarks/dispatch_capacity.py [--records 20000] [--rounds 3]
                                            [--dispatchers 1,2] [--databases postgresql,sqlite]
+                                           [--quick] [--json]
 
 The inbox is filled in one transaction with ``--records`` due records whose action
 is ``none`` (claimed, performed, marked done: what is measured is the dispatcher's
@@ -12,15 +13,18 @@ the last record done (from the records' own ``done_at``), and the dispatchers' C
 per record (from /proc). The counts take turns in each round (1, 2, 1, 2, ...) on
 the same database, and the figures are medians with their spread: the machine is
 shared. On PostgreSQL the backlog's transaction sends ``NOTIFY raw_inbox`` as the
-routes do; on SQLite the dispatchers find it by polling.
+routes do; on SQLite the dispatchers find it by polling. ``--quick`` (make bench's): one
+round of 5,000 records; ``--json``: the figures as JSON on stdout, the rest on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -120,7 +124,9 @@ def drained(engine: Any, after: int, records: int, timeout_seconds: float) -> An
         time.sleep(0.1)
 
 
-def measure(url: str, work: Path, args: argparse.Namespace, data_dir: Path | None = None) -> None:
+def measure(
+    url: str, work: Path, args: argparse.Namespace, data_dir: Path | None = None
+) -> dict[str, Any]:
     import asyncio
 
     from sqlalchemy import create_engine
@@ -157,6 +163,7 @@ def measure(url: str, work: Path, args: argparse.Namespace, data_dir: Path | Non
                 )
     finally:
         engine.dispose()
+    found: dict[str, Any] = {"runs": {str(n): runs[n] for n in counts}, "ratios": {}}
     print("  records/s, median, spread, each round:")
     for n in counts:
         values = [r["per_s"] for r in runs[n]]
@@ -168,10 +175,12 @@ def measure(url: str, work: Path, args: argparse.Namespace, data_dir: Path | Non
         base = runs[counts[0]]
         for n in counts[1:]:
             ratios = [o["per_s"] / b["per_s"] for b, o in zip(base, runs[n], strict=True)]
+            found["ratios"][f"{n}/{counts[0]}"] = ratios
             print(
                 f"  {n} against {counts[0]}, per round: {statistics.median(ratios):.2f}  "
                 f"{min(ratios):.2f}-{max(ratios):.2f}  [{', '.join(f'{r:.2f}' for r in ratios)}]"
             )
+    return found
 
 
 def main() -> None:
@@ -182,8 +191,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--dispatchers", default="1,2")
     parser.add_argument("--databases", default="postgresql,sqlite")
+    parser.add_argument("--quick", action="store_true", help="make bench's: 1 round of 5,000")
+    parser.add_argument(
+        "--json", action="store_true", help="the figures as JSON on stdout (the rest on stderr)"
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    if args.quick:
+        args.records, args.rounds = 5_000, 1
+    result: dict[str, Any] = {
+        "benchmark": "dispatch_capacity",
+        "records": args.records,
+        "load_before": os.getloadavg()[0],
+        "databases": {},
+    }
+    quiet = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
+    with quiet, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for kind, url, data_dir in each_database(args.databases, work):
             print(
@@ -191,7 +213,10 @@ def main() -> None:
                 f"{args.records} records each",
                 flush=True,
             )
-            measure(url, work, args, data_dir=data_dir)
+            result["databases"][kind] = measure(url, work, args, data_dir=data_dir)
+    result["load_average"] = os.getloadavg()[0]
+    if args.json:
+        print(json.dumps(result))
 
 
 if __name__ == "__main__":

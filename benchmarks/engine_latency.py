@@ -39,10 +39,9 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from raw.ports import free_port
-
 with workflow.unsafe.imports_passed_through():  # else every workflow run re-imports them
     from raw.orchestrator.engine import TUNING, find_binary, tuning_flags
+    from raw.ports import free_port
 
 
 @activity.defn

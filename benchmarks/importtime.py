@@ -21,14 +21,16 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from workflow_overhead import HERE, make_project
+from workflow_overhead import HERE, compile_kit, launch_env, make_project
 
 LINE = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 
 def sample(cmd: list[str], cwd: Path) -> tuple[Counter[str], Counter[str]]:
     """(self microseconds by top-level package, cumulative microseconds by raw module)."""
-    err = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=True).stderr
+    err = subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, check=True, env=launch_env()
+    ).stderr
     by_package: Counter[str] = Counter()
     raw_cumulative: Counter[str] = Counter()
     for match in LINE.finditer(err):
@@ -54,8 +56,9 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as tmp:
         root = make_project(Path(tmp))
+        compile_kit()
         for cmd in commands.values():  # warm: .pyc files, raw's config cache
-            subprocess.run(cmd, cwd=root, capture_output=True, check=True)
+            subprocess.run(cmd, cwd=root, capture_output=True, check=True, env=launch_env())
         samples: dict[str, list[tuple[Counter[str], Counter[str]]]] = {n: [] for n in commands}
         for _ in range(args.launches):
             for name, cmd in commands.items():

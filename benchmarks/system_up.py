@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from raw.ports import free_port
 
@@ -49,6 +50,22 @@ def copy_hiring(target: Path) -> Path:
     return copy_project(HIRING, target)
 
 
+CPU_TO_READY: list[float] = []
+"""CPU seconds `raw up` and its processes used until "Ready", one per start (load-proof-ish)."""
+
+
+def cpu_of_tree(pid: int) -> float:
+    """CPU seconds of a process, its reaped children and its live descendants."""
+    parent = psutil.Process(pid)
+    times = parent.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in parent.children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child_times = child.cpu_times()
+            total += child_times.user + child_times.system
+    return total
+
+
 def time_up(root: Path, *, keep_engine: bool) -> float:
     """Seconds from launching `raw up` to its "Ready" line; then stops it."""
     port = free_port()
@@ -68,6 +85,7 @@ def time_up(root: Path, *, keep_engine: bool) -> float:
     for line in process.stdout:
         if "Ready in" in line:
             elapsed = time.monotonic() - t0
+            CPU_TO_READY.append(cpu_of_tree(process.pid))
             break
     process.send_signal(signal.SIGTERM)
     for _ in process.stdout:
@@ -150,7 +168,9 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as folder:
         root = copy_hiring(Path(folder) / "hiring")
         first = time_up(root, keep_engine=True)
+        CPU_TO_READY.clear()
         warm = [time_up(root, keep_engine=True) for _ in range(args.starts)]
+        warm_cpu = list(CPU_TO_READY)
         serve = [time_serve(root) for _ in range(args.starts)]
         subprocess.run([RAW, "engine", "stop"], cwd=root, env=clean_env(), capture_output=True)
         cold_engine = time_up(root, keep_engine=False)
@@ -161,6 +181,10 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         f"  (min {min(warm):.2f}, max {max(warm):.2f})"
     )
     print(f"    warm, engine stopped (raw up starts it):  {cold_engine:.2f} s")
+    print(
+        f"    CPU used to ready (raw up + its processes; the engine not counted), warm, "
+        f"median: {statistics.median(warm_cpu):.2f} s"
+    )
     print(f"    baseline raw serve alone -> /health, median: {statistics.median(serve):.2f} s")
     print(
         f"    ratio warm raw up / raw serve alone: "
@@ -184,6 +208,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "load_average": os.getloadavg()[0],
         "first_s": first,
         "warm_s": warm,
+        "warm_cpu_s": warm_cpu,
         "serve_s": serve,
         "cold_engine_s": cold_engine,
         "scenario_s": full,

@@ -6,7 +6,6 @@ current one, then each parent, until one holds ``.raw/``.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from functools import cached_property
@@ -104,9 +103,9 @@ class Project:
         it is, for :meth:`workflow_dir` to report.
         """
         check_workflow_id(name)
-        ids = self.workflow_ids()
-        if name in ids:
+        if (self.workflows_dir / name / "run.py").is_file():  # no listing: flat in project size
             return name
+        ids = self.workflow_ids()
         originals = {i: n for i in ids if (n := original_name(i)) is not None}
         tiers = (
             [i for i, short in originals.items() if short == name],
@@ -128,6 +127,8 @@ class Project:
         workflow_id = self.resolve_workflow_id(workflow_id)
         folder = self.workflows_dir / workflow_id
         if not (folder / "run.py").is_file():
+            import difflib  # Lazy: only a name that fits no workflow needs the suggestions.
+
             raise WorkflowNotFoundError(
                 workflow_id,
                 candidates=difflib.get_close_matches(workflow_id, self.workflow_ids(), n=3),

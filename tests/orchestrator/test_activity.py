@@ -310,3 +310,42 @@ def test_cancelling_the_activity_stops_the_raw_run(
     assert [s["name"] for s in manifest["steps"]] == ["wait"]
     if mode == "subprocess":
         assert not pid_alive(int(lines[0].split()[1]))
+
+
+NOOP_RUN = """
+from pydantic import BaseModel
+
+from raw import BaseWorkflow, step
+
+
+class Params(BaseModel):
+    n: int = 1
+
+
+class Noop(BaseWorkflow[Params]):
+    @step("noop")
+    def noop(self) -> int:
+        return self.params.n
+"""
+
+
+def test_a_worker_sees_config_edits_and_new_workflows_between_runs(project: Project) -> None:
+    """The activity keeps the project it found, but an edited config.yaml is read again
+    (here: runs_dir moves the next run's record) and a workflow added later is found."""
+    activities = RawActivities(project_dir=project.root)
+    project.add_workflow("first", NOOP_RUN)
+
+    first = asyncio.run(activities.run(RawWorkflowCall(workflow="first", args=["--n=2"])))
+    assert (first.status, first.output) == ("succeeded", 2)
+    assert len(project.runs("first")) == 1
+
+    config = project.root / ".raw" / "config.yaml"
+    config.write_text("version: 1\nname: test\nruns_dir: moved-runs\n", encoding="utf-8")
+    stat = config.stat()  # a new modification time even on a coarse clock
+    os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    project.add_workflow("second", NOOP_RUN)
+
+    second = asyncio.run(activities.run(RawWorkflowCall(workflow="second", args=["--n=3"])))
+    assert (second.status, second.output) == ("succeeded", 3)
+    assert [p.name for p in (project.root / "moved-runs" / "second").iterdir()] == [second.run_id]
+    assert project.runs("second") == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 import socket
 import subprocess
@@ -10,6 +12,11 @@ from pathlib import Path
 
 import pytest
 from tests.examples.conftest import copy_hiring
+
+from raw.cli.up import _sync_schedules
+from raw.ports import free_port
+from raw.project import Project
+from raw.up.supervisor import PartFailedError, Supervisor
 
 RAW = str(Path(sys.executable).with_name("raw"))
 
@@ -88,3 +95,23 @@ def test_make_up_passes_port_to_raw_up() -> None:
     )
     assert planned.returncode == 0, planned.stderr
     assert f"cd examples/hiring && {venv}/bin/raw up --port 8123" in planned.stdout
+
+
+def test_a_failed_schedules_sync_is_said_and_stops_raw_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """raw up syncs the schedules in its own process: a failure is said under the
+    `schedules` prefix and ends the start as a part that failed (no traceback)."""
+    root = copy_hiring(tmp_path / "hiring")
+    monkeypatch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{free_port()}")  # nothing listens
+    out = io.StringIO()
+
+    async def sync() -> None:
+        supervisor = Supervisor(env={}, cwd=str(root), out=out)
+        await _sync_schedules(supervisor, Project(root))
+
+    with pytest.raises(PartFailedError, match="schedules sync did not start: it failed"):
+        asyncio.run(sync())
+    said = out.getvalue()
+    assert "schedules |" in said and "Error: Cannot reach Temporal at 127.0.0.1:" in said
+    assert "Traceback" not in said

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from temporalio.client import Client
 
     from raw.config.orchestrator import OrchestratorConfig
-    from raw.orchestrator.schedules import ScheduleInfo
+    from raw.orchestrator.schedules import ScheduleInfo, SyncReport
     from raw.project import Project
 
 EXAMPLES = """\
@@ -60,20 +60,28 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if args.json:
             output.emit_json({"project": owner_name(owner), **report.model_dump(mode="json")})
             return output.OK
+        for line in sync_lines(report, config, owner_name(owner)):
+            output.err(line)
+        return output.OK
+
+    run_with_client(args, work)
+
+
+def sync_lines(report: SyncReport, config: OrchestratorConfig, owner: str) -> list[str]:
+    """What ``raw schedules sync`` says about a sync (``raw up`` says the same)."""
+    lines = [
+        f"  {verb:<9}  {schedule_id}"
         for verb, ids in (
             ("created", report.created),
             ("updated", report.updated),
             ("deleted", report.deleted),
             ("unchanged", report.unchanged),
-        ):
-            for schedule_id in ids:
-                output.err(f"  {verb:<9}  {schedule_id}")
-        total = len(config.schedules)
-        summary = "in sync" if not report.changed else "synced"
-        output.err(f"Schedules {summary}: {total} configured for '{owner_name(owner)}'.")
-        return output.OK
-
-    run_with_client(args, work)
+        )
+        for schedule_id in ids
+    ]
+    summary = "in sync" if not report.changed else "synced"
+    lines.append(f"Schedules {summary}: {len(config.schedules)} configured for '{owner}'.")
+    return lines
 
 
 def _line(info: ScheduleInfo) -> str:

@@ -3,9 +3,9 @@
 In order: development secrets (``.raw/local.env``), the embedded Temporal engine
 (unless an address is configured), the database's migrations, then the parts in
 processes of their own, started together: the local integrations (SMTP catcher,
-phone simulator), the worker, the coordinator (with its dispatcher); then the
-schedules are synced. It prints the URLs and streams every part's log with a
-prefix. Ctrl-C or SIGTERM stops every part (and the engine if it started it);
+phone simulator), the worker, the coordinator (with its dispatcher); while they
+start, the schedules are synced in this process. It prints the URLs and streams
+every part's log with a prefix. Ctrl-C or SIGTERM stops every part (and the engine if it started it);
 processes waiting in Temporal wait on, and the next ``raw up`` resumes them.
 
 While it runs, ``.raw/up/state.json`` says where (:mod:`raw.up_state`): the other
@@ -251,6 +251,28 @@ def _watch_engine(supervisor: Supervisor, project: Project) -> asyncio.Task[None
     return asyncio.create_task(supervisor.keep_alive("engine", alive, restart))
 
 
+async def _sync_schedules(supervisor: Supervisor, project: Project) -> None:
+    """``raw schedules sync`` in this process, its lines prefixed ``schedules``."""
+    # Lazy: raw --help imports this module; only raw up loads Temporal.
+    from temporalio.service import RPCError
+
+    from raw.cli.schedules import sync_lines
+    from raw.orchestrator.connect import connect, orchestrator_config, resolve_target
+    from raw.orchestrator.schedules import owner_name, sync_schedules
+    from raw.up.supervisor import PartFailedError
+
+    try:
+        client = await connect(project, target=resolve_target(project))
+        config = orchestrator_config(project)
+        report = await sync_schedules(client, config, project=project)
+    except Exception as exc:  # as the separate process did: said, then raw up stops
+        said = str(exc) if isinstance(exc, RawError | RPCError) else f"{type(exc).__name__}: {exc}"
+        supervisor.say(f"Error: {said}", name="schedules")
+        raise PartFailedError("schedules sync", "it failed (its log is above)") from None
+    for line in sync_lines(report, config, owner_name(project)):
+        supervisor.say(line, name="schedules")
+
+
 async def _run(
     args: argparse.Namespace,
     project: Any,
@@ -322,10 +344,12 @@ async def _run(
             loop.add_signal_handler(signum, stop.set)
     code = output.OK
     try:
-        await asyncio.gather(*(supervisor.start(part) for part in parts))
-        sync = [*raw, "schedules", "sync"]
-        if system.orchestrator.schedules and await supervisor.run_once("schedules", sync):
-            raise PartFailedError("schedules sync", "it failed (its log is above)")
+        # The schedules need only the engine: synced here while the parts start, not after
+        # them in a process of its own (another Python start and import of temporalio).
+        starting = [supervisor.start(part) for part in parts]
+        if system.orchestrator.schedules:
+            starting.append(_sync_schedules(supervisor, project))
+        await asyncio.gather(*starting)
         supervisor.say(f"Ready in {time.monotonic() - t0:.1f} s.")
         supervisor.say(f"  API docs:       {base}/docs")
         supervisor.say(f"  Operator page:  {base}/operator  (sign in with RAW_API_TOKEN)")

@@ -8,7 +8,6 @@ close, "Did you mean ...?".
 
 from __future__ import annotations
 
-import difflib
 import json
 import typing
 from pathlib import Path
@@ -36,6 +35,12 @@ __all__ = [
 ]
 
 
+def _no_entries() -> dict[str, Any]:
+    """An empty mapping, as a default factory: not the builtin ``dict``, whose signature
+    Pydantic would parse with the tokenizer (~7 ms of start-up, see raw.workflow.result)."""
+    return {}
+
+
 class GateCommand(Strict):
     """A gate that runs a command from the project's root, within its time limit."""
 
@@ -59,7 +64,7 @@ class GatesConfig(Strict):
         description="Gates `raw gates` runs, in order: built-in names or names under optional.",
     )
     optional: dict[str, GateCommand] = Field(
-        default_factory=dict,
+        default_factory=_no_entries,
         description="Command gates by name, also run by `raw gates` (after the default ones).",
     )
 
@@ -116,7 +121,7 @@ class ProjectConfig(Strict):
         default_factory=BuilderConfig, description="How the builder's tools check the project."
     )
     system_data: dict[str, Any] = Field(
-        default_factory=dict,
+        default_factory=_no_entries,
         alias="system",
         description="The ``system:`` section as written; :attr:`system` is it validated.",
     )
@@ -252,6 +257,8 @@ def describe_problem(
 ) -> str:
     where = ".".join(str(p) for p in (*prefix, *err["loc"]))
     if err["type"] == "extra_forbidden":
+        import difflib  # Lazy: only an unknown key needs "Did you mean ...?" (start-up).
+
         allowed = _allowed_keys(tuple(err["loc"]), root)
         nearest = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
         guess = f". Did you mean '{nearest[0]}'?" if nearest else ""

@@ -92,6 +92,7 @@ from raw.orchestrator._common import (
     RawWorkflowCall,
     RawWorkflowResult,
 )
+from raw.project import Project, find_project
 from raw.workflow.arguments import parse_flags, parse_timeout, read_params, split_args
 from raw.workflow.result import RunResult, RunStatus
 from raw.workflow.runner import RunOptions, error_result, execute, resolve
@@ -189,12 +190,48 @@ def _normalise(call: RawWorkflowCall) -> RawWorkflowCall | RunResult:
     )
 
 
+class _Projects:
+    """The project of each folder given, found once and kept while its config.yaml is unchanged.
+
+    A worker runs many workflows of one project: finding it (resolving paths, walking up
+    to ``.raw/``) and reading its config for every run cost about a quarter of a run.
+    An edited config.yaml (a new modification time) is read again, as before.
+    """
+
+    def __init__(self) -> None:
+        self._found: dict[str, tuple[Project, int | None]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _stamp(project: Project) -> int | None:
+        try:
+            return project.config_path.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def get(self, project_dir: str | None) -> Project | str | None:
+        """The project for ``project_dir``; None (the cwd, which may change) is not kept."""
+        if project_dir is None:
+            return None
+        with self._lock:
+            kept = self._found.get(project_dir)
+        if kept is not None and self._stamp(kept[0]) == kept[1]:
+            return kept[0]
+        project = find_project(project_dir)
+        stamp = self._stamp(project)
+        project.config  # noqa: B018 - read now (it raises ConfigError if bad: then not kept)
+        with self._lock:
+            self._found[project_dir] = (project, stamp)
+        return project
+
+
 def _run_in_process(
     call: RawWorkflowCall,
     *,
     project_dir: str | None,
     idempotency_key: str | None,
     cancel_event: threading.Event,
+    projects: _Projects | None = None,
 ) -> RunResult:
     """Run ``call`` in this thread, as ``raw run`` would (flags parsed against Params)."""
     options = RunOptions(
@@ -207,7 +244,8 @@ def _run_in_process(
         propagate_interrupt=False,
     )
     try:
-        target = resolve(call.workflow, project_dir)
+        where = projects.get(project_dir) if projects is not None else project_dir
+        target = resolve(call.workflow, where)
     except RawError as exc:
         status: RunStatus = (
             "invalid_input"
@@ -363,6 +401,7 @@ class RawActivities:
         self.raw_command = list(raw_command or [sys.executable, "-m", "raw.cli.main"])
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._projects = _Projects()
 
     def activities(self) -> list[Callable[..., Any]]:
         """Both activities, bound to this configuration, for ``Worker(activities=...)``."""
@@ -419,6 +458,7 @@ class RawActivities:
                 project_dir=project_dir,
                 idempotency_key=key,
                 cancel_event=cancel_event,
+                projects=self._projects,
             ),
         )
 

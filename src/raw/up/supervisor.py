@@ -91,21 +91,6 @@ class Supervisor:
             self.out.write(f"{self._prefix(name)} {line}\n")
         self.out.flush()
 
-    async def run_once(self, name: str, command: Sequence[str]) -> int:
-        """Run a one-shot command to its end, its output prefixed like a part's; its exit code."""
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            cwd=self.cwd,
-            env=self.env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        assert process.stdout is not None
-        async for raw in process.stdout:
-            self.say(raw.decode("utf-8", "replace").rstrip(), name=name)
-        return await process.wait()
-
     async def start(self, part: Part, *, timeout_seconds: float = 60.0) -> None:
         """Start ``part`` and wait until it is ready (raises PartFailedError if it is not)."""
         self.parts.append(part)

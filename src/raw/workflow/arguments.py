@@ -17,7 +17,6 @@ options (``--json``, ``--dry``, ``--params``, ``--timeout``, ``--no-cache``,
 
 from __future__ import annotations
 
-import difflib
 import enum
 import json
 import sys
@@ -41,6 +40,8 @@ _FALSE = {"false", "0", "no", "off"}
 
 @dataclass(frozen=True)
 class Flag:
+    """One command-line flag of a workflow, made from a field of its Params."""
+
     field: str
     key: str
     """The key Pydantic validates (the field's alias if it has one)."""
@@ -145,6 +146,8 @@ def _default(info: FieldInfo) -> Any:
 
 
 def _suggest(name: str, flags: list[Flag]) -> str:
+    import difflib  # Lazy: only an unknown flag needs the suggestion (raw run's start-up).
+
     names = [f.flag for f in flags] + [f"--no-{f.flag[2:]}" for f in flags if f.kind == "bool"]
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     if close:

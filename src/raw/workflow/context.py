@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -21,30 +20,59 @@ if TYPE_CHECKING:
     from raw.workflow.result import Artifact, StepResult
 
 
-@dataclass
 class RunContext:
-    workflow_id: str
-    run_id: str
-    handle: RunHandle
-    dry: bool = False
-    workflow_dir: Path | None = None
-    timeout_seconds: float | None = None
-    deadline: float | None = None  # on raw.clock.monotonic()
-    use_cache: bool = True
-    cache_dir: Path | None = None
-    idempotency_key: str | None = None
-    cancel_event: threading.Event = field(default_factory=threading.Event)
-    steps: list[StepResult] = field(default_factory=list)
-    artifacts: list[Artifact] = field(default_factory=list)
-    network_violations: list[DryRunNetworkError] = field(default_factory=list)
-    llm_source: Literal["provider", "recorded"] | None = None
-    """Where ``self.llm`` answered from, once used: "provider" or "recorded"."""
-    span: Any = None
-    """The run's span (a :class:`raw.tracing.OpenSpan`) when tracing is on, else None."""
-    # Typed Any: raw.workflow.workflow_context builds on this module, not the reverse.
-    workflow_context: Any = None
-    """The original runtime's view of this run (``self.context``), made on first use
-    (:class:`raw.workflow.workflow_context.WorkflowContext`)."""
+    """One run as its steps see it: ids, record, deadline, cache and what it produced.
+
+    ``deadline`` is on :func:`raw.clock.monotonic`. ``llm_source`` is where
+    ``self.llm`` answered from, once used: "provider" or "recorded".
+    ``workflow_context`` is the original runtime's view of this run (``self.context``),
+    made on first use (:class:`raw.workflow.workflow_context.WorkflowContext`); typed
+    Any because that module builds on this one, not the reverse. ``span`` is the run's
+    span (a :class:`raw.tracing.OpenSpan`) when tracing is on, else None.
+
+    A plain class, not a dataclass: a dataclass compiles its methods when its module is
+    imported, and ``raw run`` imports this one on every start (benchmarks/README.md).
+    """
+
+    def __init__(
+        self,
+        workflow_id: str,
+        run_id: str,
+        handle: RunHandle,
+        dry: bool = False,
+        workflow_dir: Path | None = None,
+        timeout_seconds: float | None = None,
+        deadline: float | None = None,
+        use_cache: bool = True,
+        cache_dir: Path | None = None,
+        idempotency_key: str | None = None,
+        cancel_event: threading.Event | None = None,
+        steps: list[StepResult] | None = None,
+        artifacts: list[Artifact] | None = None,
+        network_violations: list[DryRunNetworkError] | None = None,
+        llm_source: Literal["provider", "recorded"] | None = None,
+        span: Any = None,
+        workflow_context: Any = None,
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.run_id = run_id
+        self.handle = handle
+        self.dry = dry
+        self.workflow_dir = workflow_dir
+        self.timeout_seconds = timeout_seconds
+        self.deadline = deadline
+        self.use_cache = use_cache
+        self.cache_dir = cache_dir
+        self.idempotency_key = idempotency_key
+        self.cancel_event = cancel_event if cancel_event is not None else threading.Event()
+        self.steps: list[StepResult] = steps if steps is not None else []
+        self.artifacts: list[Artifact] = artifacts if artifacts is not None else []
+        self.network_violations: list[DryRunNetworkError] = (
+            network_violations if network_violations is not None else []
+        )
+        self.llm_source = llm_source
+        self.span = span
+        self.workflow_context = workflow_context
 
     @property
     def mocks_dir(self) -> Path | None:

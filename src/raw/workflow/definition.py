@@ -21,11 +21,11 @@ from raw import clock
 from raw.workflow.context import RunContext, current_run
 from raw.workflow.recorder import OUTPUT_LOG, save_into
 from raw.workflow.steps import StepSpec, get_spec
-from raw.workflow.workflow_context import WorkflowContext, get_workflow_context
 
 if typing.TYPE_CHECKING:
     from raw.workflow.llm import LLM
     from raw.workflow.tools import Tool
+    from raw.workflow.workflow_context import WorkflowContext
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -150,6 +150,10 @@ class WorkflowDefinition(Generic[P]):
         """
         if self._context is not None:
             return self._context
+        # Its module and dataclasses would cost every `raw run` start-up time.
+        # Lazy: the original runtime's context serves only workflows that read it.
+        from raw.workflow.workflow_context import WorkflowContext, get_workflow_context
+
         run = current_run()
         if run is not None and run.workflow_context is None:
             return WorkflowContext.of_run(run, self.params.model_dump(mode="json"))

@@ -126,6 +126,8 @@ def workflow_classes(module: ModuleType) -> list[type[WorkflowDefinition]]:  # t
 
 @dataclass(frozen=True)
 class LoadedWorkflow:
+    """A ``run.py`` imported, and the one workflow class it defines."""
+
     workflow_id: str
     path: Path
     cls: type[WorkflowDefinition]  # type: ignore[type-arg]

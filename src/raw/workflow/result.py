@@ -33,6 +33,13 @@ EXIT_CODES: dict[str, int] = {
 """Process exit code for each run status (the README's table)."""
 
 
+def _no_items() -> list[Any]:
+    """An empty list, as a default factory. Not the builtin ``list``: Pydantic reads a
+    factory's signature, and a builtin's is parsed from text with the tokenizer, whose
+    patterns cost ~7 ms to compile, paid by every ``raw run`` (benchmarks/README.md)."""
+    return []
+
+
 class ErrorInfo(BaseModel):
     type: str
     message: str
@@ -71,7 +78,7 @@ class StepResult(BaseModel):
     started_at: datetime
     ended_at: datetime | None = None
     duration_ms: float | None = None
-    attempts: list[Attempt] = Field(default_factory=list)
+    attempts: list[Attempt] = Field(default_factory=_no_items)
     cached: bool = False
     cost_usd: float | None = None
     """What the step's LLM calls cost, for steps that price them (``@agentic``)."""
@@ -105,9 +112,9 @@ class RunResult(BaseModel):
     dry: bool = False
     llm: Literal["provider", "recorded"] | None = None
     """Where the run's LLM calls were answered from (None: it made none)."""
-    steps: list[StepResult] = Field(default_factory=list)
+    steps: list[StepResult] = Field(default_factory=_no_items)
     timings: Timings
-    artifacts: list[Artifact] = Field(default_factory=list)
+    artifacts: list[Artifact] = Field(default_factory=_no_items)
     run_dir: str | None = None
     log_path: str | None = None
 

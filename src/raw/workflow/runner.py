@@ -44,6 +44,8 @@ from raw.workflow.target import resolve as resolve
 
 @dataclass
 class _Prepared:
+    """A run ready to call, or the result of one that cannot start."""
+
     run: Execution | None = None
     result: RunResult | None = None
 

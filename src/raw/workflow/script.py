@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from raw import clock
 from raw.errors import (
@@ -40,6 +39,9 @@ from raw.workflow.recorder import STDERR_LOG, STDOUT_LOG, default_recorder, writ
 from raw.workflow.redaction import RedactingHandle
 from raw.workflow.result import ErrorInfo, RunResult, RunStatus, Timings
 from raw.workflow.target import RunOptions, WorkflowTarget
+
+if TYPE_CHECKING:
+    import subprocess
 
 __all__ = [
     "DRY_RUN_SCRIPT",
@@ -142,6 +144,9 @@ def params_to_flags(params: dict[str, Any]) -> list[str]:
 
 def script_help(target: WorkflowTarget, extra_paths: Sequence[Path] = ()) -> str:
     """What ``run.py --help`` prints (its own argparse help), for ``raw run <id> --help``."""
+    # Lazy: subprocess costs every `raw run` ~2 ms to import; only plain scripts need it.
+    import subprocess
+
     proc = subprocess.run(
         [sys.executable, str(target.path), "--help"],
         cwd=target.workflow_dir,
@@ -274,6 +279,9 @@ def run_script(
 
     handle.write_manifest(manifest(result("running")))
     echo_out, echo_err = _echo_streams(options)
+    # Lazy: as in script_help, only a plain script's run pays for subprocess.
+    import subprocess
+
     final: RunResult
     try:
         proc = subprocess.Popen(
@@ -324,6 +332,8 @@ def _wait(
     result: Callable[..., RunResult],
     run_dir: Path,
 ) -> RunResult:
+    import subprocess  # Lazy: loaded by run_script already (see script_help)
+
     try:
         code = proc.wait(timeout=options.timeout_seconds)
     except subprocess.TimeoutExpired:
@@ -345,6 +355,8 @@ def _wait(
 
 
 def _stop(proc: subprocess.Popen[bytes], readers: list[threading.Thread]) -> None:
+    import subprocess  # Lazy: loaded by run_script already (see script_help)
+
     proc.terminate()
     try:
         proc.wait(timeout=5)

@@ -56,6 +56,8 @@ NEVER_RETRIED: tuple[type[BaseException], ...] = (
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How ``@retry`` retries a step: attempts, backoff and which errors."""
+
     max_attempts: int = 3
     backoff: Backoff = "exponential"
     base_delay_seconds: float = 1.0
@@ -82,11 +84,15 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class CachePolicy:
+    """How ``@cache`` keeps a step's result."""
+
     ttl_seconds: float | None = None
 
 
 @dataclass(frozen=True)
 class StepSpec:
+    """What the decorators on a method say: its step name, retry, cache and condition."""
+
     func: Callable[..., Any]
     name: str | None = None
     retry: RetryPolicy | None = None

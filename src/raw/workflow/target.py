@@ -19,29 +19,50 @@ from raw.workflow.result import ErrorInfo, RunResult, RunStatus, Timings
 __all__ = ["RunOptions", "WorkflowTarget", "error_result", "resolve"]
 
 
-@dataclass
 class RunOptions:
-    dry: bool = False
-    timeout_seconds: float | None = None
-    use_cache: bool = True
-    idempotency_key: str | None = None
-    correlation_id: str | None = None
-    """The id of what caused the run (a webhook delivery), kept in its manifest."""
-    cancel_event: threading.Event | None = None
-    recorder: Recorder | None = None
-    entry_point: str = "python"
-    on_hard_timeout: Callable[[RunResult], None] | None = None
-    """CLI only: called from a timer thread at the deadline with the timed-out result."""
-    propagate_interrupt: bool = True
-    """Re-raise KeyboardInterrupt after recording the run as cancelled (the CLI prints instead)."""
-    echo_output: bool = False
-    """Copy a plain script's output to this process's stdout and stderr as it comes (CLI)."""
-    chdir_to_run: bool = False
-    """Run with the run's folder as the working directory, as the original runtime did.
+    """How one run runs: dry or not, its deadline, its cache, where it is recorded.
 
-    ``raw run`` sets it (one run per process); in-process callers (the coordinator, a
-    worker) run many at once and keep theirs, since the working directory is per process.
+    ``correlation_id`` is the id of what caused the run (a webhook delivery), kept in
+    its manifest. ``on_hard_timeout`` (CLI only) is called from a timer thread at the
+    deadline with the timed-out result. ``propagate_interrupt`` re-raises
+    KeyboardInterrupt after recording the run as cancelled (the CLI prints instead).
+    ``echo_output`` copies a plain script's output to this process's stdout and stderr
+    as it comes (CLI). ``chdir_to_run`` runs with the run's folder as the working
+    directory, as the original runtime did: ``raw run`` sets it (one run per process);
+    in-process callers (the coordinator, a worker) run many at once and keep theirs,
+    since the working directory is per process.
+
+    A plain class, not a dataclass: a dataclass compiles its methods when its module is
+    imported, and ``raw run`` imports this one on every start (benchmarks/README.md).
     """
+
+    def __init__(
+        self,
+        dry: bool = False,
+        timeout_seconds: float | None = None,
+        use_cache: bool = True,
+        idempotency_key: str | None = None,
+        correlation_id: str | None = None,
+        cancel_event: threading.Event | None = None,
+        recorder: Recorder | None = None,
+        entry_point: str = "python",
+        on_hard_timeout: Callable[[RunResult], None] | None = None,
+        propagate_interrupt: bool = True,
+        echo_output: bool = False,
+        chdir_to_run: bool = False,
+    ) -> None:
+        self.dry = dry
+        self.timeout_seconds = timeout_seconds
+        self.use_cache = use_cache
+        self.idempotency_key = idempotency_key
+        self.correlation_id = correlation_id
+        self.cancel_event = cancel_event
+        self.recorder = recorder
+        self.entry_point = entry_point
+        self.on_hard_timeout = on_hard_timeout
+        self.propagate_interrupt = propagate_interrupt
+        self.echo_output = echo_output
+        self.chdir_to_run = chdir_to_run
 
 
 @dataclass
@@ -67,13 +88,14 @@ class WorkflowTarget:
         )
 
 
-def resolve(workflow_id: str, project_dir: Path | str | None = None) -> WorkflowTarget:
+def resolve(workflow_id: str, project_dir: Project | Path | str | None = None) -> WorkflowTarget:
     """Find a workflow by id (or a name for an original folder, see Project.resolve_workflow_id).
 
+    ``project_dir`` may be a :class:`Project` already found (a worker keeps its own).
     Raises InvalidWorkflowIdError, ProjectError, WorkflowNotFoundError, AmbiguousWorkflowError.
     """
     check_workflow_id(workflow_id)
-    project = find_project(project_dir)
+    project = project_dir if isinstance(project_dir, Project) else find_project(project_dir)
     workflow_id = project.resolve_workflow_id(workflow_id)
     target = WorkflowTarget(workflow_id, project.workflow_dir(workflow_id), project)
     project.config  # noqa: B018 - a bad config.yaml is reported before the run starts

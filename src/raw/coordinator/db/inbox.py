@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Integer, String, and_, bindparam, or_, select, update
+from sqlalchemy import Integer, String, and_, bindparam, select, update
 
 from raw.coordinator.db.models import InboxRecord, UTCDateTime
 from raw.coordinator.db.wakeup import notify_due
@@ -62,7 +62,6 @@ class InboxStatements:
         t = TABLE
         pending = and_(t.c.status == "pending", t.c.next_attempt_at <= _now())
         expired = and_(t.c.status == "in_progress", t.c.lease_expires_at <= _now())
-        due = or_(pending, expired)
         # Pending and expired records are taken by separate statements: one of the OR
         # above cannot follow the index on (status, next_attempt_at), and then sorts the
         # whole backlog on every claim (8.7 ms a pick with 5,000 pending, measured).
@@ -93,16 +92,19 @@ class InboxStatements:
             .limit(limit)
         )
         chosen = t.c.id.in_(bindparam("ids", expanding=True))
-        self.take: Update = (
-            update(t)
-            .where(chosen, due)  # still due: safe without row locks too
-            .values(claim)
-            .returning(*claimed)
-        )
-        """Take the records ``ids`` (picked before), if they are still due."""
+        # The records ``ids`` were picked as expired, so the statements that take them
+        # re-check that they still are (safe without row locks too), in a form no index
+        # serves (``status || ''``): the primary key is the one way in. An OR with the
+        # pending condition made SQLite's planner (no statistics) read every due record
+        # through the (status, next_attempt_at) index on each take; given a plain
+        # ``status = 'in_progress'``, PostgreSQL's planner took that index instead of the
+        # key, and the take grew with the table (benchmarks/claim_growth.py).
+        still_expired = and_(t.c.status.concat("") == "in_progress", t.c.lease_expires_at <= _now())
+        self.take: Update = update(t).where(chosen, still_expired).values(claim).returning(*claimed)
+        """Take the records ``ids`` (picked as expired before), if their leases still are."""
         self.bury: Update = (
             update(t)
-            .where(chosen, due)
+            .where(chosen, still_expired)
             .values(
                 status="dead",
                 lease_owner=None,
