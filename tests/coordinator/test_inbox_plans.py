@@ -73,13 +73,15 @@ async def _claim_statements(url: str) -> list[tuple[str, Any]]:
     leases then) and one more."""
     sent: list[tuple[str, Any]] = []
     async with Database(url) as db:
-        engine = db._write_engine.sync_engine
+        # The claim's writes go through run_write: on SQLite its in-place writer's engine.
+        writers = [db._write_engine] + ([db._inplace] if db._inplace is not None else [])
 
         def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
             if "raw_inbox" in statement:
                 sent.append((statement, parameters))
 
-        event.listen(engine, "before_cursor_execute", capture)
+        for writer in writers:
+            event.listen(writer.sync_engine, "before_cursor_execute", capture)
         config = DispatcherConfig(concurrency=64, poll_interval_seconds=60)
         dispatcher = Dispatcher(db, config, owner="plans")
         first = await dispatcher._claim(64)
