@@ -5,8 +5,9 @@ In order: development secrets (``.raw/local.env``), the embedded Temporal engine
 processes of their own, started together: the local integrations (SMTP catcher,
 phone simulator), the worker, the coordinator (with its dispatcher); while they
 start, the schedules are synced in this process. It prints the URLs and streams
-every part's log with a prefix. Ctrl-C or SIGTERM stops every part (and the engine if it started it);
-processes waiting in Temporal wait on, and the next ``raw up`` resumes them.
+every part's log with a prefix. Ctrl-C or SIGTERM stops every part (and the engine if
+it started it); processes waiting in Temporal wait on, and the next ``raw up`` resumes
+them.
 
 While it runs, ``.raw/up/state.json`` says where (:mod:`raw.up_state`): the other
 commands find the system there, and a second ``raw up`` in the project refuses to
