@@ -18,7 +18,6 @@ import functools
 import hashlib
 import inspect
 import json
-import logging
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,6 +27,7 @@ from typing import Any, Literal, TypeVar, overload
 from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic_core import to_jsonable_python
 
+from raw._loggers import logger
 from raw import clock, tracing
 from raw.errors import (
     DryRunNetworkError,
@@ -40,7 +40,7 @@ from raw.workflow.context import RunContext, _current_step, current_run, current
 from raw.workflow.result import Attempt, ErrorInfo, StepResult
 
 F = TypeVar("F", bound=Callable[..., Any])
-log = logging.getLogger("raw.workflow")
+log = logger("raw.workflow")
 
 Backoff = Literal["exponential", "fixed", "linear"]
 _BACKOFFS = ("exponential", "fixed", "linear")
