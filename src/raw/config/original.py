@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -37,18 +36,47 @@ ORIGINAL_GATE_TIMEOUT_SECONDS = 300
 _BUILDER_LOOP_KEYS = ("budgets", "skills", "mode")
 
 
-@dataclass
 class OriginalConfig:
-    """What was mapped from a config of the original runtime, for messages and the upgrade."""
+    """What was mapped from a config of the original runtime, for messages and the upgrade.
 
-    version: str | None
-    created_at: str | None = None
-    set_aside: dict[str, Any] = field(default_factory=dict)
-    """Keys this kit has no use for, by dotted path, with their values."""
-    defaults_kept: list[str] = field(default_factory=list)
-    """Keys given the original's default explicitly (dotted paths)."""
-    mapped: dict[str, Any] = field(default_factory=dict)
-    """The whole config in this kit's format: what ``raw config upgrade`` writes."""
+    ``set_aside``: keys this kit has no use for, by dotted path, with their values;
+    ``defaults_kept``: keys given the original's default explicitly (dotted paths);
+    ``mapped``: the whole config in this kit's format, what ``raw config upgrade`` writes.
+
+    A plain class with a dataclass's ``==`` and ``repr``: a dataclass compiles its
+    methods when its module is imported, and ``raw run`` imports this one on every start.
+    """
+
+    _FIELDS = ("version", "created_at", "set_aside", "defaults_kept", "mapped")
+
+    def __init__(
+        self,
+        version: str | None,
+        created_at: str | None = None,
+        set_aside: dict[str, Any] | None = None,
+        defaults_kept: list[str] | None = None,
+        mapped: dict[str, Any] | None = None,
+    ) -> None:
+        self.version = version
+        self.created_at = created_at
+        self.set_aside: dict[str, Any] = {} if set_aside is None else set_aside
+        self.defaults_kept: list[str] = [] if defaults_kept is None else defaults_kept
+        self.mapped: dict[str, Any] = {} if mapped is None else mapped
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, OriginalConfig)
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._values(), strict=True))
+        return f"{type(self).__qualname__}({fields})"
 
     def summary(self) -> str:
         parts = [f"written for the original RAW runtime (version {self.version or '?'})"]
