@@ -22,6 +22,8 @@ import copy
 import re
 from typing import Any
 
+from raw._records import Record
+
 __all__ = [
     "ORIGINAL_GATE_TIMEOUT_SECONDS",
     "OriginalConfig",
@@ -36,18 +38,17 @@ ORIGINAL_GATE_TIMEOUT_SECONDS = 300
 _BUILDER_LOOP_KEYS = ("budgets", "skills", "mode")
 
 
-class OriginalConfig:
+class OriginalConfig(Record):
     """What was mapped from a config of the original runtime, for messages and the upgrade.
 
     ``set_aside``: keys this kit has no use for, by dotted path, with their values;
     ``defaults_kept``: keys given the original's default explicitly (dotted paths);
     ``mapped``: the whole config in this kit's format, what ``raw config upgrade`` writes.
 
-    A plain class with a dataclass's ``==`` and ``repr``: a dataclass compiles its
-    methods when its module is imported, and ``raw run`` imports this one on every start.
+    A plain class with a dataclass's ``==`` and ``repr`` (:mod:`raw._records`: start-up).
     """
 
-    _FIELDS = ("version", "created_at", "set_aside", "defaults_kept", "mapped")
+    _fields = ("version", "created_at", "set_aside", "defaults_kept", "mapped")
 
     def __init__(
         self,
@@ -62,21 +63,6 @@ class OriginalConfig:
         self.set_aside: dict[str, Any] = {} if set_aside is None else set_aside
         self.defaults_kept: list[str] = [] if defaults_kept is None else defaults_kept
         self.mapped: dict[str, Any] = {} if mapped is None else mapped
-
-    def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self._FIELDS)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        assert isinstance(other, OriginalConfig)
-        return self._values() == other._values()
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{n}={v!r}" for n, v in zip(self._FIELDS, self._values(), strict=True))
-        return f"{type(self).__qualname__}({fields})"
 
     def summary(self) -> str:
         parts = [f"written for the original RAW runtime (version {self.version or '?'})"]

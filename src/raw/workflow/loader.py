@@ -16,6 +16,7 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
+from raw._records import FrozenRecord
 from raw.errors import WorkflowLoadError
 from raw.workflow.definition import WorkflowDefinition
 
@@ -123,14 +124,14 @@ def workflow_classes(module: ModuleType) -> list[type[WorkflowDefinition]]:  # t
     return [c for c in defined if not any(o is not c and issubclass(o, c) for o in defined)]
 
 
-class LoadedWorkflow:
+class LoadedWorkflow(FrozenRecord):
     """A ``run.py`` imported, and the one workflow class it defines.
 
-    A plain class with a frozen dataclass's ``==``, hash and ``repr``: a dataclass
-    compiles its methods when its module is imported, on every ``raw run``.
+    Frozen, with a dataclass's ``==``, hash and ``repr`` (:mod:`raw._records`: start-up).
     """
 
     __slots__ = ("cls", "path", "workflow_id")
+    _fields = ("workflow_id", "path", "cls")
 
     workflow_id: str
     path: Path
@@ -142,32 +143,7 @@ class LoadedWorkflow:
         path: Path,
         cls: type[WorkflowDefinition],  # type: ignore[type-arg]
     ) -> None:
-        object.__setattr__(self, "workflow_id", workflow_id)
-        object.__setattr__(self, "path", path)
-        object.__setattr__(self, "cls", cls)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError(f"cannot assign to field '{name}': a LoadedWorkflow is frozen")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"cannot delete field '{name}': a LoadedWorkflow is frozen")
-
-    def _values(self) -> tuple[str, Path, type]:
-        return (self.workflow_id, self.path, self.cls)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, LoadedWorkflow) or other.__class__ is not self.__class__:
-            return NotImplemented
-        return self._values() == other._values()
-
-    def __hash__(self) -> int:
-        return hash(self._values())
-
-    def __repr__(self) -> str:
-        return (
-            f"LoadedWorkflow(workflow_id={self.workflow_id!r}, path={self.path!r}, "
-            f"cls={self.cls!r})"
-        )
+        self._set(workflow_id=workflow_id, path=path, cls=cls)
 
 
 def load_workflow(
