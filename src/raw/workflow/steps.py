@@ -28,6 +28,7 @@ from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic_core import to_jsonable_python
 
 from raw._loggers import logger
+from raw._records import FrozenRecord
 from raw import clock, tracing
 from raw.errors import (
     DryRunNetworkError,
@@ -82,11 +83,19 @@ class RetryPolicy:
         )
 
 
-@dataclass(frozen=True)
-class CachePolicy:
-    """How ``@cache`` keeps a step's result."""
+class CachePolicy(FrozenRecord):
+    """How ``@cache`` keeps a step's result.
 
-    ttl_seconds: float | None = None
+    Frozen, with a dataclass's ``==``, hash and ``repr`` (:mod:`raw._records`: start-up).
+    """
+
+    __slots__ = ("ttl_seconds",)
+    _fields = __slots__
+
+    ttl_seconds: float | None
+
+    def __init__(self, ttl_seconds: float | None = None) -> None:
+        self._set(ttl_seconds=ttl_seconds)
 
 
 @dataclass(frozen=True)
