@@ -35,8 +35,8 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from raw._loggers import logger
 from raw import clock
+from raw._loggers import logger
 
 __all__ = [
     "ENDPOINT_SETTINGS",

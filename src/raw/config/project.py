@@ -235,7 +235,8 @@ def _constructed(model: type[BaseModel], data: dict[str, Any]) -> Any:
     for name, field in model.model_fields.items():
         inner = _model_in(field.annotation)
         if name not in data:
-            if inner is not None and field.default_factory is inner:
+            default_is_model = field.default_factory is inner
+            if inner is not None and default_is_model:
                 values[name] = _constructed(inner, {})
             continue
         value = data[name]

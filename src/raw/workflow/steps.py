@@ -27,9 +27,9 @@ from typing import Any, Literal, TypeVar, overload
 from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic_core import to_jsonable_python
 
+from raw import clock, tracing
 from raw._loggers import logger
 from raw._records import FrozenRecord
-from raw import clock, tracing
 from raw.errors import (
     DryRunNetworkError,
     LLMNotConfiguredError,
