@@ -39,12 +39,52 @@ def logging_module() -> ModuleType:
 
 
 def on_first_use(setup: Callable[[], None]) -> None:
-    """Run ``setup`` now if :mod:`logging` is loaded, else just before the kit first logs."""
+    """Run ``setup`` now if :mod:`logging` is loaded, else as soon as anything imports it.
+
+    The kit's own lines come through :func:`logger`; a workflow (or a kit module that
+    takes its logger the usual way) may import :mod:`logging` itself, so a finder
+    waits for that import and runs ``setup`` right after it.
+    """
     if "logging" in sys.modules:
         logging_module()  # earlier set-up first, in order
         setup()
-    else:
-        _pending.append(setup)
+        return
+    _pending.append(setup)
+    if not any(isinstance(finder, _WhenImported) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _WhenImported())
+
+
+class _WhenImported:
+    """A finder that answers nothing but notices the import of :mod:`logging`."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "logging":
+            return None
+        sys.meta_path[:] = [f for f in sys.meta_path if f is not self]
+        # Lazy: only reached when logging is imported with set-up waiting for it.
+        import importlib.util
+
+        spec = importlib.util.find_spec(name)  # the finders that remain: the real one
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenSetUp(spec.loader)
+        return spec
+
+
+class _ThenSetUp:
+    """:mod:`logging`'s own loader, then the waiting set-up (the rest is the loader's)."""
+
+    def __init__(self, loader: Any) -> None:
+        self._loader = loader
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+        logging_module()
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._loader, attr)
 
 
 class _Logger:
