@@ -66,7 +66,7 @@ class _WhenImported:
 
         spec = importlib.util.find_spec(name)  # the finders that remain: the real one
         if spec is not None and spec.loader is not None:
-            spec.loader = _ThenSetUp(spec.loader)
+            spec.loader = _ThenSetUp(spec.loader)  # type: ignore[assignment]  # a Loader by duck
         return spec
 
 
