@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import select
 import sys
 from collections.abc import Iterator
 from typing import Any, NoReturn, TextIO
 
-from raw import logs, tracing
+from raw import tracing
 from raw.errors import (
     AmbiguousWorkflowError,
     ConfigError,
@@ -117,6 +116,16 @@ def leave(code: int) -> NoReturn:
     os._exit(code)
 
 
+def _structured_logs() -> Any:
+    """:mod:`raw.logs` when the command logs JSON, else None.
+
+    Only :func:`raw.logs.configure` chooses JSON, so a process that never imported
+    :mod:`raw.logs` logs plain lines: a run does not load it (nor :mod:`logging`).
+    """
+    logs: Any = sys.modules.get("raw.logs")
+    return logs if logs is not None and logs.structured() else None
+
+
 def _use_color() -> bool:
     return sys.stderr.isatty() and not os.environ.get("NO_COLOR")
 
@@ -127,7 +136,8 @@ def style(text: str, code: str) -> str:
 
 def err(message: str = "") -> None:
     """A human line on stderr; a JSON log record when the command logs JSON (:mod:`raw.logs`)."""
-    if logs.structured():
+    logs = _structured_logs()
+    if logs is not None:
         logs.say(message)
         return
     print(message, file=sys.stderr)
@@ -195,8 +205,8 @@ def _print_error(exc: BaseException, *, as_json: bool) -> int:
     code = exit_code_for(exc)
     if as_json:
         emit_json(error_document(exc, code))
-    elif logs.structured():
-        logs.say("Error: " + redact_urls(str(exc)), level=logging.ERROR)
+    elif (logs := _structured_logs()) is not None:
+        logs.say("Error: " + redact_urls(str(exc)), level=40)  # logging.ERROR
     else:
         err(style("Error: ", "1;31") + redact_urls(str(exc)))
     return code

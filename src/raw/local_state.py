@@ -17,8 +17,9 @@ committed test data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import PurePosixPath
+
+from raw._records import FrozenRecord
 
 __all__ = [
     "AUDIT_FILE",
@@ -58,16 +59,24 @@ CHAT_OUTBOX = PurePosixPath(RAW, "chat", "outbox.jsonl")
 AUDIT_FILE = PurePosixPath(RAW, "mcp", "audit.jsonl")
 
 
-@dataclass(frozen=True)
-class LocalState:
-    """One kind of local state: where it lies and what it holds, for messages."""
+class LocalState(FrozenRecord):
+    """One kind of local state: where it lies and what it holds, for messages.
+
+    ``pattern`` is a ``.dockerignore`` pattern from the project's root; ``folder``, that
+    it is a folder (``.raw/.gitignore`` anchors it and ends it with ``/``), not files.
+    Frozen, with a dataclass's ``==``, hash and ``repr`` (:mod:`raw._records`: start-up).
+    """
+
+    __slots__ = ("pattern", "holds", "written_by", "folder")
+    _fields = __slots__
 
     pattern: str
-    """A ``.dockerignore`` pattern from the project's root."""
     holds: str
     written_by: str
-    folder: bool = True
-    """A folder (``.raw/.gitignore`` anchors it and ends it with ``/``), not files."""
+    folder: bool
+
+    def __init__(self, pattern: str, holds: str, written_by: str, folder: bool = True) -> None:
+        self._set(pattern=pattern, holds=holds, written_by=written_by, folder=folder)
 
     @property
     def gitignore_line(self) -> str:

@@ -30,13 +30,13 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import logging
 import os
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from raw import clock
+from raw._loggers import logger
 
 __all__ = [
     "ENDPOINT_SETTINGS",
@@ -66,7 +66,7 @@ ENDPOINT_SETTINGS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_E
 TRACEPARENT_SETTING = "TRACEPARENT"
 """The environment variable that carries a W3C traceparent to a child process (a run)."""
 
-_log = logging.getLogger("raw.tracing")
+_log = logger("raw.tracing")
 _lock = threading.Lock()
 _decided = False
 _provider: Any = None

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
 from typing import Any
+
+from raw._records import Record
 
 __all__ = [
     "ORIGINAL_GATE_TIMEOUT_SECONDS",
@@ -37,18 +38,31 @@ ORIGINAL_GATE_TIMEOUT_SECONDS = 300
 _BUILDER_LOOP_KEYS = ("budgets", "skills", "mode")
 
 
-@dataclass
-class OriginalConfig:
-    """What was mapped from a config of the original runtime, for messages and the upgrade."""
+class OriginalConfig(Record):
+    """What was mapped from a config of the original runtime, for messages and the upgrade.
 
-    version: str | None
-    created_at: str | None = None
-    set_aside: dict[str, Any] = field(default_factory=dict)
-    """Keys this kit has no use for, by dotted path, with their values."""
-    defaults_kept: list[str] = field(default_factory=list)
-    """Keys given the original's default explicitly (dotted paths)."""
-    mapped: dict[str, Any] = field(default_factory=dict)
-    """The whole config in this kit's format: what ``raw config upgrade`` writes."""
+    ``set_aside``: keys this kit has no use for, by dotted path, with their values;
+    ``defaults_kept``: keys given the original's default explicitly (dotted paths);
+    ``mapped``: the whole config in this kit's format, what ``raw config upgrade`` writes.
+
+    A plain class with a dataclass's ``==`` and ``repr`` (:mod:`raw._records`: start-up).
+    """
+
+    _fields = ("version", "created_at", "set_aside", "defaults_kept", "mapped")
+
+    def __init__(
+        self,
+        version: str | None,
+        created_at: str | None = None,
+        set_aside: dict[str, Any] | None = None,
+        defaults_kept: list[str] | None = None,
+        mapped: dict[str, Any] | None = None,
+    ) -> None:
+        self.version = version
+        self.created_at = created_at
+        self.set_aside: dict[str, Any] = {} if set_aside is None else set_aside
+        self.defaults_kept: list[str] = [] if defaults_kept is None else defaults_kept
+        self.mapped: dict[str, Any] = {} if mapped is None else mapped
 
     def summary(self) -> str:
         parts = [f"written for the original RAW runtime (version {self.version or '?'})"]

@@ -12,10 +12,10 @@ existence, and imports the database code only when a database is configured.
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import TYPE_CHECKING, Any
 
+from raw._loggers import logger
 from raw.errors import RawError
 from raw.local_state import DATABASE_FILE
 from raw.project import Project
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_DATABASE_FILE", "run_index_mirror"]
 
-_log = logging.getLogger(__name__)
+_log = logger(__name__)
 
 DEFAULT_DATABASE_FILE = DATABASE_FILE
 """The coordinator's SQLite file under ``.raw/`` when no database is configured."""

@@ -22,7 +22,6 @@ import json
 import sys
 import types
 import typing
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +29,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticSerializationError, PydanticUndefined, to_jsonable_python
 
+from raw._records import FrozenRecord
 from raw.errors import FieldError, UsageError
 
 Kind = Literal["bool", "list", "json", "choice", "value"]
@@ -38,23 +38,68 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 
-@dataclass(frozen=True)
-class Flag:
-    """One command-line flag of a workflow, made from a field of its Params."""
+class Flag(FrozenRecord):
+    """One command-line flag of a workflow, made from a field of its Params.
+
+    ``key`` is the key Pydantic validates (the field's alias if it has one);
+    ``choice_values`` the values behind ``choices`` (``Literal[1, 2]`` takes the int 1,
+    not "1"). Frozen, with a dataclass's ``==``, hash and ``repr`` (:mod:`raw._records`).
+    """
+
+    __slots__ = (
+        "field",
+        "key",
+        "flag",
+        "kind",
+        "type_label",
+        "required",
+        "default",
+        "choices",
+        "choice_values",
+        "item_json",
+        "help",
+    )
+    _fields = __slots__
 
     field: str
     key: str
-    """The key Pydantic validates (the field's alias if it has one)."""
     flag: str
     kind: Kind
     type_label: str
     required: bool
     default: Any
-    choices: tuple[str, ...] = ()
-    choice_values: tuple[Any, ...] = ()
-    """The values behind ``choices`` (``Literal[1, 2]`` takes the int 1, not "1")."""
-    item_json: bool = False
-    help: str = ""
+    choices: tuple[str, ...]
+    choice_values: tuple[Any, ...]
+    item_json: bool
+    help: str
+
+    def __init__(
+        self,
+        field: str,
+        key: str,
+        flag: str,
+        kind: Kind,
+        type_label: str,
+        required: bool,
+        default: Any,
+        choices: tuple[str, ...] = (),
+        choice_values: tuple[Any, ...] = (),
+        item_json: bool = False,
+        help: str = "",  # noqa: A002 - the field's name, as the dataclass had it
+    ) -> None:
+        self._set(
+            field=field,
+            key=key,
+            flag=flag,
+            kind=kind,
+            type_label=type_label,
+            required=required,
+            default=default,
+            choices=choices,
+            choice_values=choice_values,
+            item_json=item_json,
+            help=help,
+        )
 
     @property
     def usage(self) -> str:

@@ -15,7 +15,6 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,17 +42,27 @@ from raw.workflow.script import is_plain_script, params_to_flags, run_script, sc
 __all__ = ["CommandRun", "run_command", "target_for_class"]
 
 
-@dataclass
 class CommandRun:
-    """What one command line got: its run's result, or the workflow's flags for ``--help``."""
+    """What one command line got: its run's result, or the workflow's flags for ``--help``.
 
-    result: RunResult | None
-    """None when ``--help`` asked for the flags instead of a run."""
-    params_model: type[BaseModel] | None = None
-    """The workflow's Params, once loaded: messages name its fields as flags."""
-    description: str = ""
-    help_text: str | None = None
-    """A plain script's own ``--help``, for ``--help`` (it has no Params to list)."""
+    ``result`` is None when ``--help`` asked for the flags instead of a run;
+    ``params_model`` is the workflow's Params, once loaded (messages name its fields as
+    flags); ``help_text`` is a plain script's own ``--help`` (it has no Params to list).
+
+    A plain class, not a dataclass, as :class:`raw.workflow.target.RunOptions` (start-up).
+    """
+
+    def __init__(
+        self,
+        result: RunResult | None,
+        params_model: type[BaseModel] | None = None,
+        description: str = "",
+        help_text: str | None = None,
+    ) -> None:
+        self.result = result
+        self.params_model = params_model
+        self.description = description
+        self.help_text = help_text
 
 
 def _slug(name: str) -> str:

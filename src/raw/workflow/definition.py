@@ -8,7 +8,6 @@ works with this class, so it never depends on the terminal code that ``main()`` 
 from __future__ import annotations
 
 import inspect
-import logging
 import typing
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from raw import clock
+from raw._loggers import logging_module
 from raw.workflow.context import RunContext, current_run
 from raw.workflow.recorder import OUTPUT_LOG, save_into
 from raw.workflow.steps import StepSpec, get_spec
@@ -29,12 +29,8 @@ if typing.TYPE_CHECKING:
 
 P = TypeVar("P", bound=BaseModel)
 
-_LEVELS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-}
+_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+"""logging's DEBUG, INFO, WARNING and ERROR: :mod:`logging` loads when a line is written."""
 
 
 def _append_output_log(run_dir: Path, now: datetime, message: str) -> None:
@@ -257,7 +253,7 @@ class WorkflowDefinition(Generic[P]):
         if callable(redact):  # stderr too, not only run.log, must not show a secret param
             message = redact(message)
         name = f"raw.run.{run.workflow_id}" if run else "raw.run"
-        logging.getLogger(name).log(_LEVELS.get(level, logging.INFO), message)
+        logging_module().getLogger(name).log(_LEVELS.get(level, _LEVELS["info"]), message)
         if run is not None:
             now = clock.now()
             run.handle.log(f"{now.isoformat()} {level.upper()} {message}")

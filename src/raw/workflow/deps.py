@@ -16,13 +16,13 @@ refused by the installer with a message naming them. ``--no-deps`` skips all of 
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from raw._loggers import logger
 from raw.errors import DependencyInstallError
 from raw.workflow.loader import script_dependencies
 
@@ -33,7 +33,7 @@ INSTALLER_SETTING = "RAW_DEPS_INSTALLER"
 """``uv`` or ``pip``: which installer to use (default: uv when found, else pip)."""
 _MARKER = "raw-env.json"
 _INSTALL_TIMEOUT_SECONDS = 900
-_log = logging.getLogger("raw.workflow")
+_log = logger("raw.workflow")
 
 
 def envs_root() -> Path:

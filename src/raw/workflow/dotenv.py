@@ -9,13 +9,14 @@ that ``raw run`` starts inherits what was loaded.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
+from raw._loggers import logger
+
 __all__ = ["find_dotenv", "load_dotenv"]
 
-_log = logging.getLogger("raw.workflow")
+_log = logger("raw.workflow")
 
 
 def find_dotenv(start: Path) -> Path | None:

@@ -13,10 +13,10 @@ import re
 import sys
 import threading
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from raw._records import FrozenRecord
 from raw.errors import WorkflowLoadError
 from raw.workflow.definition import WorkflowDefinition
 
@@ -124,13 +124,26 @@ def workflow_classes(module: ModuleType) -> list[type[WorkflowDefinition]]:  # t
     return [c for c in defined if not any(o is not c and issubclass(o, c) for o in defined)]
 
 
-@dataclass(frozen=True)
-class LoadedWorkflow:
-    """A ``run.py`` imported, and the one workflow class it defines."""
+class LoadedWorkflow(FrozenRecord):
+    """A ``run.py`` imported, and the one workflow class it defines.
+
+    Frozen, with a dataclass's ``==``, hash and ``repr`` (:mod:`raw._records`: start-up).
+    """
+
+    __slots__ = ("cls", "path", "workflow_id")
+    _fields = ("workflow_id", "path", "cls")
 
     workflow_id: str
     path: Path
     cls: type[WorkflowDefinition]  # type: ignore[type-arg]
+
+    def __init__(
+        self,
+        workflow_id: str,
+        path: Path,
+        cls: type[WorkflowDefinition],  # type: ignore[type-arg]
+    ) -> None:
+        self._set(workflow_id=workflow_id, path=path, cls=cls)
 
 
 def load_workflow(

@@ -18,7 +18,6 @@ created exclusively.
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 import threading
 from collections.abc import Callable, Sequence
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic_core import to_jsonable_python
 
+from raw._loggers import logger
 from raw.errors import RawError
 from raw.files import write_atomic
 from raw.workflow.result import Artifact
@@ -178,7 +178,7 @@ MirrorFactory = Callable[["Project | None"], "ManifestSink | None"]
 """Given a run's project (or None), a sink to mirror its manifests to, or None."""
 
 _mirror_factories: list[MirrorFactory] = []
-_log = logging.getLogger(__name__)
+_log = logger(__name__)
 
 
 def register_mirror_factory(factory: MirrorFactory) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +41,15 @@ from raw.workflow.target import error_result as error_result
 from raw.workflow.target import resolve as resolve
 
 
-@dataclass
 class _Prepared:
-    """A run ready to call, or the result of one that cannot start."""
+    """A run ready to call, or the result of one that cannot start.
 
-    run: Execution | None = None
-    result: RunResult | None = None
+    A plain class, not a dataclass, as :class:`raw.workflow.target.RunOptions` (start-up).
+    """
+
+    def __init__(self, run: Execution | None = None, result: RunResult | None = None) -> None:
+        self.run = run
+        self.result = result
 
 
 def _prepare(

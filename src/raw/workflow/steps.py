@@ -18,7 +18,6 @@ import functools
 import hashlib
 import inspect
 import json
-import logging
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -29,6 +28,8 @@ from pydantic import BaseModel, SecretBytes, SecretStr
 from pydantic_core import to_jsonable_python
 
 from raw import clock, tracing
+from raw._loggers import logger
+from raw._records import FrozenRecord
 from raw.errors import (
     DryRunNetworkError,
     LLMNotConfiguredError,
@@ -40,7 +41,7 @@ from raw.workflow.context import RunContext, _current_step, current_run, current
 from raw.workflow.result import Attempt, ErrorInfo, StepResult
 
 F = TypeVar("F", bound=Callable[..., Any])
-log = logging.getLogger("raw.workflow")
+log = logger("raw.workflow")
 
 Backoff = Literal["exponential", "fixed", "linear"]
 _BACKOFFS = ("exponential", "fixed", "linear")
@@ -82,11 +83,19 @@ class RetryPolicy:
         )
 
 
-@dataclass(frozen=True)
-class CachePolicy:
-    """How ``@cache`` keeps a step's result."""
+class CachePolicy(FrozenRecord):
+    """How ``@cache`` keeps a step's result.
 
-    ttl_seconds: float | None = None
+    Frozen, with a dataclass's ``==``, hash and ``repr`` (:mod:`raw._records`: start-up).
+    """
+
+    __slots__ = ("ttl_seconds",)
+    _fields = __slots__
+
+    ttl_seconds: float | None
+
+    def __init__(self, ttl_seconds: float | None = None) -> None:
+        self._set(ttl_seconds=ttl_seconds)
 
 
 @dataclass(frozen=True)

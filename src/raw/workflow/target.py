@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from raw import clock
@@ -65,15 +64,25 @@ class RunOptions:
         self.chdir_to_run = chdir_to_run
 
 
-@dataclass
 class WorkflowTarget:
-    """A workflow found on disk, ready to load and run."""
+    """A workflow found on disk, ready to load and run.
 
-    workflow_id: str
-    workflow_dir: Path
-    project: Project | None = None
-    preloaded: type[WorkflowDefinition] | None = None  # type: ignore[type-arg]
-    """A class already imported (``python run.py`` runs as ``__main__``)."""
+    ``preloaded`` is a class already imported (``python run.py`` runs as ``__main__``).
+
+    A plain class, not a dataclass, as :class:`RunOptions` (start-up, issue 20).
+    """
+
+    def __init__(
+        self,
+        workflow_id: str,
+        workflow_dir: Path,
+        project: Project | None = None,
+        preloaded: type[WorkflowDefinition] | None = None,  # type: ignore[type-arg]
+    ) -> None:
+        self.workflow_id = workflow_id
+        self.workflow_dir = workflow_dir
+        self.project = project
+        self.preloaded = preloaded
 
     @property
     def path(self) -> Path:

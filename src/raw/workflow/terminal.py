@@ -9,7 +9,6 @@ result document alone on stdout. The runtime never calls back into this module.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import sys
@@ -19,6 +18,7 @@ from typing import Any, TextIO
 from pydantic import BaseModel
 
 from raw import console, tracing
+from raw._loggers import logging_module, on_first_use
 from raw.errors import RawError
 from raw.workflow.arguments import Flag, RunArgs, flag_name, flags_for, split_args
 from raw.workflow.command import run_command, target_for_class
@@ -30,11 +30,18 @@ __all__ = ["RunPrinter", "main", "print_workflow_help", "run_and_print"]
 
 
 def _setup_logging(workflow_id: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(console.style(f"[{workflow_id}]", "2") + " %(message)s"))
-    root = logging.getLogger("raw")
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    """The run's lines on stderr, ``[workflow] message``; set up when the kit first logs."""
+    stream, prefix = sys.stderr, console.style(f"[{workflow_id}]", "2")
+
+    def setup() -> None:
+        logging = logging_module()
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter(prefix + " %(message)s"))
+        root = logging.getLogger("raw")
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+
+    on_first_use(setup)
 
 
 def print_workflow_help(
