@@ -169,8 +169,8 @@ def _up(
         os.environ.setdefault("RAW_PUBLIC_BASE_URL", state.api_url)
         # Every part on the one database (the default SQLite file unless set), so the worker's
         # RAW runs land in the run index the API and the operator page read.
-        # Lazy: raw --help imports this module; only raw up loads SQLAlchemy.
-        from raw.coordinator.db.database import database_url
+        # Lazy: raw --help imports this module; only raw up reads the database's URL.
+        from raw.coordinator.db.urls import database_url
 
         os.environ.setdefault("DATABASE_URL", database_url(project))
         notes = [_llm_line()]
@@ -181,7 +181,7 @@ def _up(
             )
         engine_info, started_engine = _engine(project)
         write_state(project, _with_temporal(state, project, engine_info))
-        asyncio.run(_migrate(project))
+        _migrate_if_due(project)
     except RawError as exc:
         output.fail(exc, as_json=args.json)
 
@@ -222,6 +222,15 @@ def _engine(project: Any) -> tuple[Any, bool]:
     info = Engine(project).start()
     os.environ["TEMPORAL_ADDRESS"] = info.address
     return info, not info.already_running
+
+
+def _migrate_if_due(project: Project) -> None:
+    """The migrations, unless a SQLite database is already at head (read without Alembic)."""
+    # Lazy: raw --help imports this module; only raw up checks the migrations.
+    from raw.coordinator.db.heads import sqlite_at_head
+
+    if not sqlite_at_head(os.environ["DATABASE_URL"], project):
+        asyncio.run(_migrate(project))
 
 
 async def _migrate(project: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from raw import clock
@@ -74,6 +74,8 @@ class WorkflowTarget:
     project: Project | None = None
     preloaded: type[WorkflowDefinition] | None = None  # type: ignore[type-arg]
     """A class already imported (``python run.py`` runs as ``__main__``)."""
+    _loaded: LoadedWorkflow | None = field(default=None, init=False, repr=False, compare=False)
+    """The first successful load: a target serves one run, which loads it more than once."""
 
     @property
     def path(self) -> Path:
@@ -83,9 +85,13 @@ class WorkflowTarget:
         if self.preloaded is not None:
             self.preloaded.workflow_id = self.workflow_id
             return LoadedWorkflow(self.workflow_id, self.path, self.preloaded)
-        return load_workflow(
-            self.path, self.workflow_id, project_root=self.project.root if self.project else None
-        )
+        if self._loaded is None:
+            self._loaded = load_workflow(
+                self.path,
+                self.workflow_id,
+                project_root=self.project.root if self.project else None,
+            )
+        return self._loaded
 
 
 def resolve(workflow_id: str, project_dir: Project | Path | str | None = None) -> WorkflowTarget:
