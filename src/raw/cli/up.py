@@ -5,8 +5,9 @@ In order: development secrets (``.raw/local.env``), the embedded Temporal engine
 processes of their own, started together: the local integrations (SMTP catcher,
 phone simulator), the worker, the coordinator (with its dispatcher); while they
 start, the schedules are synced in this process. It prints the URLs and streams
-every part's log with a prefix. Ctrl-C or SIGTERM stops every part (and the engine if it started it);
-processes waiting in Temporal wait on, and the next ``raw up`` resumes them.
+every part's log with a prefix. Ctrl-C or SIGTERM stops every part (and the engine
+if it started it); processes waiting in Temporal wait on, and the next ``raw up``
+resumes them.
 
 While it runs, ``.raw/up/state.json`` says where (:mod:`raw.up_state`): the other
 commands find the system there, and a second ``raw up`` in the project refuses to
@@ -37,6 +38,8 @@ from raw.up.local_env import ensure_local_env
 
 if TYPE_CHECKING:
     import asyncio
+
+    import httpx
 
     from raw.config.system import SystemConfig
     from raw.orchestrator.engine import EngineInfo
@@ -282,6 +285,31 @@ async def _sync_schedules(supervisor: Supervisor, project: Project) -> None:
         supervisor.say(line, name="schedules")
 
 
+class _ApiProbe:
+    """Whether the coordinator answers ``GET /ready`` with 200, asked on one HTTP client.
+
+    The supervisor asks every 50 ms until it does; a new client for each question built
+    an SSL context each time, half of this process's CPU until ready (py-spy).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._client: httpx.AsyncClient | None = None
+
+    async def __call__(self) -> bool:
+        if self._client is None:
+            # Lazy: raw --help imports this module; only raw up loads httpx.
+            import httpx
+
+            self._client = httpx.AsyncClient(timeout=1)
+        return (await self._client.get(self.url)).status_code == 200
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+
 async def _run(
     args: argparse.Namespace,
     project: Any,
@@ -290,9 +318,7 @@ async def _run(
     engine_info: Any,
     t0: float,
 ) -> int:
-    # Lazy: raw --help imports this module; only raw up loads httpx.
-    import httpx
-
+    # Lazy: raw --help imports this module; only raw up needs it.
     from raw.up.supervisor import Part, PartFailedError, Supervisor
 
     raw = _raw_command()
@@ -310,10 +336,7 @@ async def _run(
         state = "attached to the running" if engine_info.already_running else "started the"
         supervisor.say(f"Temporal: {state} embedded engine at {engine_info.address}.")
 
-    async def api_ready() -> bool:
-        async with httpx.AsyncClient(timeout=1) as client:
-            return (await client.get(f"{base}/ready")).status_code == 200
-
+    api_ready = _ApiProbe(f"{base}/ready")
     integrations = system.integrations
     parts = []
     if integrations.configured():
@@ -359,6 +382,7 @@ async def _run(
         if system.orchestrator.schedules:
             starting.append(_sync_schedules(supervisor, project))
         await asyncio.gather(*starting)
+        await api_ready.aclose()  # ready: not asked again
         supervisor.say(f"Ready in {time.monotonic() - t0:.1f} s.")
         supervisor.say(f"  API docs:       {base}/docs")
         supervisor.say(f"  Operator page:  {base}/operator  (sign in with RAW_API_TOKEN)")
@@ -382,6 +406,7 @@ async def _run(
     except PartFailedError as exc:
         supervisor.say(f"Error: {exc}")
         code = output.FAILED
+    await api_ready.aclose()
     supervisor.say("Stopping...")
     await supervisor.stop()
     supervisor.say("Stopped.")
