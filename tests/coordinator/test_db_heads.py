@@ -8,7 +8,10 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from alembic import command
 
 from raw.coordinator.db.database import Database, head_revision, upgrade
 from raw.coordinator.db.heads import script_head, sqlite_at_head, sqlite_file_of
@@ -153,3 +156,30 @@ def test_a_bad_migrations_folder_is_left_to_the_migrations_to_report(project: Pr
         "version: 1\nsystem:\n  coordinator:\n    migrations: db/nowhere\n", encoding="utf-8"
     )
     assert not sqlite_at_head(_url(project), RawProject(project.root))
+
+
+def test_upgrade_at_head_leaves_alembic_alone(
+    db_url: str, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kit's and the system's: Alembic upgrades what is due, and is not asked at head."""
+    _system(project)
+    calls: list[str] = []
+    real = command.upgrade
+
+    def counted(config: Any, revision: str) -> None:
+        calls.append(revision)
+        real(config, revision)
+
+    async def migrate() -> tuple[str | None, str | None]:
+        async with Database(db_url) as db:
+            return await upgrade(db), await upgrade_system(db, RawProject(project.root))
+
+    asyncio.run(upgrade(db_url, revision="0001"))
+    monkeypatch.setattr(command, "upgrade", counted)
+    assert asyncio.run(migrate()) == ("0002", "sys_a")
+    assert calls == ["head", "head"]
+    assert asyncio.run(migrate()) == ("0002", "sys_a")
+    assert calls == ["head", "head"]  # at head: not asked again
+    _revision(project.root / "db" / "migrations" / "versions", "sys_b", "sys_a")
+    assert asyncio.run(migrate()) == ("0002", "sys_b")
+    assert calls == ["head", "head", "head"]

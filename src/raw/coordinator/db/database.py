@@ -66,6 +66,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
+from raw.coordinator.db.heads import at_head, kit_head
 from raw.coordinator.db.tls import explain
 from raw.coordinator.db.urls import DatabaseError, DatabaseURLError, database_url, normalize_url
 from raw.errors import ServiceUnreachableError
@@ -96,8 +97,6 @@ VERSION_TABLE = "raw_alembic_version"
 """The kit's Alembic version table; a system's own migrations keep ``alembic_version``."""
 
 _MIGRATION_LOCK = 0x7261775F6462  # "raw_db": one migrating process at a time on PostgreSQL
-
-
 
 
 class DatabaseUnavailableError(DatabaseError, ServiceUnreachableError):
@@ -371,13 +370,19 @@ def _current(connection: Connection) -> str | None:
     return context.get_current_revision()
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
+def _upgrade(connection: Connection, revision: str) -> str | None:
+    """Upgrade to ``revision``; returns the revision now. At head already: no Alembic."""
+    if revision == "head":
+        head = kit_head()
+        if at_head(connection, VERSION_TABLE, head):
+            return head
     # Lazy: alembic loads only to migrate, not for every use of the database.
     from alembic import command
 
     config = _alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+    return _current(connection)
 
 
 @asynccontextmanager
@@ -425,8 +430,7 @@ async def upgrade(target: Database | str, *, revision: str = "head") -> str | No
         async def migrate(conn: AsyncConnection) -> str | None:
             if db.dialect == "postgresql":
                 await conn.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})"))
-            await conn.run_sync(_upgrade, revision)
-            current: str | None = await conn.run_sync(_current)
+            current: str | None = await conn.run_sync(_upgrade, revision)
             return current
 
         result: str | None = await _run(db, migrate, write=True)

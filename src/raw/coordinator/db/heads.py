@@ -1,16 +1,19 @@
 """Whether a SQLite database is already at its migrations' heads, read without Alembic.
 
-``raw up`` migrates on every start, and most starts find nothing due: loading
-SQLAlchemy and Alembic to learn that cost about a second of CPU (benchmarks/README.md,
-``system_up.py``). :func:`sqlite_at_head` reads the revision files' ``revision`` and
-``down_revision`` lines and the version tables with the standard library's ``sqlite3``.
-It answers True only when it is sure (every revision file read, one head, the table
-holding exactly that head, for the kit's tables and the system's own); anything else,
-PostgreSQL included, is False, and the caller runs the migrations as before.
+``raw up`` and ``raw serve`` migrate on every start, and most starts find nothing due:
+loading SQLAlchemy and Alembic's machinery to learn that cost about a second of CPU
+(benchmarks/README.md, ``system_up.py``). The heads are read from the revision files'
+``revision`` and ``down_revision`` lines (:func:`script_head`); :func:`sqlite_at_head`
+reads the version tables with the standard library's ``sqlite3`` (``raw up``, no
+SQLAlchemy loaded), :func:`at_head` on a connection already open (:func:`upgrade`
+skips Alembic then). Each answers True only when it is sure (every revision file read,
+one head, the table holding exactly that head); anything else is False, and the
+caller runs Alembic's upgrade as before.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from importlib import resources
@@ -20,9 +23,11 @@ from typing import TYPE_CHECKING
 from raw.errors import ConfigError
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from raw.project import Project
 
-__all__ = ["migrations_folder", "script_head", "sqlite_at_head"]
+__all__ = ["at_head", "kit_head", "migrations_folder", "script_head", "sqlite_at_head"]
 
 KIT_VERSION_TABLE = "raw_alembic_version"
 SYSTEM_VERSION_TABLE = "alembic_version"
@@ -75,8 +80,34 @@ def script_head(versions: Path) -> str | None:
     return next(iter(heads)) if len(heads) == 1 else None
 
 
-def _kit_versions() -> Path:
-    return Path(str(resources.files("raw.coordinator.db").joinpath("migrations", "versions")))
+@functools.cache
+def kit_head() -> str | None:
+    """The head of the kit's shipped revisions, read from their files (see script_head)."""
+    versions = resources.files("raw.coordinator.db").joinpath("migrations", "versions")
+    return script_head(Path(str(versions)))
+
+
+def at_head(connection: Connection, table: str, head: str | None) -> bool:
+    """Whether the version ``table`` holds exactly ``head`` (SQLite or PostgreSQL; else False).
+
+    The table's existence is asked first, so a PostgreSQL transaction never sees an error.
+    """
+    if head is None:
+        return False
+    # Lazy: this module must import without SQLAlchemy (raw up's check, sqlite_at_head).
+    from sqlalchemy import text
+
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        ask = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = :table"
+    elif dialect == "postgresql":
+        ask = "SELECT to_regclass(:table) IS NOT NULL"
+    else:
+        return False
+    if not connection.execute(text(ask), {"table": table}).scalar():
+        return False
+    rows = connection.execute(text(f"SELECT version_num FROM {table}")).scalars()  # noqa: S608
+    return {str(row) for row in rows} == {head}
 
 
 def sqlite_file_of(url: str) -> Path | None:
@@ -100,7 +131,7 @@ def sqlite_at_head(url: str, project: Project) -> bool:
     path = sqlite_file_of(url)
     if path is None or not path.is_file():
         return False
-    wanted = [(KIT_VERSION_TABLE, script_head(_kit_versions()))]
+    wanted = [(KIT_VERSION_TABLE, kit_head())]
     try:
         system = migrations_folder(project)
     except ConfigError:  # the migrations say it, as before

@@ -21,7 +21,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 
 from raw.coordinator.db.database import _MIGRATION_LOCK, Database, _run, sqlite_file
-from raw.coordinator.db.heads import migrations_folder
+from raw.coordinator.db.heads import (
+    SYSTEM_VERSION_TABLE,
+    at_head,
+    migrations_folder,
+    script_head,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,7 +38,10 @@ if TYPE_CHECKING:
 
 
 def _upgrade(connection: Connection, location: Path, root: Path, revision: str) -> str | None:
-
+    if revision == "head":
+        head = script_head(location / "versions")
+        if at_head(connection, SYSTEM_VERSION_TABLE, head):
+            return head
     # Lazy: alembic loads only to migrate, not for every use of the database.
     from alembic import command
     from alembic.config import Config
