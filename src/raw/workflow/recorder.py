@@ -121,7 +121,7 @@ class FileRunHandle:
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         assert self.run_dir is not None
         # Compact: with ``indent`` Python's json encodes in pure Python, several times slower
-        # (a run writes its manifest twice); `raw show` prints a run readably.
+        # (a run writes its manifest twice); the commands that show runs parse it.
         text = json.dumps(manifest, ensure_ascii=False, default=str)
         write_atomic(self.run_dir / MANIFEST, text.encode())
 
