@@ -39,6 +39,8 @@ from raw.up.local_env import ensure_local_env
 if TYPE_CHECKING:
     import asyncio
 
+    import httpx
+
     from raw.config.system import SystemConfig
     from raw.orchestrator.engine import EngineInfo
     from raw.project import Project
@@ -170,8 +172,8 @@ def _up(
         os.environ.setdefault("RAW_PUBLIC_BASE_URL", state.api_url)
         # Every part on the one database (the default SQLite file unless set), so the worker's
         # RAW runs land in the run index the API and the operator page read.
-        # Lazy: raw --help imports this module; only raw up loads SQLAlchemy.
-        from raw.coordinator.db.database import database_url
+        # Lazy: raw --help imports this module; only raw up reads the database's URL.
+        from raw.coordinator.db.urls import database_url
 
         os.environ.setdefault("DATABASE_URL", database_url(project))
         notes = [_llm_line()]
@@ -182,7 +184,7 @@ def _up(
             )
         engine_info, started_engine = _engine(project)
         write_state(project, _with_temporal(state, project, engine_info))
-        asyncio.run(_migrate(project))
+        _migrate_if_due(project)
     except RawError as exc:
         output.fail(exc, as_json=args.json)
 
@@ -223,6 +225,15 @@ def _engine(project: Any) -> tuple[Any, bool]:
     info = Engine(project).start()
     os.environ["TEMPORAL_ADDRESS"] = info.address
     return info, not info.already_running
+
+
+def _migrate_if_due(project: Project) -> None:
+    """The migrations, unless a SQLite database is already at head (read without Alembic)."""
+    # Lazy: raw --help imports this module; only raw up checks the migrations.
+    from raw.coordinator.db.heads import sqlite_at_head
+
+    if not sqlite_at_head(os.environ["DATABASE_URL"], project):
+        asyncio.run(_migrate(project))
 
 
 async def _migrate(project: Any) -> None:
@@ -274,6 +285,31 @@ async def _sync_schedules(supervisor: Supervisor, project: Project) -> None:
         supervisor.say(line, name="schedules")
 
 
+class _ApiProbe:
+    """Whether the coordinator answers ``GET /ready`` with 200, asked on one HTTP client.
+
+    The supervisor asks every 50 ms until it does; a new client for each question built
+    an SSL context each time, half of this process's CPU until ready (py-spy).
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._client: httpx.AsyncClient | None = None
+
+    async def __call__(self) -> bool:
+        if self._client is None:
+            # Lazy: raw --help imports this module; only raw up loads httpx.
+            import httpx
+
+            self._client = httpx.AsyncClient(timeout=1)
+        return (await self._client.get(self.url)).status_code == 200
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+
 async def _run(
     args: argparse.Namespace,
     project: Any,
@@ -282,9 +318,7 @@ async def _run(
     engine_info: Any,
     t0: float,
 ) -> int:
-    # Lazy: raw --help imports this module; only raw up loads httpx.
-    import httpx
-
+    # Lazy: raw --help imports this module; only raw up needs it.
     from raw.up.supervisor import Part, PartFailedError, Supervisor
 
     raw = _raw_command()
@@ -302,10 +336,7 @@ async def _run(
         state = "attached to the running" if engine_info.already_running else "started the"
         supervisor.say(f"Temporal: {state} embedded engine at {engine_info.address}.")
 
-    async def api_ready() -> bool:
-        async with httpx.AsyncClient(timeout=1) as client:
-            return (await client.get(f"{base}/ready")).status_code == 200
-
+    api_ready = _ApiProbe(f"{base}/ready")
     integrations = system.integrations
     parts = []
     if integrations.configured():
@@ -351,6 +382,7 @@ async def _run(
         if system.orchestrator.schedules:
             starting.append(_sync_schedules(supervisor, project))
         await asyncio.gather(*starting)
+        await api_ready.aclose()  # ready: not asked again
         supervisor.say(f"Ready in {time.monotonic() - t0:.1f} s.")
         supervisor.say(f"  API docs:       {base}/docs")
         supervisor.say(f"  Operator page:  {base}/operator  (sign in with RAW_API_TOKEN)")
@@ -374,6 +406,7 @@ async def _run(
     except PartFailedError as exc:
         supervisor.say(f"Error: {exc}")
         code = output.FAILED
+    await api_ready.aclose()
     supervisor.say("Stopping...")
     await supervisor.stop()
     supervisor.say("Stopped.")

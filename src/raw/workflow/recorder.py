@@ -120,7 +120,9 @@ class FileRunHandle:
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         assert self.run_dir is not None
-        text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str)
+        # Compact: with ``indent`` Python's json encodes in pure Python, several times slower
+        # (a run writes its manifest twice); the commands that show runs parse it.
+        text = json.dumps(manifest, ensure_ascii=False, default=str)
         write_atomic(self.run_dir / MANIFEST, text.encode())
 
     def close(self) -> None:
@@ -147,11 +149,12 @@ class FileRecorder:
 
     def start(self, workflow_id: str, run_id: str, *, workflow_dir: Path | None) -> FileRunHandle:
         root = self.runs_root(workflow_id, workflow_dir)
-        root.mkdir(parents=True, exist_ok=True)
         while True:
             try:
                 (root / run_id).mkdir()
                 break
+            except FileNotFoundError:  # the first run here: make the runs folder, then again
+                root.mkdir(parents=True, exist_ok=True)
             except FileExistsError:  # same microsecond and same random suffix: draw again
                 run_id = run_id.rsplit("-", 1)[0] + "-" + secrets.token_hex(3)
         return FileRunHandle(run_id, root / run_id)

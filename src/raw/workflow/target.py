@@ -83,6 +83,8 @@ class WorkflowTarget:
         self.workflow_dir = workflow_dir
         self.project = project
         self.preloaded = preloaded
+        self._loaded: LoadedWorkflow | None = None
+        """The first successful load: a target serves one run, which loads it more than once."""
 
     @property
     def path(self) -> Path:
@@ -92,9 +94,13 @@ class WorkflowTarget:
         if self.preloaded is not None:
             self.preloaded.workflow_id = self.workflow_id
             return LoadedWorkflow(self.workflow_id, self.path, self.preloaded)
-        return load_workflow(
-            self.path, self.workflow_id, project_root=self.project.root if self.project else None
-        )
+        if self._loaded is None:
+            self._loaded = load_workflow(
+                self.path,
+                self.workflow_id,
+                project_root=self.project.root if self.project else None,
+            )
+        return self._loaded
 
 
 def resolve(workflow_id: str, project_dir: Project | Path | str | None = None) -> WorkflowTarget:

@@ -42,7 +42,6 @@ Errors (all :class:`raw.errors.RawError`)::
 from __future__ import annotations
 
 import asyncio
-import os
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -72,17 +71,16 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
-from raw.config.database import TLSConflictError, with_tls
+from raw.coordinator.db.heads import at_head, kit_head
 from raw.coordinator.db.sqlite_writer import inplace_engine, sqlite_pragmas
 from raw.coordinator.db.tls import explain
-from raw.errors import RawError, ServiceUnreachableError
-from raw.local_state import DATABASE_FILE as DEFAULT_FILE
+from raw.coordinator.db.urls import DatabaseError, DatabaseURLError, database_url, normalize_url
+from raw.errors import ServiceUnreachableError
 from raw.redact import redact_url
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-    from raw.project import Project
 
 __all__ = [
     "VERSION_TABLE",
@@ -108,24 +106,6 @@ VERSION_TABLE = "raw_alembic_version"
 T = TypeVar("T")
 
 _MIGRATION_LOCK = 0x7261775F6462  # "raw_db": one migrating process at a time on PostgreSQL
-
-_POSTGRES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
-_SQLITE = {"sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"}
-
-
-class DatabaseError(RawError):
-    """The kit's database cannot be used."""
-
-
-class DatabaseURLError(DatabaseError):
-    def __init__(self, url: str, reason: str) -> None:
-        self.url = redact_url(url)
-        self.reason = reason
-        super().__init__(
-            f"The database URL '{self.url}' cannot be used: {reason}. Set DATABASE_URL or "
-            "system.coordinator.database_url to a URL such as 'sqlite:///.raw/coordinator.db' "
-            "or 'postgresql://user:password@host:5432/dbname'."
-        )
 
 
 class DatabaseUnavailableError(DatabaseError, ServiceUnreachableError):
@@ -170,69 +150,6 @@ def database_away(exc: BaseException) -> bool:
             exc, OperationalError | InterfaceError
         )
     return False
-
-
-# -- URLs (plain string work: no driver is loaded to read or show a URL)
-
-
-def normalize_url(url: str, *, sync: bool = False, base_dir: Path | None = None) -> str:
-    """The SQLAlchemy URL for ``url`` with the kit's drivers.
-
-    ``postgres://`` and ``postgresql://`` become ``postgresql+psycopg://``; ``sqlite:///``
-    becomes ``sqlite+aiosqlite:///`` (or plain ``sqlite:///`` with ``sync=True``). A
-    relative SQLite path is taken from ``base_dir`` (the project's root) when given.
-    """
-    url = url.strip()
-    scheme, sep, rest = url.partition("://")
-    if not sep or not scheme:
-        raise DatabaseURLError(url, "it has no scheme such as 'sqlite://' or 'postgresql://'")
-    scheme = scheme.lower()
-    if scheme in _POSTGRES or scheme == "postgresql+asyncpg":
-        keep_asyncpg = scheme == "postgresql+asyncpg" and not sync
-        driver = "postgresql+asyncpg" if keep_asyncpg else "postgresql+psycopg"
-        return f"{driver}://{rest}"
-    if scheme in _SQLITE:
-        driver = "sqlite" if sync else "sqlite+aiosqlite"
-        path, qmark, query = rest.partition("?")
-        if path.startswith("/"):
-            path = path[1:]  # sqlite:///rel.db -> "rel.db"; sqlite:////abs.db -> "/abs.db"
-            memory = path in ("", ":memory:") or path.startswith("file:")
-            if base_dir is not None and not memory and not Path(path).is_absolute():
-                path = str(base_dir / path)
-            path = "/" + path
-        elif path:
-            raise DatabaseURLError(
-                url, "a SQLite URL has no host: write 'sqlite:///path/to/file.db'"
-            )
-        return f"{driver}://{path}{qmark}{query}"
-    name = scheme.split("+")[0]
-    raise DatabaseURLError(url, f"'{name}' is not a supported database (use sqlite or postgresql)")
-
-
-def database_url(project: Project | None) -> str:
-    """The project's database: ``DATABASE_URL`` > config > a SQLite file under ``.raw/``.
-
-    A relative SQLite path (``sqlite:///data/app.db``) is taken from the project's root,
-    so every command and every run in the project finds the same file. A PostgreSQL URL
-    gets ``system.coordinator.database_tls`` in its query (relative certificate paths
-    from the project's root).
-    """
-    coordinator = project.config.system.coordinator if project is not None else None
-    configured = os.environ.get("DATABASE_URL") or (
-        coordinator.database_url if coordinator is not None else None
-    )
-    if configured:
-        base_dir = project.root if project is not None else None
-        url = normalize_url(configured, base_dir=base_dir)
-        if coordinator is None:
-            return url
-        try:
-            return with_tls(url, coordinator.database_tls, base_dir)
-        except TLSConflictError as exc:
-            raise DatabaseURLError(url, str(exc)) from None
-    if project is None:
-        raise DatabaseURLError("", "no database is configured and there is no project")
-    return f"sqlite+aiosqlite:///{project.raw_dir / DEFAULT_FILE}"
 
 
 def _parse(url: str) -> URL:
@@ -460,13 +377,19 @@ def _current(connection: Connection) -> str | None:
     return context.get_current_revision()
 
 
-def _upgrade(connection: Connection, revision: str) -> None:
+def _upgrade(connection: Connection, revision: str) -> str | None:
+    """Upgrade to ``revision``; returns the revision now. At head already: no Alembic."""
+    if revision == "head":
+        head = kit_head()
+        if at_head(connection, VERSION_TABLE, head):
+            return head
     # Lazy: alembic loads only to migrate, not for every use of the database.
     from alembic import command
 
     config = _alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+    return _current(connection)
 
 
 @asynccontextmanager
@@ -514,8 +437,7 @@ async def upgrade(target: Database | str, *, revision: str = "head") -> str | No
         async def migrate(conn: AsyncConnection) -> str | None:
             if db.dialect == "postgresql":
                 await conn.execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})"))
-            await conn.run_sync(_upgrade, revision)
-            current: str | None = await conn.run_sync(_current)
+            current: str | None = await conn.run_sync(_upgrade, revision)
             return current
 
         result: str | None = await _run(db, migrate, write=True)

@@ -16,37 +16,32 @@ connection in ``config.attributes["connection"]``, as the kit's own does::
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
 from raw.coordinator.db.database import _MIGRATION_LOCK, Database, _run, sqlite_file
-from raw.errors import ConfigError
+from raw.coordinator.db.heads import (
+    SYSTEM_VERSION_TABLE,
+    at_head,
+    migrations_folder,
+    script_head,
+)
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sqlalchemy.engine import Connection
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from raw.project import Project
 
 
-def migrations_folder(project: Project) -> Path | None:
-    """The system's Alembic folder, or None when it declares none."""
-    folder = project.config.system.coordinator.migrations
-    if folder is None:
-        return None
-    path = (project.root / folder).resolve()
-    if not (path / "env.py").is_file():
-        raise ConfigError(
-            f"system.coordinator.migrations '{folder}' is not an Alembic folder: "
-            f"{path / 'env.py'} does not exist."
-        )
-    return path
-
-
 def _upgrade(connection: Connection, location: Path, root: Path, revision: str) -> str | None:
-
+    if revision == "head":
+        head = script_head(location / "versions")
+        if at_head(connection, SYSTEM_VERSION_TABLE, head):
+            return head
     # Lazy: alembic loads only to migrate, not for every use of the database.
     from alembic import command
     from alembic.config import Config
