@@ -3,8 +3,9 @@
 ``with OtlpReceiver() as receiver:`` serves ``POST /v1/traces`` on 127.0.0.1 (the SDK's
 OTLP/HTTP exporter posts there when ``OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint``),
 decodes each ``ExportTraceServiceRequest`` and keeps every span with its resource's
-attributes. Tests wait for the spans they need (:meth:`OtlpReceiver.wait_for`), never
-for a guessed time.
+attributes. :class:`OtlpGrpcReceiver` is the same over OTLP/gRPC
+(``OTEL_EXPORTER_OTLP_PROTOCOL=grpc``). Tests wait for the spans they need
+(:meth:`OtlpReceiver.wait_for`), never for a guessed time.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent import futures
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -62,45 +66,13 @@ class Span:
         return (self.end_ns - self.start_ns) / 1e6
 
 
-class OtlpReceiver:
-    """An OTLP/HTTP trace endpoint on 127.0.0.1, in a thread, for one test."""
+class _Spans:
+    """The spans a receiver got, and waiting for them."""
 
     def __init__(self) -> None:
         self.spans: list[Span] = []
         self.requests = 0
         self._changed = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if self.path != "/v1/traces":
-                    self.send_error(404)
-                    return
-                request = ExportTraceServiceRequest()
-                request.ParseFromString(body)
-                receiver._add(request)
-                answer = ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> OtlpReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def _add(self, request: ExportTraceServiceRequest) -> None:
         received = []
@@ -143,6 +115,76 @@ class OtlpReceiver:
 
     def trace(self, trace_id: str) -> list[Span]:
         return [s for s in self.spans if s.trace_id == trace_id]
+
+
+class OtlpReceiver(_Spans):
+    """An OTLP/HTTP trace endpoint on 127.0.0.1, in a thread, for one test."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if self.path != "/v1/traces":
+                    self.send_error(404)
+                    return
+                request = ExportTraceServiceRequest()
+                request.ParseFromString(body)
+                receiver._add(request)
+                answer = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> OtlpReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class OtlpGrpcReceiver(_Spans):
+    """An OTLP/gRPC trace endpoint on 127.0.0.1 (``TraceService/Export``), for one test.
+
+    The SDK's gRPC exporter reaches it with ``OTEL_EXPORTER_OTLP_PROTOCOL=grpc`` and
+    ``OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint`` (``http://``: no TLS).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        receiver = self
+
+        class Service(trace_service_pb2_grpc.TraceServiceServicer):
+            def Export(  # noqa: N802 (the service's name)
+                self, request: ExportTraceServiceRequest, context: Any
+            ) -> ExportTraceServiceResponse:
+                receiver._add(request)
+                return ExportTraceServiceResponse()
+
+        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Service(), self._server)
+        port = self._server.add_insecure_port("127.0.0.1:0")
+        self.endpoint = f"http://127.0.0.1:{port}"
+
+    def __enter__(self) -> OtlpGrpcReceiver:
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop(grace=None).wait()
 
 
 def tree(spans: list[Span]) -> list[Span]:

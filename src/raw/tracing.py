@@ -2,8 +2,10 @@
 
 On when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) is
 set, unless ``OTEL_SDK_DISABLED=true`` or ``OTEL_TRACES_EXPORTER=none``. Then
-:func:`setup` installs the SDK's ``TracerProvider`` with the OTLP/HTTP exporter behind a
-``BatchSpanProcessor``; the SDK itself reads the other standard settings
+:func:`setup` installs the SDK's ``TracerProvider`` with the OTLP exporter behind a
+``BatchSpanProcessor``: OTLP/HTTP, or OTLP/gRPC when ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL``
+(or ``OTEL_EXPORTER_OTLP_PROTOCOL``) is ``grpc``; another value (``http/json``) is said
+once and exported over OTLP/HTTP. The SDK itself reads the other standard settings
 (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_TRACES_SAMPLER``,
 ``OTEL_EXPORTER_OTLP_HEADERS``, ``OTEL_BSP_*``). Without ``OTEL_SERVICE_NAME`` each
 process is named for its role (``raw-coordinator``, ``raw-dispatcher``, ``raw-worker``,
@@ -41,6 +43,7 @@ from raw import clock
 __all__ = [
     "ENDPOINT_SETTINGS",
     "TRACEPARENT_SETTING",
+    "PROTOCOL_SETTINGS",
     "OpenSpan",
     "current_trace_id",
     "current_traceparent",
@@ -49,6 +52,7 @@ __all__ = [
     "instrument_httpx",
     "instrument_sqlalchemy",
     "passthrough_modules",
+    "protocol",
     "record_span",
     "setup",
     "shutdown",
@@ -62,6 +66,9 @@ __all__ = [
 
 ENDPOINT_SETTINGS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 """Either one switches tracing on (the OTLP/HTTP exporter reads them as the SDK documents)."""
+
+PROTOCOL_SETTINGS = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+"""The exporter's protocol, the first set wins: ``grpc`` or ``http/protobuf`` (the default)."""
 
 TRACEPARENT_SETTING = "TRACEPARENT"
 """The environment variable that carries a W3C traceparent to a child process (a run)."""
@@ -110,10 +117,11 @@ def setup(role: str) -> bool:
         try:
             # Lazy: off means no OpenTelemetry module is loaded; on, only once.
             from opentelemetry import trace
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
             from opentelemetry.sdk.resources import SERVICE_NAME, Resource
             from opentelemetry.sdk.trace import TracerProvider
             from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+            exporter = _exporter()
         except ImportError as exc:
             _log.warning(
                 "OTEL_EXPORTER_OTLP_ENDPOINT is set, but the observability extra is not "
@@ -126,12 +134,54 @@ def setup(role: str) -> bool:
         if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
             resource = resource.merge(Resource({SERVICE_NAME: f"raw-{role}"}))
         provider = TracerProvider(resource=resource)  # the sampler from OTEL_TRACES_SAMPLER
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        provider.add_span_processor(BatchSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
         _provider = provider
         atexit.register(shutdown)
     instrument_httpx()  # every part calls out over httpx: LLMs, telephony, the coordinator
     return True
+
+
+def protocol(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The OTLP protocol asked for, and the setting that asked (``http/protobuf`` unset)."""
+    env = os.environ if environ is None else environ
+    for name in PROTOCOL_SETTINGS:
+        value = env.get(name, "").strip().lower()
+        if value:
+            return value, name
+    return "http/protobuf", ""
+
+
+def _exporter() -> Any:
+    """The OTLP span exporter for the protocol setting: gRPC, else HTTP (warning once why)."""
+    asked, setting = protocol()
+    if asked == "grpc":
+        try:
+            # Lazy: only reached when tracing is on and gRPC is asked for.
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+                OTLPSpanExporter as GrpcExporter,
+            )
+        except ImportError as exc:
+            _log.warning(
+                "%s=grpc, but the OTLP/gRPC exporter is not installed (%s is missing): "
+                "exporting over OTLP/HTTP instead. Install it with pip install "
+                "'raw-systems[observability]'.",
+                setting,
+                exc.name,
+            )
+        else:
+            return GrpcExporter()
+    elif asked != "http/protobuf":
+        _log.warning(
+            "%s=%s is not supported (grpc and http/protobuf are): exporting over "
+            "OTLP/HTTP (http/protobuf) instead.",
+            setting,
+            asked,
+        )
+    # Lazy: only reached when tracing is on.
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter()
 
 
 def shutdown() -> None:
