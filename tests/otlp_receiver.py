@@ -50,6 +50,8 @@ class Span:
     status_code: int
     attributes: dict[str, Any]
     resource: dict[str, Any]
+    links: list[tuple[str, str]] = field(default_factory=list)
+    """The (trace id, span id) of each span this one links to."""
     children: list[Span] = field(default_factory=list)
 
     @property
@@ -92,6 +94,7 @@ class _Spans:
                             status_code=s.status.code,
                             attributes={a.key: _value(a.value) for a in s.attributes},
                             resource=resource,
+                            links=[(k.trace_id.hex(), k.span_id.hex()) for k in s.links],
                         )
                     )
         with self._changed:

@@ -35,7 +35,7 @@ import functools
 import logging
 import os
 import threading
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from raw import clock
@@ -275,21 +275,37 @@ def start_span(
     *,
     attributes: Mapping[str, Any] | None = None,
     parent: str | None = None,
+    root: bool = False,
+    links: Iterable[str | None] = (),
 ) -> OpenSpan | None:
     """Start a span (a child of the current one, or of ``parent``); None when tracing is off.
 
     With no current span and no ``parent`` the span reads ``TRACEPARENT`` (a process
-    started for a traced caller), else it starts a trace of its own.
+    started for a traced caller), else it starts a trace of its own. ``root``: a trace
+    of its own whatever is current (when no ``parent`` is given). ``links``: the W3C
+    traceparents of spans this one relates to without being their child (OTel span
+    links; None and invalid ones are skipped), e.g. the requests a shared batch serves.
     """
     if not _on():
         return None
     # Lazy: only reached when tracing is on.
+    from opentelemetry import context as otel_context
     from opentelemetry import trace
 
     context = _context_of(parent)
-    if context is None and not trace.get_current_span().get_span_context().is_valid:
+    if context is None and root:
+        context = otel_context.Context()  # no parent: a new trace
+    elif context is None and not trace.get_current_span().get_span_context().is_valid:
         context = _context_of(os.environ.get(TRACEPARENT_SETTING))
-    return OpenSpan(_tracer().start_span(name, context=context, attributes=_clean(attributes)))
+    linked = [trace.get_current_span(_context_of(tp)).get_span_context() for tp in links if tp]
+    return OpenSpan(
+        _tracer().start_span(
+            name,
+            context=context,
+            attributes=_clean(attributes),
+            links=[trace.Link(c) for c in linked if c.is_valid],
+        )
+    )
 
 
 @contextlib.contextmanager
@@ -298,9 +314,11 @@ def span(
     *,
     attributes: Mapping[str, Any] | None = None,
     parent: str | None = None,
+    root: bool = False,
+    links: Iterable[str | None] = (),
 ) -> Iterator[OpenSpan | None]:
     """A current span around the block (None when off); an exception marks it failed."""
-    opened = start_span(name, attributes=attributes, parent=parent)
+    opened = start_span(name, attributes=attributes, parent=parent, root=root, links=links)
     if opened is None:
         yield None
         return
