@@ -4,8 +4,8 @@ The project has one schedule; `raw schedules sync` creates it on the session's d
 server and `raw schedules trigger` runs it now (twice), rather than waiting for its
 cron. The `raw worker` subprocess exports to :mod:`tests.otlp_receiver`. Each run must
 arrive as one trace rooted in the worker (Temporal starts a schedule's workflow itself,
-so no client span precedes it and the activity's span is the root), holding the RAW run's span and its step's span, with a
-trace id no other received trace has.
+so no client span precedes it and the activity's span is the root), holding the RAW
+run's span and its step's span, with a trace id of its own.
 """
 
 from __future__ import annotations
@@ -123,7 +123,6 @@ def test_a_schedules_run_is_a_trace_of_its_own_rooted_in_the_worker(
     ids = [trace[0].trace_id for trace in traces]
     assert len(set(ids)) == 2, ids  # two runs, two traces
     for trace in traces:
-        by_id = {s.span_id: s for s in trace}
         roots = [s for s in trace if s.parent_id == ""]
         assert len(roots) == 1, [s.name for s in roots]
         root = roots[0]
