@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from tests.otlp_receiver import OtlpReceiver, Span
+from tests.otlp_receiver import OtlpGrpcReceiver, OtlpReceiver, Span
 
 from raw import tracing
 from raw.testing.openai_server import OpenAIServer, Reply
@@ -87,13 +87,22 @@ def _raw(project: Project, *args: str, env: dict[str, str]) -> subprocess.Comple
     )
 
 
-def _imported(project: Project, env: dict[str, str], *, block_otel: bool = False) -> Any:
-    """A real `raw run flaky --json` (the CLI's main); the modules it imported, its output."""
+def _imported(
+    project: Project,
+    env: dict[str, str],
+    *,
+    block_otel: bool = False,
+    block: str = "opentelemetry",
+) -> Any:
+    """A real `raw run flaky --json` (the CLI's main); the modules it imported, its output.
+
+    ``block_otel``: modules named ``block`` or under it cannot be imported (not installed).
+    """
     blocker = (
         "import sys\n"
         "class Block:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] == 'opentelemetry':\n"
+        f"        if name == {block!r} or name.startswith({block + '.'!r}):\n"
         "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
         "sys.meta_path.insert(0, Block())\n"
         if block_otel
@@ -185,6 +194,91 @@ def test_without_the_extra_a_traced_run_warns_once_and_runs_untraced(project: Pr
     assert "Traceback" not in proc.stderr
     manifest = json.loads((Path(doc["run_dir"]) / "manifest.json").read_text())
     assert "trace_id" not in manifest
+
+
+@pytest.mark.parametrize(
+    ("settings", "asked"),
+    [
+        ({}, ("http/protobuf", "")),
+        ({"OTEL_EXPORTER_OTLP_PROTOCOL": " GRPC "}, ("grpc", "OTEL_EXPORTER_OTLP_PROTOCOL")),
+        (
+            {
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json",
+            },
+            ("http/json", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"),
+        ),
+        ({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": ""}, ("http/protobuf", "")),
+    ],
+)
+def test_the_protocol_is_read_from_the_standard_settings_traces_first(
+    settings: dict[str, str], asked: tuple[str, str]
+) -> None:
+    assert tracing.protocol(settings) == asked
+
+
+def _run_span(spans: list[Span]) -> Span | None:
+    return next((s for s in spans if s.name == "raw run flaky"), None)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"},
+        {
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc",
+        },
+    ],
+)
+def test_grpc_asked_for_exports_over_otlp_grpc(project: Project, settings: dict[str, str]) -> None:
+    project.add_workflow("flaky", FLAKY)
+    with OtlpGrpcReceiver() as receiver:
+        env = _env(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, **settings)
+        done = _raw(project, "run", "flaky", "--json", env=env)
+        assert done.returncode == 0, done.stderr
+        run: Span = receiver.wait_for(_run_span, what="the run's span over gRPC")
+        spans = receiver.trace(run.trace_id)
+    assert run.parent_id == "" and run.service == "raw-run"
+    assert {s.name for s in spans if s.parent_id == run.span_id} == {"step flaky", "step greet"}
+    assert "PROTOCOL" not in done.stderr  # nothing to warn about
+
+
+def test_an_unsupported_protocol_is_named_once_and_spans_go_over_http(project: Project) -> None:
+    project.add_workflow("flaky", FLAKY)
+    with OtlpReceiver() as receiver:
+        env = _env(
+            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
+            OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="http/json",
+        )
+        done = _raw(project, "run", "flaky", "--json", env=env)
+        assert done.returncode == 0, done.stderr
+        receiver.wait_for(_run_span, what="the run's span over HTTP")
+    warnings = [line for line in done.stderr.splitlines() if "PROTOCOL" in line]
+    assert len(warnings) == 1, done.stderr[-2000:]
+    assert "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json is not supported" in warnings[0]
+    assert "OTLP/HTTP" in warnings[0]
+
+
+def test_grpc_without_its_exporter_is_named_once_and_spans_go_over_http(
+    project: Project,
+) -> None:
+    project.add_workflow("flaky", FLAKY)
+    with OtlpReceiver() as receiver:
+        env = _env(
+            OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL="grpc"
+        )
+        proc, modules = _imported(
+            project, env, block_otel=True, block="opentelemetry.exporter.otlp.proto.grpc"
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        receiver.wait_for(_run_span, what="the run's span over HTTP")
+    assert "opentelemetry.exporter.otlp.proto.http.trace_exporter" in modules
+    warnings = [line for line in proc.stderr.splitlines() if "OTLP/gRPC exporter" in line]
+    assert len(warnings) == 1, proc.stderr[-2000:]
+    assert warnings[0].count("OTEL_EXPORTER_OTLP_PROTOCOL=grpc") == 1
+    assert "exporting over OTLP/HTTP instead" in warnings[0]
+    assert "Traceback" not in proc.stderr
 
 
 def test_a_raw_run_is_a_trace_of_its_own_with_a_span_per_step(project: Project) -> None:

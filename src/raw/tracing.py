@@ -2,8 +2,10 @@
 
 On when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) is
 set, unless ``OTEL_SDK_DISABLED=true`` or ``OTEL_TRACES_EXPORTER=none``. Then
-:func:`setup` installs the SDK's ``TracerProvider`` with the OTLP/HTTP exporter behind a
-``BatchSpanProcessor``; the SDK itself reads the other standard settings
+:func:`setup` installs the SDK's ``TracerProvider`` with the OTLP exporter behind a
+``BatchSpanProcessor``: OTLP/HTTP, or OTLP/gRPC when ``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL``
+(or ``OTEL_EXPORTER_OTLP_PROTOCOL``) is ``grpc``; another value (``http/json``) is said
+once and exported over OTLP/HTTP. The SDK itself reads the other standard settings
 (``OTEL_SERVICE_NAME``, ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_TRACES_SAMPLER``,
 ``OTEL_EXPORTER_OTLP_HEADERS``, ``OTEL_BSP_*``). Without ``OTEL_SERVICE_NAME`` each
 process is named for its role (``raw-coordinator``, ``raw-dispatcher``, ``raw-worker``,
@@ -32,7 +34,7 @@ import contextlib
 import functools
 import os
 import threading
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from raw import clock
@@ -41,6 +43,7 @@ from raw._loggers import logger
 __all__ = [
     "ENDPOINT_SETTINGS",
     "TRACEPARENT_SETTING",
+    "PROTOCOL_SETTINGS",
     "OpenSpan",
     "current_trace_id",
     "current_traceparent",
@@ -49,6 +52,7 @@ __all__ = [
     "instrument_httpx",
     "instrument_sqlalchemy",
     "passthrough_modules",
+    "protocol",
     "record_span",
     "setup",
     "shutdown",
@@ -62,6 +66,9 @@ __all__ = [
 
 ENDPOINT_SETTINGS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 """Either one switches tracing on (the OTLP/HTTP exporter reads them as the SDK documents)."""
+
+PROTOCOL_SETTINGS = ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+"""The exporter's protocol, the first set wins: ``grpc`` or ``http/protobuf`` (the default)."""
 
 TRACEPARENT_SETTING = "TRACEPARENT"
 """The environment variable that carries a W3C traceparent to a child process (a run)."""
@@ -110,10 +117,11 @@ def setup(role: str) -> bool:
         try:
             # Lazy: off means no OpenTelemetry module is loaded; on, only once.
             from opentelemetry import trace
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
             from opentelemetry.sdk.resources import SERVICE_NAME, Resource
             from opentelemetry.sdk.trace import TracerProvider
             from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+            exporter = _exporter()
         except ImportError as exc:
             _log.warning(
                 "OTEL_EXPORTER_OTLP_ENDPOINT is set, but the observability extra is not "
@@ -126,12 +134,54 @@ def setup(role: str) -> bool:
         if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
             resource = resource.merge(Resource({SERVICE_NAME: f"raw-{role}"}))
         provider = TracerProvider(resource=resource)  # the sampler from OTEL_TRACES_SAMPLER
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        provider.add_span_processor(BatchSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
         _provider = provider
         atexit.register(shutdown)
     instrument_httpx()  # every part calls out over httpx: LLMs, telephony, the coordinator
     return True
+
+
+def protocol(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The OTLP protocol asked for, and the setting that asked (``http/protobuf`` unset)."""
+    env = os.environ if environ is None else environ
+    for name in PROTOCOL_SETTINGS:
+        value = env.get(name, "").strip().lower()
+        if value:
+            return value, name
+    return "http/protobuf", ""
+
+
+def _exporter() -> Any:
+    """The OTLP span exporter for the protocol setting: gRPC, else HTTP (warning once why)."""
+    asked, setting = protocol()
+    if asked == "grpc":
+        try:
+            # Lazy: only reached when tracing is on and gRPC is asked for.
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+                OTLPSpanExporter as GrpcExporter,
+            )
+        except ImportError as exc:
+            _log.warning(
+                "%s=grpc, but the OTLP/gRPC exporter is not installed (%s is missing): "
+                "exporting over OTLP/HTTP instead. Install it with pip install "
+                "'raw-systems[observability]'.",
+                setting,
+                exc.name,
+            )
+        else:
+            return GrpcExporter()
+    elif asked != "http/protobuf":
+        _log.warning(
+            "%s=%s is not supported (grpc and http/protobuf are): exporting over "
+            "OTLP/HTTP (http/protobuf) instead.",
+            setting,
+            asked,
+        )
+    # Lazy: only reached when tracing is on.
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    return OTLPSpanExporter()
 
 
 def shutdown() -> None:
@@ -225,21 +275,37 @@ def start_span(
     *,
     attributes: Mapping[str, Any] | None = None,
     parent: str | None = None,
+    root: bool = False,
+    links: Iterable[str | None] = (),
 ) -> OpenSpan | None:
     """Start a span (a child of the current one, or of ``parent``); None when tracing is off.
 
     With no current span and no ``parent`` the span reads ``TRACEPARENT`` (a process
-    started for a traced caller), else it starts a trace of its own.
+    started for a traced caller), else it starts a trace of its own. ``root``: a trace
+    of its own whatever is current (when no ``parent`` is given). ``links``: the W3C
+    traceparents of spans this one relates to without being their child (OTel span
+    links; None and invalid ones are skipped), e.g. the requests a shared batch serves.
     """
     if not _on():
         return None
     # Lazy: only reached when tracing is on.
+    from opentelemetry import context as otel_context
     from opentelemetry import trace
 
     context = _context_of(parent)
-    if context is None and not trace.get_current_span().get_span_context().is_valid:
+    if context is None and root:
+        context = otel_context.Context()  # no parent: a new trace
+    elif context is None and not trace.get_current_span().get_span_context().is_valid:
         context = _context_of(os.environ.get(TRACEPARENT_SETTING))
-    return OpenSpan(_tracer().start_span(name, context=context, attributes=_clean(attributes)))
+    linked = [trace.get_current_span(_context_of(tp)).get_span_context() for tp in links if tp]
+    return OpenSpan(
+        _tracer().start_span(
+            name,
+            context=context,
+            attributes=_clean(attributes),
+            links=[trace.Link(c) for c in linked if c.is_valid],
+        )
+    )
 
 
 @contextlib.contextmanager
@@ -248,9 +314,11 @@ def span(
     *,
     attributes: Mapping[str, Any] | None = None,
     parent: str | None = None,
+    root: bool = False,
+    links: Iterable[str | None] = (),
 ) -> Iterator[OpenSpan | None]:
     """A current span around the block (None when off); an exception marks it failed."""
-    opened = start_span(name, attributes=attributes, parent=parent)
+    opened = start_span(name, attributes=attributes, parent=parent, root=root, links=links)
     if opened is None:
         yield None
         return

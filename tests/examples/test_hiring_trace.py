@@ -156,6 +156,17 @@ def test_one_application_is_one_trace_across_the_api_dispatcher_and_worker(
     assert any(s.name == "raw run analyze-cv" for s in trace)
     assert any(s.name == "email send" and s.resource["raw.process"] == "worker" for s in trace)
 
+    # The route's write transaction is a child of the route's span with its SQL inside;
+    # the dispatcher's write of the attempt's end joins the delivery's trace too (read
+    # from everything: the processes flushed their last spans when they stopped).
+    full = [s for s in everything if s.trace_id == trace_id]
+    store = next(s for s in full if s.name == "store deliveries")
+    assert store.parent_id == root.span_id and store.resource["raw.process"] == "coordinator"
+    assert any(s.parent_id == store.span_id and s.name.startswith("INSERT") for s in full)
+    ends = [s for s in full if s.name == "store action ends"]
+    assert ends and all(s.parent_id == root.span_id for s in ends), [s.parent_id for s in ends]
+    assert {s.resource["raw.process"] for s in ends} == {"dispatcher"}
+
     # SQLAlchemy's instrumentation: the coordinator's statements (the API's reads here).
     sql = [
         s for s in everything if s.attributes.get("db.system", s.attributes.get("db.system.name"))

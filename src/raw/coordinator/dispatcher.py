@@ -164,7 +164,7 @@ class Dispatcher:
         # Records that end together share one transaction (the single SQLite writer is
         # shared with the webhook routes); one whose end fails does not sink the others.
         self._ends: GroupCommit[tuple[InboxItem, ActionOutcome], str] = GroupCommit(
-            self._write_ends
+            self._write_ends, name="store action ends"
         )
 
     @property
@@ -389,7 +389,8 @@ class Dispatcher:
         (the action is done: losing its end would repeat it and spend an attempt)."""
         while True:
             try:
-                final = await self._ends.submit((item, outcome))
+                # Traced: the write joins the delivery's trace (its action's span has ended).
+                final = await self._ends.submit((item, outcome), traceparent=item.traceparent)
             except Exception as exc:
                 if self._stopping.is_set() or not database_away(exc):
                     raise

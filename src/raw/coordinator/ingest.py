@@ -134,7 +134,9 @@ class DeliveryStore:
 
     def __init__(self, db: Callable[[], Database]) -> None:
         self._db = db
-        self._group: GroupCommit[Accepted, Answer] = GroupCommit(self._write, max_batch=100)
+        self._group: GroupCommit[Accepted, Answer] = GroupCommit(
+            self._write, max_batch=100, name="store deliveries"
+        )
 
     async def store(self, delivery: Accepted) -> Answer:
         """Store ``delivery`` (or find its first answer); its answer once committed."""

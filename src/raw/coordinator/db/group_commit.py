@@ -11,6 +11,12 @@ written again one per transaction, so one bad item (a handler that raises, a
 constraint it breaks) fails alone and the others still commit. The ``write``
 function must therefore be safe to run again on items whose first transaction
 rolled back, which any function that only writes through that transaction is.
+
+Traced (tracing on): each transaction is a span ``<name>`` (``raw.batch.size`` items)
+around the write, so the SQL statements in it are its children. Alone, it is a child
+of its caller's span (a webhook route's request, a dispatcher's action); shared, it
+serves callers of many traces, so it is a trace of its own with an OTel span link to
+each caller's span.
 """
 
 from __future__ import annotations
@@ -20,12 +26,17 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from raw import tracing
+
 __all__ = ["GroupCommit"]
 
 log = logging.getLogger("raw.coordinator.db")
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+
+_Entry = tuple[Item, asyncio.Future[Result], str | None]
+"""A queued item, its caller's future, and its caller's traceparent (tracing on)."""
 
 
 class GroupCommit(Generic[Item, Result]):
@@ -39,16 +50,23 @@ class GroupCommit(Generic[Item, Result]):
         write: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
         *,
         max_batch: int = 500,
+        name: str = "group commit",
     ) -> None:
         self._write = write
         self.max_batch = max_batch
-        self._queue: list[tuple[Item, asyncio.Future[Result]]] = []
+        self.name = name
+        """The span name of each transaction (tracing on)."""
+        self._queue: list[_Entry[Item, Result]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def submit(self, item: Item) -> Result:
-        """Write ``item`` with whatever else is queued; its result once committed."""
+    async def submit(self, item: Item, *, traceparent: str | None = None) -> Result:
+        """Write ``item`` with whatever else is queued; its result once committed.
+
+        ``traceparent``: the span the write belongs to (tracing on); the current one if
+        not given.
+        """
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, future))
+        self._queue.append((item, future, traceparent or tracing.current_traceparent()))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain(), name="raw-group-commit")
         return await future
@@ -60,16 +78,28 @@ class GroupCommit(Generic[Item, Result]):
                 del self._queue[: self.max_batch]
                 await self._commit(batch)
         except asyncio.CancelledError:  # shutting down: nobody may wait forever
-            for _, future in self._queue:
+            for _, future, _ in self._queue:
                 future.cancel()
             self._queue.clear()
             raise
 
-    async def _commit(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
+    async def _traced_write(self, batch: list[_Entry[Item, Result]]) -> Sequence[Result]:
+        callers = [traceparent for _, _, traceparent in batch]
+        alone = len(batch) == 1
+        with tracing.span(
+            self.name,
+            attributes={"raw.batch.size": len(batch)},
+            parent=callers[0] if alone else None,
+            root=True,  # not the span of the caller that happened to start the writer
+            links=() if alone else callers,
+        ):
+            return await self._write([item for item, _, _ in batch])
+
+    async def _commit(self, batch: list[_Entry[Item, Result]]) -> None:
         try:
-            results = await self._write([item for item, _ in batch])
+            results = await self._traced_write(batch)
         except asyncio.CancelledError:
-            for _, future in batch:
+            for _, future, _ in batch:
                 future.cancel()
             raise
         except Exception as exc:
@@ -81,6 +111,6 @@ class GroupCommit(Generic[Item, Result]):
             for entry in batch:
                 await self._commit([entry])
             return
-        for (_, future), result in zip(batch, results, strict=True):
+        for (_, future, _), result in zip(batch, results, strict=True):
             if not future.done():  # its caller was cancelled; the write stands regardless
                 future.set_result(result)
