@@ -25,19 +25,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from processes import RAW_BIN
+from processes import RAW_BIN, raw_dispatchers
 from waiting_processes import ACTIVITIES, PROCESS, Peaks, clean_env, engine, rss_mb, worker
 from webhook_ingest import (
     HERE,
@@ -88,34 +84,6 @@ def make_project(root: Path, url: str) -> Path:
     return root
 
 
-@contextlib.contextmanager
-def dispatcher(project: Path, env: dict[str, str]) -> Iterator[int]:
-    """One ``raw dispatcher``, once it said it polls; its pid; SIGTERM after."""
-    log = project / "dispatcher.log"
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [str(RAW_BIN), "dispatcher"],
-            cwd=project,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while "polling" not in log.read_text(errors="replace"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"raw dispatcher did not start:\n{log.read_text()}")
-            time.sleep(0.05)
-        yield proc.pid
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def inbox_counts(url: str) -> dict[str, int]:
     from sqlalchemy import create_engine, func, select
 
@@ -164,7 +132,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             engine(project, env) as engine_pid,
             worker(project, env) as worker_pid,
             server(serve_cmd, project, serve_env, port) as serve_pid,
-            dispatcher(project, env) as dispatcher_pid,
+            raw_dispatchers(1, project, env) as (dispatcher_pid,),
         ):
             pids = {
                 "coordinator": serve_pid,

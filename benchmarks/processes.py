@@ -1,4 +1,4 @@
-"""What the benchmarks share about the processes they start: CPU from /proc, `raw dispatcher`."""
+"""What the benchmarks share about the processes they start: CPU from /proc, raw parts."""
 
 from __future__ import annotations
 
@@ -22,27 +22,29 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def raw_dispatchers(count: int, project: Path, env: dict[str, str]) -> Iterator[list[int]]:
-    """``count`` `raw dispatcher` processes in ``project``, each ready (it said so) before
-    this yields their pids; stopped with SIGTERM after."""
+def raw_parts(
+    command: str, count: int, project: Path, env: dict[str, str], *, ready_seconds: float = 60
+) -> Iterator[list[int]]:
+    """``count`` `raw <command>` processes (``worker``, ``dispatcher``) in ``project``,
+    each ready (it said it polls) before this yields their pids; stopped with SIGTERM after."""
     procs: list[tuple[subprocess.Popen[bytes], Path]] = []
     try:
         for n in range(count):
-            log = project / f"dispatcher-{n}-{uuid.uuid4().hex[:6]}.log"
+            log = project / f"{command}-{n}-{uuid.uuid4().hex[:6]}.log"
             with log.open("wb") as sink:
                 proc = subprocess.Popen(
-                    [str(RAW_BIN), "dispatcher"],
+                    [str(RAW_BIN), command],
                     cwd=project,
                     env=env,
                     stdout=sink,
                     stderr=subprocess.STDOUT,
                 )
             procs.append((proc, log))
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + ready_seconds
         for proc, log in procs:
             while "polling" not in log.read_text(errors="replace"):
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"raw dispatcher did not start:\n{log.read_text()}")
+                    raise SystemExit(f"raw {command} did not start:\n{log.read_text()}")
                 time.sleep(0.05)
         yield [proc.pid for proc, _ in procs]
     finally:
@@ -50,9 +52,17 @@ def raw_dispatchers(count: int, project: Path, env: dict[str, str]) -> Iterator[
             proc.send_signal(signal.SIGTERM)
         for proc, _ in procs:
             try:
-                proc.wait(timeout=30)
+                proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
+
+
+def raw_dispatchers(
+    count: int, project: Path, env: dict[str, str]
+) -> contextlib.AbstractContextManager[list[int]]:
+    """``count`` `raw dispatcher` processes in ``project`` (see :func:`raw_parts`)."""
+    return raw_parts("dispatcher", count, project, env)
 
 
 def each_database(kinds: str, work: Path) -> Iterator[tuple[str, str, Path | None]]:

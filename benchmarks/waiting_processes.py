@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from processes import RAW_BIN, cpu_seconds
+from processes import RAW_BIN, cpu_seconds, raw_parts
 
 CONFIG = """\
 version: 1
@@ -192,30 +191,6 @@ def engine(project: Path, env: dict[str, str]) -> Iterator[int]:
         )
 
 
-@contextlib.contextmanager
-def worker(project: Path, env: dict[str, str]) -> Iterator[int]:
-    """``raw worker`` in ``project``, once it said it polls; its pid; SIGTERM after."""
-    log = project / "worker.log"
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [str(RAW_BIN), "worker"], cwd=project, env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while "polling" not in log.read_text(errors="replace"):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"raw worker did not start:\n{log.read_text()}")
-            time.sleep(0.05)
-        yield proc.pid
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 async def bounded(count: int, in_flight: int, call: Any, deadline: float) -> tuple[int, float]:
     """``call(n)`` for n in range(count), ``in_flight`` at a time, until the deadline;
     (calls done, monotonic time of the last)."""
@@ -356,6 +331,13 @@ def measure(count: int, args: argparse.Namespace) -> dict[str, Any]:
             flush=True,
         )
         return found
+
+
+@contextlib.contextmanager
+def worker(project: Path, env: dict[str, str]) -> Iterator[int]:
+    """``raw worker`` in ``project``, once it said it polls; its pid; SIGTERM after."""
+    with raw_parts("worker", 1, project, env, ready_seconds=120) as (pid,):
+        yield pid
 
 
 def main() -> None:
