@@ -2,7 +2,7 @@
 
     python benchmarks/webhook_ingest.py [--seconds 8] [--connections 32[,128]] [--rounds 5]
         [--databases sqlite,postgresql] [--baselines hand,bare] [--warmup-seconds N]
-        [--hw-pool N[,M]] [--dispatchers 0[,1,2]] [--concurrency N[,M]]
+        [--hw-pool N[,M]] [--hw-gc default[,freeze]] [--dispatchers 0[,1,2]] [--concurrency N[,M]]
         [--before-src PATH] [--before-dispatcher SETTINGS] [--no-bare] [--no-ours]
         [--py-spy DIR] [--quick] [--json]
 
@@ -17,7 +17,8 @@ and marked done) or, with ``--dispatchers n``, the server's own turned off and n
 - ``hand`` (ingest_handwritten.py), the honest one: what a careful engineer writes
   instead, on nothing of ours; the same signature check, model and idempotency, the
   order row and an outbox row in one transaction (SQLAlchemy Core), and a minimal
-  outbox poller. ``--hw-pool`` tries its pool settings.
+  outbox poller. ``--hw-pool`` tries its pool settings; ``--hw-gc freeze`` runs it
+  with its started heap frozen (``gc.freeze()``), as ``raw serve`` runs.
 - ``bare`` (ingest_baseline.py), the old, weak one: no signature, one ORM insert
   through our own database layer.
 
@@ -378,6 +379,8 @@ class Variant:
     """The dispatcher's settings in config.yaml (YAML flow mapping's inside)."""
     pool: str = ""
     """The hand-written route's ``HW_POOL`` (empty: its default for the database)."""
+    gc_freeze: bool = False
+    """The hand-written route with its heap frozen once started (``HW_GC_FREEZE=1``)."""
 
     @property
     def ours(self) -> bool:
@@ -418,6 +421,8 @@ def run_once(
     env = dict(env)
     if variant.pool:
         env["HW_POOL"] = variant.pool
+    if variant.gc_freeze:
+        env["HW_GC_FREEZE"] = "1"
     if variant.src is not None:
         env["PYTHONPATH"] = os.pathsep.join((str(HERE), variant.src))
     if variant.dispatchers:
@@ -645,6 +650,12 @@ def main() -> None:
         "(SQLite: 1 = one connection and a lock, N = N connections; PostgreSQL: pool size)",
     )
     parser.add_argument(
+        "--hw-gc",
+        default="default",
+        help="comma-separated, one variant each: default = the hand-written route as "
+        "written, freeze = with its started heap frozen (gc.freeze(), as raw serve runs)",
+    )
+    parser.add_argument(
         "--dispatchers",
         default="0",
         help="comma-separated: 0 = the built-in dispatcher of raw serve, "
@@ -701,10 +712,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     wanted = [] if args.no_bare else [b for b in args.baselines.split(",") if b]
     if "hand" in wanted:
         for pool in [p for p in args.hw_pool.split(",") if p] or [""]:
-            suffix = f", pool {pool}" if pool else ""
-            variants.append(
-                Variant(f"hand{pool}", f"hand-written route{suffix}", kind="hand", pool=pool)
-            )
+            for gc_mode in [g for g in args.hw_gc.split(",") if g] or ["default"]:
+                if gc_mode not in ("default", "freeze"):
+                    raise SystemExit(f"--hw-gc: 'default' or 'freeze', not {gc_mode!r}")
+                frozen = gc_mode == "freeze"
+                suffix = (f", pool {pool}" if pool else "") + (", heap frozen" if frozen else "")
+                name = f"hand{pool}" + ("-frozen" if frozen else "")
+                variants.append(
+                    Variant(
+                        name,
+                        f"hand-written route{suffix}",
+                        kind="hand",
+                        pool=pool,
+                        gc_freeze=frozen,
+                    )
+                )
     if "bare" in wanted:
         variants.append(Variant("bare", "bare insert (old)", kind="bare"))
     if args.before_src:

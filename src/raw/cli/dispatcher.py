@@ -15,6 +15,7 @@ import signal
 
 from raw import console as output
 from raw import tracing
+from raw._heap import freeze_startup_heap
 from raw.cli.log_options import add_log_format, start_logs
 from raw.errors import RawError
 from raw.project import find_project
@@ -66,6 +67,7 @@ def cmd_dispatcher(args: argparse.Namespace) -> int:
                 with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                     loop.add_signal_handler(signum, stop.set)
             await dispatcher.start()
+            freeze_startup_heap()
             woken = " (and woken by NOTIFY)" if db.dialect == "postgresql" else ""
             output.err(
                 f"raw dispatcher: polling {db.safe_url} every {config.poll_interval_seconds:g} s"

@@ -8,6 +8,7 @@ import signal
 
 from raw import console as output
 from raw import tracing
+from raw._heap import freeze_startup_heap
 from raw.cli.log_options import add_log_format, start_logs
 from raw.errors import UsageError
 from raw.project import find_project
@@ -102,6 +103,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # handler it found: make that one a no-op, so a requested stop exits 0, like `raw worker`.
     stop_signals = (signal.SIGINT, signal.SIGTERM)
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in stop_signals}
+    freeze_startup_heap()  # the app is built: its modules and objects are for life
     try:
         server.run()
     finally:

@@ -7,6 +7,7 @@ import asyncio
 
 from raw import console as output
 from raw import tracing
+from raw._heap import freeze_startup_heap
 from raw.cli.log_options import add_log_format, start_logs
 from raw.errors import RawError, UsageError
 from raw.project import find_project
@@ -72,6 +73,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     target = resolve_target(project)
 
     def ready() -> None:
+        freeze_startup_heap()
         described = plan.describe()
         output.err(
             f"raw worker: polling '{plan.task_queue}' on {target.address} ({target.source}) "
