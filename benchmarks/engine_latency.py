@@ -16,12 +16,20 @@ The variants take turns, so a busy machine slows them alike.
 
     .venv/bin/python benchmarks/engine_latency.py            # --runs 60 --idle-runs 10
     .venv/bin/python benchmarks/engine_latency.py --ablate   # also tuned minus each flag
+    .venv/bin/python benchmarks/engine_latency.py --explore  # also candidate settings
+
+Each variant's back-to-back figure comes with the CPU it cost per workflow: the
+server process (psutil) and this process (client + worker, ``time.process_time``),
+figures a busy machine does not change much. The server's own counters of eager
+workflow starts and eager activities (its Prometheus endpoint) say whether those
+paths were taken.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import statistics
@@ -29,70 +37,128 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from temporalio import activity, workflow
+import psutil
+from engine_workflows import ShortSleep, ThreeActivities, bump
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-with workflow.unsafe.imports_passed_through():  # else every workflow run re-imports them
-    from raw.orchestrator.engine import TUNING, find_binary, tuning_flags
-    from raw.ports import free_port
+from raw.orchestrator.engine import TUNING, find_binary, tuning_flags
+from raw.orchestrator.worker import WorkerPlan, build_worker
+from raw.ports import pick_free_ports
 
-
-@activity.defn
-async def bump(value: int) -> int:
-    return value + 1
-
-
-@workflow.defn
-class ThreeActivities:
-    @workflow.run
-    async def run(self) -> int:
-        value = 0
-        for _ in range(3):
-            value = await workflow.execute_activity(
-                bump, value, start_to_close_timeout=timedelta(seconds=30)
-            )
-        return value
-
-
-@workflow.defn
-class ShortSleep:
-    @workflow.run
-    async def run(self) -> None:
-        await asyncio.sleep(0.3)
+WORKERS = ("sdk", "kit", "unsandboxed")
+"""sdk: temporalio's default sandbox; kit: ``raw.orchestrator.worker.build_worker`` (as
+``raw worker`` runs it); unsandboxed: no sandbox (a reference, not for users)."""
 
 
 @dataclass
 class Variant:
     name: str
     flags: list[str]
+    eager_start: bool = False
+    """Start with ``request_eager_start``: the first workflow task comes back in the start
+    call's answer (the client is the worker's), not through matching."""
+    worker: str = "sdk"
     back_to_back_ms: list[float] = field(default_factory=list)
     after_idle_ms: list[float] = field(default_factory=list)
     sleep_ms: list[float] = field(default_factory=list)
+    server_cpu_s: float = 0.0
+    """CPU of the server process over the back-to-back batches."""
+    client_cpu_s: float = 0.0
+    """CPU of this process (client + worker) over the back-to-back batches."""
+    eager: dict[str, float] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     client: Client | None = None
+    metrics_port: int = 0
 
     async def timed(self, run: Any, task_queue: str) -> float:
         assert self.client is not None
         start = time.perf_counter()
-        await self.client.execute_workflow(run, id=uuid.uuid4().hex, task_queue=task_queue)
+        handle = await self.client.start_workflow(
+            run, id=uuid.uuid4().hex, task_queue=task_queue, request_eager_start=self.eager_start
+        )
+        await handle.result()
         return (time.perf_counter() - start) * 1000
+
+    def server_cpu(self) -> float:
+        assert self.process is not None
+        times = psutil.Process(self.process.pid).cpu_times()
+        return float(times.user + times.system)
+
+    def read_eager_counters(self) -> None:
+        """Sum the server's ``*_eager_execution`` counters (Prometheus text format)."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 (our own server)
+            text = answer.read().decode()
+        for line in text.splitlines():
+            name = line.split("{", 1)[0].split(" ", 1)[0]
+            if name.endswith("_eager_execution"):
+                self.eager[name] = self.eager.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+
+    def make_worker(self, task_queue: str) -> Worker:
+        assert self.client is not None
+        workflows, activities = [ThreeActivities, ShortSleep], [bump]
+        if self.worker == "kit":
+            return build_worker(self.client, WorkerPlan(task_queue, workflows, activities))
+        if self.worker == "unsandboxed":
+            return Worker(
+                self.client,
+                task_queue=task_queue,
+                workflows=workflows,
+                activities=activities,
+                workflow_runner=UnsandboxedWorkflowRunner(),
+            )
+        return Worker(
+            self.client, task_queue=task_queue, workflows=workflows, activities=activities
+        )
+
+
+EXPLORE: tuple[tuple[str, list[str], dict[str, Any]], ...] = (
+    # name, flags added to the tuned set, Variant options
+    ("tuned, eager start", [], {"eager_start": True}),
+    (
+        "tuned, 1 task queue partition",
+        [
+            "--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+            "--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+        ],
+        {},
+    ),
+    (
+        "tuned, search attribute cache",
+        ["--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=false"],
+        {},
+    ),
+    (
+        "tuned, sqlite cache+mmap",
+        [
+            "--sqlite-pragma", "cache_size=-65536",
+            "--sqlite-pragma", "temp_store=memory",
+            "--sqlite-pragma", "mmap_size=268435456",
+        ],
+        {},
+    ),
+    ("tuned, kit worker", [], {"worker": "kit"}),
+    ("tuned, unsandboxed worker", [], {"worker": "unsandboxed"}),
+)  # fmt: skip
+"""Candidate settings measured with ``--explore`` (see benchmarks/README.md)."""
 
 
 async def _start(variant: Variant, folder: Path) -> None:
-    port = free_port()
+    port, variant.metrics_port = pick_free_ports(2)
     log_path = folder / f"{id(variant)}.log"
     with open(log_path, "wb") as log:
         variant.process = subprocess.Popen(
             [
                 str(find_binary()), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
                 "--port", str(port), "--db-filename", str(folder / f"{id(variant)}.db"),
+                "--metrics-port", str(variant.metrics_port),
                 *variant.flags,
             ],
             stdout=log,
@@ -110,31 +176,31 @@ async def _start(variant: Variant, folder: Path) -> None:
             await asyncio.sleep(0.05)
 
 
-async def measure(variants: list[Variant], *, runs: int, idle_runs: int, sleeps: int) -> None:
+async def measure(
+    variants: list[Variant], *, runs: int, idle_runs: int, sleeps: int, rounds: int, freeze: bool
+) -> None:
     task_queue = f"bench-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="engine-latency-") as tmp:
         try:
             await asyncio.gather(*(_start(v, Path(tmp)) for v in variants))
-            workers = [
-                Worker(
-                    v.client,  # type: ignore[arg-type]
-                    task_queue=task_queue,
-                    workflows=[ThreeActivities, ShortSleep],
-                    activities=[bump],
-                )
-                for v in variants
-            ]
+            workers = [v.make_worker(task_queue) for v in variants]
             for worker in workers:
                 await worker.__aenter__()
             try:
                 for v in variants:  # warm-up: connections, caches, the sandbox
                     for _ in range(3):
                         await v.timed(ThreeActivities.run, task_queue)
-                rounds = 3  # long batches: a rate limit's refill shows in a batch's first run
+                if freeze:  # as raw worker does once polling (raw._heap)
+                    gc.collect()
+                    gc.freeze()
+                # long batches: a rate limit's refill shows in a batch's first run
                 for round_ in range(rounds):
                     for v in variants:
+                        server, client = v.server_cpu(), time.process_time()
                         for _ in range(runs // rounds + (round_ < runs % rounds)):
                             v.back_to_back_ms.append(await v.timed(ThreeActivities.run, task_queue))
+                        v.client_cpu_s += time.process_time() - client
+                        v.server_cpu_s += v.server_cpu() - server
                 for _ in range(idle_runs):
                     for v in variants:
                         await asyncio.sleep(1.0)
@@ -142,6 +208,8 @@ async def measure(variants: list[Variant], *, runs: int, idle_runs: int, sleeps:
                 for _ in range(sleeps):
                     for v in variants:
                         v.sleep_ms.append(await v.timed(ShortSleep.run, task_queue))
+                for v in variants:
+                    v.read_eager_counters()
             finally:
                 for worker in workers:
                     await worker.__aexit__(None, None, None)
@@ -157,21 +225,30 @@ def report(variants: list[Variant]) -> dict[str, Any]:
     width = max(len(v.name) for v in variants) + 2
     print(
         f"\n{'variant':<{width}} {'back-to-back':>13} {'(p90)':>7} {'after idle':>11}"
-        f" {'300 ms sleep':>13}\n" + "-" * (width + 47)
+        f" {'300 ms sleep':>13} {'CPU/workflow: server':>21} {'client+worker':>14}"
+        f"  eager starts, activities\n" + "-" * (width + 110)
     )
     for v in variants:
         p90 = statistics.quantiles(v.back_to_back_ms, n=10)[-1]
+        n = len(v.back_to_back_ms)
         print(
             f"{v.name:<{width}} {median(v.back_to_back_ms):10.1f} ms {p90:7.1f}"
             f" {median(v.after_idle_ms):8.1f} ms {median(v.sleep_ms):10.0f} ms"
+            f" {v.server_cpu_s / n * 1000:18.1f} ms {v.client_cpu_s / n * 1000:11.1f} ms"
+            f"  {v.eager.get('workflow_eager_execution', 0):.0f},"
+            f" {v.eager.get('activity_eager_execution', 0):.0f}"
         )
     default, tuned = variants[0], variants[1]
     result: dict[str, Any] = {"benchmark": "engine_latency", "load_average": os.getloadavg()[0]}
     for v in variants:
+        n = len(v.back_to_back_ms)
         result[v.name] = {
             "back_to_back_ms": median(v.back_to_back_ms),
             "after_idle_ms": median(v.after_idle_ms),
             "sleep_ms": median(v.sleep_ms),
+            "server_cpu_ms": v.server_cpu_s / n * 1000,
+            "client_cpu_ms": v.client_cpu_s / n * 1000,
+            "eager": v.eager,
         }
     print("\nmedians, default / tuned:")
     for label, attr in (
@@ -190,6 +267,11 @@ def main() -> None:
     parser.add_argument("--idle-runs", type=int, default=10, help="workflows after 1 s idle")
     parser.add_argument("--sleeps", type=int, default=5, help="300 ms sleeps per variant")
     parser.add_argument("--ablate", action="store_true", help="also: tuned minus each flag")
+    parser.add_argument("--explore", action="store_true", help="also: the EXPLORE candidates")
+    parser.add_argument("--rounds", type=int, default=3, help="back-to-back batches per variant")
+    parser.add_argument(
+        "--freeze", action="store_true", help="gc.freeze() after the warm-up, as raw worker does"
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -209,9 +291,21 @@ def main() -> None:
         for left_out in TUNING:
             rest = tuple(t for t in TUNING if t is not left_out)
             variants.append(Variant(f"tuned without {left_out.value}", tuning_flags(rest)))
+    if args.explore:
+        for name, extra, options in EXPLORE:
+            variants.append(Variant(name, [*tuning_flags(), *extra], **options))
     print(f"{len(variants)} dev servers; each variant: {args.runs} back-to-back, "
           f"{args.idle_runs} after idle, {args.sleeps} sleeps ...")  # fmt: skip
-    asyncio.run(measure(variants, runs=args.runs, idle_runs=args.idle_runs, sleeps=args.sleeps))
+    asyncio.run(
+        measure(
+            variants,
+            runs=args.runs,
+            idle_runs=args.idle_runs,
+            sleeps=args.sleeps,
+            rounds=args.rounds,
+            freeze=args.freeze,
+        )
+    )
     result = report(variants)
     sys.stdout.flush()
     if args.json:
