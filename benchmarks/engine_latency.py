@@ -65,6 +65,8 @@ class Variant:
     """Start with ``request_eager_start``: the first workflow task comes back in the start
     call's answer (the client is the worker's), not through matching."""
     worker: str = "sdk"
+    env: dict[str, str] = field(default_factory=dict)
+    """Environment variables added for the server (the Go runtime's GOGC, say)."""
     back_to_back_ms: list[float] = field(default_factory=list)
     after_idle_ms: list[float] = field(default_factory=list)
     sleep_ms: list[float] = field(default_factory=list)
@@ -144,6 +146,13 @@ EXPLORE: tuple[tuple[str, list[str], dict[str, Any]], ...] = (
         ],
         {},
     ),
+    ("tuned, GOGC=200", [], {"env": {"GOGC": "200"}}),
+    (
+        "tuned, no transition history",
+        ["--dynamic-config-value", "history.enableTransitionHistory=false"],
+        {},
+    ),
+    ("tuned, no CHASM", ["--dynamic-config-value", "history.enableChasm=false"], {}),
     ("tuned, kit worker", [], {"worker": "kit"}),
     ("tuned, unsandboxed worker", [], {"worker": "unsandboxed"}),
 )  # fmt: skip
@@ -163,6 +172,7 @@ async def _start(variant: Variant, folder: Path) -> None:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **variant.env},
         )  # fmt: skip
     deadline = time.monotonic() + 30
     while True:
