@@ -45,12 +45,30 @@ from typing import Any
 
 import psutil
 from engine_workflows import ShortSleep, ThreeActivities, bump
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from raw.orchestrator.engine import TUNING, find_binary, tuning_flags
 from raw.orchestrator.worker import WorkerPlan, build_worker
 from raw.ports import pick_free_ports
+
+PHASES = {
+    ("WORKFLOW_TASK_SCHEDULED", "WORKFLOW_TASK_STARTED"): (
+        "server: first workflow task hand-off",
+        "server: later workflow task hand-offs (x3, sticky)",
+    ),
+    ("WORKFLOW_TASK_STARTED", "WORKFLOW_TASK_COMPLETED"): (
+        "worker: first workflow task (a new sandbox)",
+        "worker: later workflow tasks (x3)",
+    ),
+    ("ACTIVITY_TASK_SCHEDULED", "ACTIVITY_TASK_STARTED"): ("server: activity hand-offs (x3)",) * 2,
+    ("ACTIVITY_TASK_STARTED", "ACTIVITY_TASK_COMPLETED"): ("worker: activities (x3)",) * 2,
+}
+"""Gaps between consecutive history events, summed per workflow into these phases (the
+first workflow task's label, the later ones'). A gap "on the worker" runs from the event
+the server writes when it hands a task out to the one it writes on the task's completion:
+it holds both gRPC trips and the server's own handling of the completion."""
 
 WORKERS = ("sdk", "kit", "unsandboxed")
 """sdk: temporalio's default sandbox; kit: ``raw.orchestrator.worker.build_worker`` (as
@@ -75,18 +93,43 @@ class Variant:
     client_cpu_s: float = 0.0
     """CPU of this process (client + worker) over the back-to-back batches."""
     eager: dict[str, float] = field(default_factory=dict)
+    last_run: tuple[float, float, Any] = (0.0, 0.0, None)
+    phases: dict[str, list[float]] = field(default_factory=dict)
+    """ms per workflow in each phase (``--phases``), from the workflow's history."""
     process: subprocess.Popen[bytes] | None = None
     client: Client | None = None
     metrics_port: int = 0
 
     async def timed(self, run: Any, task_queue: str) -> float:
         assert self.client is not None
-        start = time.perf_counter()
+        start, wall = time.perf_counter(), time.time()
         handle = await self.client.start_workflow(
             run, id=uuid.uuid4().hex, task_queue=task_queue, request_eager_start=self.eager_start
         )
         await handle.result()
-        return (time.perf_counter() - start) * 1000
+        elapsed = (time.perf_counter() - start) * 1000
+        self.last_run = (wall, wall + elapsed / 1000, handle)
+        return elapsed
+
+    async def add_phases(self) -> None:
+        """Split the last run's time by its history: the gaps between its events."""
+        wall_start, wall_end, handle = self.last_run
+        history = await handle.fetch_history()
+        events = [
+            (EventType.Name(e.event_type), e.event_time.ToMicroseconds() / 1000)
+            for e in history.events
+        ]
+        gaps = {"client: start call -> execution started": events[0][1] - wall_start * 1000}
+        task = 0
+        for (before, t0), (after, t1) in zip(events, events[1:], strict=False):
+            task += before == "EVENT_TYPE_WORKFLOW_TASK_SCHEDULED"
+            labels = PHASES.get((before[len("EVENT_TYPE_") :], after[len("EVENT_TYPE_") :]))
+            if labels is not None:
+                label = labels[0] if task == 1 else labels[1]
+                gaps[label] = gaps.get(label, 0.0) + t1 - t0
+        gaps["client: execution completed -> result"] = wall_end * 1000 - events[-1][1]
+        for name, ms in gaps.items():
+            self.phases.setdefault(name, []).append(ms)
 
     def server_cpu(self) -> float:
         assert self.process is not None
@@ -187,7 +230,14 @@ async def _start(variant: Variant, folder: Path) -> None:
 
 
 async def measure(
-    variants: list[Variant], *, runs: int, idle_runs: int, sleeps: int, rounds: int, freeze: bool
+    variants: list[Variant],
+    *,
+    runs: int,
+    idle_runs: int,
+    sleeps: int,
+    rounds: int,
+    freeze: bool,
+    phases: bool,
 ) -> None:
     task_queue = f"bench-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="engine-latency-") as tmp:
@@ -211,6 +261,8 @@ async def measure(
                             v.back_to_back_ms.append(await v.timed(ThreeActivities.run, task_queue))
                         v.client_cpu_s += time.process_time() - client
                         v.server_cpu_s += v.server_cpu() - server
+                        if phases:  # the batch's last run: its history is read outside the timing
+                            await v.add_phases()
                 for _ in range(idle_runs):
                     for v in variants:
                         await asyncio.sleep(1.0)
@@ -248,6 +300,15 @@ def report(variants: list[Variant]) -> dict[str, Any]:
             f"  {v.eager.get('workflow_eager_execution', 0):.0f},"
             f" {v.eager.get('activity_eager_execution', 0):.0f}"
         )
+    if variants[0].phases:
+        print("\nwhere a back-to-back workflow's time goes, median ms (history event times):")
+        names = list(variants[0].phases)
+        print(f"  {'phase':<56}" + "".join(f" {v.name[:16]:>16}" for v in variants))
+        for name in names:
+            print(
+                f"  {name:<56}"
+                + "".join(f" {median(v.phases.get(name, [0.0])):16.2f}" for v in variants)
+            )
     default, tuned = variants[0], variants[1]
     result: dict[str, Any] = {"benchmark": "engine_latency", "load_average": os.getloadavg()[0]}
     for v in variants:
@@ -277,8 +338,18 @@ def main() -> None:
     parser.add_argument("--idle-runs", type=int, default=10, help="workflows after 1 s idle")
     parser.add_argument("--sleeps", type=int, default=5, help="300 ms sleeps per variant")
     parser.add_argument("--ablate", action="store_true", help="also: tuned minus each flag")
-    parser.add_argument("--explore", action="store_true", help="also: the EXPLORE candidates")
+    parser.add_argument(
+        "--explore",
+        nargs="*",
+        metavar="NAME",
+        help="also: the EXPLORE candidates (all, or those whose name contains a NAME)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="back-to-back batches per variant")
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="split each batch's last workflow by its history events (use more --rounds)",
+    )
     parser.add_argument(
         "--freeze", action="store_true", help="gc.freeze() after the warm-up, as raw worker does"
     )
@@ -301,8 +372,10 @@ def main() -> None:
         for left_out in TUNING:
             rest = tuple(t for t in TUNING if t is not left_out)
             variants.append(Variant(f"tuned without {left_out.value}", tuning_flags(rest)))
-    if args.explore:
+    if args.explore is not None:
         for name, extra, options in EXPLORE:
+            if args.explore and not any(part in name for part in args.explore):
+                continue
             variants.append(Variant(name, [*tuning_flags(), *extra], **options))
     print(f"{len(variants)} dev servers; each variant: {args.runs} back-to-back, "
           f"{args.idle_runs} after idle, {args.sleeps} sleeps ...")  # fmt: skip
@@ -314,6 +387,7 @@ def main() -> None:
             sleeps=args.sleeps,
             rounds=args.rounds,
             freeze=args.freeze,
+            phases=args.phases,
         )
     )
     result = report(variants)
