@@ -190,6 +190,7 @@ EXPLORE: tuple[tuple[str, list[str], dict[str, Any]], ...] = (
         {},
     ),
     ("tuned, GOGC=200", [], {"env": {"GOGC": "200"}}),
+    ("tuned, adaptive stacks", [], {"env": {"GODEBUG": "adaptivestackstart=1"}}),
     (
         "tuned, no transition history",
         ["--dynamic-config-value", "history.enableTransitionHistory=false"],
@@ -202,7 +203,8 @@ EXPLORE: tuple[tuple[str, list[str], dict[str, Any]], ...] = (
 """Candidate settings measured with ``--explore`` (see benchmarks/README.md)."""
 
 
-async def _start(variant: Variant, folder: Path) -> None:
+async def start_server(variant: Variant, folder: Path) -> None:
+    """Start the variant's dev server on a SQLite file in ``folder`` and connect its client."""
     port, variant.metrics_port = pick_free_ports(2)
     log_path = folder / f"{id(variant)}.log"
     with open(log_path, "wb") as log:
@@ -242,7 +244,7 @@ async def measure(
     task_queue = f"bench-{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory(prefix="engine-latency-") as tmp:
         try:
-            await asyncio.gather(*(_start(v, Path(tmp)) for v in variants))
+            await asyncio.gather(*(start_server(v, Path(tmp)) for v in variants))
             workers = [v.make_worker(task_queue) for v in variants]
             for worker in workers:
                 await worker.__aenter__()
