@@ -191,6 +191,7 @@ EXPLORE: tuple[tuple[str, list[str], dict[str, Any]], ...] = (
     ),
     ("tuned, GOGC=200", [], {"env": {"GOGC": "200"}}),
     ("tuned, adaptive stacks", [], {"env": {"GODEBUG": "adaptivestackstart=1"}}),
+    ("tuned, GOMAXPROCS=1", [], {"env": {"GOMAXPROCS": "1"}}),
     (
         "tuned, no transition history",
         ["--dynamic-config-value", "history.enableTransitionHistory=false"],
@@ -322,6 +323,7 @@ def report(variants: list[Variant]) -> dict[str, Any]:
             "server_cpu_ms": v.server_cpu_s / n * 1000,
             "client_cpu_ms": v.client_cpu_s / n * 1000,
             "eager": v.eager,
+            "phases_ms": {name: median(ms) for name, ms in v.phases.items()},
         }
     print("\nmedians, default / tuned:")
     for label, attr in (
