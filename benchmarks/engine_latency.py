@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from engine_workflows import ShortSleep, ThreeActivities, bump
+from engine_workflows import ShortSleep, ThreeActivities, ThreeLocalActivities, bump
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
@@ -83,6 +83,8 @@ class Variant:
     """Start with ``request_eager_start``: the first workflow task comes back in the start
     call's answer (the client is the worker's), not through matching."""
     worker: str = "sdk"
+    local_activities: bool = False
+    """Run the three steps as local activities (another workflow design, for reference)."""
     env: dict[str, str] = field(default_factory=dict)
     """Environment variables added for the server (the Go runtime's GOGC, say)."""
     back_to_back_ms: list[float] = field(default_factory=list)
@@ -131,6 +133,9 @@ class Variant:
         for name, ms in gaps.items():
             self.phases.setdefault(name, []).append(ms)
 
+    def three_steps(self) -> Any:
+        return ThreeLocalActivities.run if self.local_activities else ThreeActivities.run
+
     def server_cpu(self) -> float:
         assert self.process is not None
         times = psutil.Process(self.process.pid).cpu_times()
@@ -148,7 +153,7 @@ class Variant:
 
     def make_worker(self, task_queue: str) -> Worker:
         assert self.client is not None
-        workflows, activities = [ThreeActivities, ShortSleep], [bump]
+        workflows, activities = [ThreeActivities, ThreeLocalActivities, ShortSleep], [bump]
         if self.worker == "kit":
             return build_worker(self.client, WorkerPlan(task_queue, workflows, activities))
         if self.worker == "unsandboxed":
@@ -200,6 +205,7 @@ EXPLORE: tuple[tuple[str, list[str], dict[str, Any]], ...] = (
     ("tuned, no CHASM", ["--dynamic-config-value", "history.enableChasm=false"], {}),
     ("tuned, kit worker", [], {"worker": "kit"}),
     ("tuned, unsandboxed worker", [], {"worker": "unsandboxed"}),
+    ("tuned, 3 local activities", [], {"local_activities": True}),
 )  # fmt: skip
 """Candidate settings measured with ``--explore`` (see benchmarks/README.md)."""
 
@@ -252,7 +258,7 @@ async def measure(
             try:
                 for v in variants:  # warm-up: connections, caches, the sandbox
                     for _ in range(3):
-                        await v.timed(ThreeActivities.run, task_queue)
+                        await v.timed(v.three_steps(), task_queue)
                 if freeze:  # as raw worker does once polling (raw._heap)
                     gc.collect()
                     gc.freeze()
@@ -261,7 +267,7 @@ async def measure(
                     for v in variants:
                         server, client = v.server_cpu(), time.process_time()
                         for _ in range(runs // rounds + (round_ < runs % rounds)):
-                            v.back_to_back_ms.append(await v.timed(ThreeActivities.run, task_queue))
+                            v.back_to_back_ms.append(await v.timed(v.three_steps(), task_queue))
                         v.client_cpu_s += time.process_time() - client
                         v.server_cpu_s += v.server_cpu() - server
                         if phases:  # the batch's last run: its history is read outside the timing
@@ -269,7 +275,7 @@ async def measure(
                 for _ in range(idle_runs):
                     for v in variants:
                         await asyncio.sleep(1.0)
-                        v.after_idle_ms.append(await v.timed(ThreeActivities.run, task_queue))
+                        v.after_idle_ms.append(await v.timed(v.three_steps(), task_queue))
                 for _ in range(sleeps):
                     for v in variants:
                         v.sleep_ms.append(await v.timed(ShortSleep.run, task_queue))

@@ -35,3 +35,18 @@ class ShortSleep:
     @workflow.run
     async def run(self) -> None:
         await asyncio.sleep(0.3)
+
+
+@workflow.defn
+class ThreeLocalActivities:
+    """The same three steps as local activities: run by the worker inside one workflow
+    task and recorded as markers when it completes, with no round trip per step."""
+
+    @workflow.run
+    async def run(self) -> int:
+        value = 0
+        for _ in range(3):
+            value = await workflow.execute_local_activity(
+                bump, value, start_to_close_timeout=timedelta(seconds=30)
+            )
+        return value
