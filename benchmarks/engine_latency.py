@@ -16,13 +16,18 @@ The variants take turns, so a busy machine slows them alike.
 
     .venv/bin/python benchmarks/engine_latency.py            # --runs 60 --idle-runs 10
     .venv/bin/python benchmarks/engine_latency.py --ablate   # also tuned minus each flag
-    .venv/bin/python benchmarks/engine_latency.py --explore  # also candidate settings
+    .venv/bin/python benchmarks/engine_latency.py --explore  # also the EXPLORE candidates
+    .venv/bin/python benchmarks/engine_latency.py --explore eager local --phases
 
 Each variant's back-to-back figure comes with the CPU it cost per workflow: the
 server process (psutil) and this process (client + worker, ``time.process_time``),
-figures a busy machine does not change much. The server's own counters of eager
-workflow starts and eager activities (its Prometheus endpoint) say whether those
-paths were taken.
+figures a busy machine moves less than latencies. The server's own counters of
+eager workflow starts and eager activities (its Prometheus endpoint) say whether
+those paths were taken. ``--phases`` splits each batch's last workflow by the gaps
+between its history events (hand-offs in the server, tasks on the worker);
+``--freeze`` freezes this process's heap after the warm-up, as ``raw worker`` does.
+The workflows live in ``engine_workflows.py``: the sandbox executes a workflow's
+module again for every run, and this module would cost that run ~3 ms more.
 """
 
 from __future__ import annotations
