@@ -27,7 +27,7 @@ those paths were taken. ``--phases`` splits each batch's last workflow by the ga
 between its history events (hand-offs in the server, tasks on the worker);
 ``--freeze`` freezes this process's heap after the warm-up, as ``raw worker`` does.
 The workflows live in ``engine_workflows.py``: the sandbox executes a workflow's
-module again for every run, and this module would cost that run ~3 ms more.
+module again for every run, and this module cost each run 3-5 ms more.
 """
 
 from __future__ import annotations
