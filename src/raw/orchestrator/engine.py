@@ -45,6 +45,14 @@ Measured and left out: ``system.enableActivityEagerExecution=true``,
 ``MaxPollRPS=1000`` (no difference beyond noise) and ``transferProcessorMaxPollRPS``
 above 1000 (no gain). The kept flags cost nothing idle: 0.4% of a core, as the
 defaults. A graceful stop takes ~1.1 s whatever the ``*.shutdownDrainDuration``.
+Measured again for issue 20 (``engine_latency.py --explore``: p50 and the server's
+CPU per workflow) and left out, none beyond noise: one task queue partition,
+``system.forceSearchAttributesCacheRefreshOnRead=false``, SQLite ``cache_size``,
+``temp_store`` and ``mmap_size``, ``history.enableTransitionHistory=false``,
+``history.enableChasm=false``, and for the Go runtime ``GOGC=200``,
+``GODEBUG=adaptivestackstart=1`` and ``GOMAXPROCS=1``. Server 1.32 already executes
+activities eagerly and starts workflows eagerly when a client asks (its own counters
+say so): the eager-activity flag changes nothing.
 
 Errors (all :class:`raw.errors.RawError`):
 
