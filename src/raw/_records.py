@@ -11,16 +11,20 @@ on the run path writes its ``__init__`` and lists its fields instead::
         def __init__(self, workflow_id: str, path: Path, cls: type) -> None:
             self._set(workflow_id=workflow_id, path=path, cls=cls)
 
-Equality, ``repr``, hashing and the :class:`dataclasses.FrozenInstanceError` on
-assignment are the dataclass's; ``dataclasses.replace`` and ``fields`` are not offered.
+Equality, ``repr``, hashing, copying and pickling, and the
+:class:`dataclasses.FrozenInstanceError` on assignment are the dataclass's; instead of
+``dataclasses.replace`` a frozen record has ``record._replace(name=value)``, and
+``dataclasses.fields`` is not offered.
 """
 
 from __future__ import annotations
 
 from dataclasses import FrozenInstanceError
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self, TypeVar
 
 __all__ = ["FrozenRecord", "Record"]
+
+_R = TypeVar("_R", bound="FrozenRecord")
 
 
 class Record:
@@ -63,3 +67,22 @@ class FrozenRecord(Record):
 
     def __hash__(self) -> int:  # type: ignore[override]  # Record's is None: unhashable
         return hash(self._values())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copied and pickled field by field: the default would assign, which is refused."""
+        return (_rebuilt, (type(self), dict(zip(self._fields, self._values(), strict=True))))
+
+    def _replace(self, **changes: Any) -> Self:
+        """A copy with ``changes`` (``dataclasses.replace`` for a record)."""
+        unknown = set(changes) - set(self._fields)
+        if unknown:
+            raise TypeError(f"{type(self).__qualname__} has no field {sorted(unknown)[0]!r}")
+        values = dict(zip(self._fields, self._values(), strict=True))
+        return _rebuilt(type(self), {**values, **changes})
+
+
+def _rebuilt(cls: type[_R], values: dict[str, Any]) -> _R:
+    """A frozen record of ``cls`` holding ``values`` (its ``__init__`` is not called again)."""
+    record = cls.__new__(cls)
+    record._set(**values)
+    return record

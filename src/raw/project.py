@@ -7,10 +7,10 @@ current one, then each parent, until one holds ``.raw/``.
 from __future__ import annotations
 
 import os
-import re
 from functools import cached_property
 from pathlib import Path
 
+from raw._patterns import LazyPattern
 from raw.config.project import ProjectConfig, load_config
 from raw.errors import (
     AmbiguousWorkflowError,
@@ -21,8 +21,8 @@ from raw.errors import (
 )
 from raw.local_state import KIT_STATE, LocalState
 
-WORKFLOW_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-ORIGINAL_FOLDER = re.compile(r"^\d{8}-(?P<name>[a-z0-9][a-z0-9-]*?)-[0-9a-f]{6}$")
+WORKFLOW_ID = LazyPattern(r"^[a-z0-9][a-z0-9-]{0,63}$")
+ORIGINAL_FOLDER = LazyPattern(r"^\d{8}-(?P<name>[a-z0-9][a-z0-9-]*?)-[0-9a-f]{6}$")
 """A folder the original runtime's ``raw create`` named: ``<yyyymmdd>-<name>-<6 hex>``."""
 RAW_DIR = ".raw"
 CONFIG_FILE = "config.yaml"

@@ -16,6 +16,8 @@ import re
 from collections.abc import Mapping
 from urllib.parse import unquote
 
+from raw._patterns import LazyPattern
+
 __all__ = [
     "MASK",
     "SECRET_NAME",
@@ -30,13 +32,13 @@ MASK = "***"
 MIN_MASKED_LENGTH = 4
 """Shorter secrets are not masked by value (every 'ab' in a log would go): by URL only."""
 
-_USERINFO = re.compile(r"^([A-Za-z][\w+.-]*://)([^/?#@\s]*)@")
-_QUERY_SECRET = re.compile(
+_USERINFO = LazyPattern(r"^([A-Za-z][\w+.-]*://)([^/?#@\s]*)@")
+_QUERY_SECRET = LazyPattern(
     r"([?&;](?:[\w.-]*?(?:key|token|secret|passw(?:or)?d|pwd|sig|signature|auth|credential|"
     r"session|code))=)([^&#;\s]*)",
     re.IGNORECASE,
 )
-SECRET_NAME = re.compile(
+SECRET_NAME = LazyPattern(
     r"secret|token|passw|pwd|api[-_]?key|auth|signature|credential|private[-_]?key|cookie|dsn",
     re.IGNORECASE,
 )
@@ -44,7 +46,7 @@ SECRET_NAME = re.compile(
 MIN_SETTING_SECRET_LENGTH = 6
 _SHELL_PATHS = frozenset({"PWD", "OLDPWD"})
 """The shell's working folders: their names match ``pwd``, their values are no secret."""
-_URL_IN_TEXT = re.compile(r"[A-Za-z][\w+.-]*://[^\s'\"<>`]+")
+_URL_IN_TEXT = LazyPattern(r"[A-Za-z][\w+.-]*://[^\s'\"<>`]+")
 
 
 def redact_url(url: str) -> str:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel, ConfigDict
+
+from raw._patterns import LazyPattern
 
 __all__ = ["MODULE", "SETTING", "SLUG", "Strict", "object_ref"]
 
-MODULE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+MODULE = LazyPattern(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 """A dotted module name, e.g. ``hiring.processes``."""
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+SLUG = LazyPattern(r"^[a-z0-9][a-z0-9-]{0,63}$")
 """A lowercase slug: workflow ids, schedule ids, route names."""
-SETTING = re.compile(r"^[A-Z][A-Z0-9_]*$")
+SETTING = LazyPattern(r"^[A-Z][A-Z0-9_]*$")
 """The name of a setting (an environment variable), e.g. ``RAW_CV_SECRET``."""
-_OBJECT_REF = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+_OBJECT_REF = LazyPattern(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 class Strict(BaseModel):

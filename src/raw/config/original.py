@@ -19,9 +19,9 @@ is still an error (the original ignored it silently, which hid typos).
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
+from raw._patterns import LazyPattern
 from raw._records import Record
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
     "upgraded_text",
 ]
 
-_ORIGINAL_VERSION = re.compile(r"^0\.\d+(\.\d+)?$")
+_ORIGINAL_VERSION = LazyPattern(r"^0\.\d+(\.\d+)?$")
 ORIGINAL_GATE_TIMEOUT_SECONDS = 300
 """The original builder's default time limit for an optional gate."""
 _BUILDER_LOOP_KEYS = ("budgets", "skills", "mode")

@@ -6,8 +6,6 @@ it. An unknown key is answered with the keys allowed beside it and, when one is
 close, "Did you mean ...?".
 """
 
-from __future__ import annotations
-
 import json
 import typing
 from pathlib import Path
@@ -79,7 +77,7 @@ class GatesConfig(Strict):
     )
 
     @model_validator(mode="after")
-    def _known_gates(self) -> GatesConfig:
+    def _known_gates(self) -> "GatesConfig":
         allowed = [*BUILTIN_GATES, *(n for n in self.optional if n not in BUILTIN_GATES)]
         unknown = [name for name in self.default if name not in allowed]
         if unknown:
@@ -138,7 +136,7 @@ class ProjectConfig(Strict):
     )
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
-    _system: SystemConfig | None = PrivateAttr(default=None)
+    _system: "SystemConfig | None" = PrivateAttr(default=None)
     _source: Path | None = PrivateAttr(default=None)
     _original: OriginalConfig | None = PrivateAttr(default=None)
 
@@ -148,7 +146,7 @@ class ProjectConfig(Strict):
         return self._original
 
     @property
-    def system(self) -> SystemConfig:
+    def system(self) -> "SystemConfig":
         """The system's parts: processes, schedules, the coordinator, deployment.
 
         Validated on first use, not when the file is read: ``raw run`` needs none of

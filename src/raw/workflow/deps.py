@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from raw._loggers import logger
+from raw._patterns import LazyPattern
 from raw.errors import DependencyInstallError
 from raw.workflow.loader import script_dependencies
 
@@ -115,7 +116,7 @@ def _installer() -> tuple[str, list[str]]:
     ]
 
 
-_NAMED = re.compile(
+_NAMED = LazyPattern(
     r"(?:distribution found for|satisfies the requirement|Because|no version of|"
     r"No solution found when resolving dependencies:\s*.*?)\s+([A-Za-z0-9][A-Za-z0-9_.\-]*)"
 )

@@ -11,7 +11,6 @@ import json
 import os
 import sys
 import threading
-import traceback
 from collections.abc import Coroutine
 from typing import Any
 
@@ -437,5 +436,8 @@ class Execution:
 
     def _log_exception(self, exc: BaseException) -> None:
         if self.handle is not None:
+            # Lazy: start-up; only a failing run formats a traceback (~2 M instructions).
+            import traceback
+
             text = "".join(traceback.format_exception(exc))
             self.handle.log(f"{clock.now().isoformat()} ERROR {type(exc).__name__}: {exc}\n{text}")

@@ -9,18 +9,17 @@ for the import once. Each ``run.py`` gets a module name of its own
 from __future__ import annotations
 
 import importlib.util
-import re
 import sys
 import threading
-import traceback
 from pathlib import Path
 from types import ModuleType
 
+from raw._patterns import LazyPattern
 from raw._records import FrozenRecord
 from raw.errors import WorkflowLoadError
 from raw.workflow.definition import WorkflowDefinition
 
-_PEP723 = re.compile(r"(?m)^# /// script\s*$\n((?:^#(?:| .*)$\n)+?)^# ///\s*$")
+_PEP723 = LazyPattern(r"(?m)^# /// script\s*$\n((?:^#(?:| .*)$\n)+?)^# ///\s*$")
 _lock = threading.Lock()
 _modules: dict[Path, tuple[tuple[int, int], ModuleType]] = {}
 
@@ -71,6 +70,9 @@ def _import(path: Path, workflow_id: str) -> ModuleType:
         _restore(name, previous)
         if isinstance(exc, KeyboardInterrupt):
             raise
+        # Lazy: start-up; only a workflow whose import fails needs traceback (~2 M instructions).
+        import traceback
+
         frames = traceback.extract_tb(exc.__traceback__)
         where = next((f for f in reversed(frames) if f.filename == str(path)), None)
         line = f" (line {where.lineno})" if where else ""

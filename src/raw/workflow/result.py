@@ -5,8 +5,6 @@ and the run's ``manifest.json`` is one plus the params and an environment block.
 Fields are only ever added, so callers written today keep working.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any, Literal
 
@@ -50,7 +48,7 @@ class ErrorInfo(BaseModel):
     outage, not a failure of the workflow; a dispatcher waits for it to come back."""
 
     @classmethod
-    def of(cls, exc: BaseException) -> ErrorInfo:
+    def of(cls, exc: BaseException) -> "ErrorInfo":
         """What a run or a step records of ``exc``."""
 
         fields = [e.to_dict() for e in exc.errors] if isinstance(exc, InvalidParamsError) else None

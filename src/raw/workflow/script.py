@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from raw import clock
+from raw._patterns import LazyPattern
 from raw.errors import (
     RawError,
     RunCancelledError,
@@ -55,7 +56,7 @@ __all__ = [
 
 DRY_RUN_SCRIPT = "dry_run.py"
 _USAGE_EXIT = 2  # argparse's exit code for flags it refuses
-_USES_BASE_WORKFLOW = re.compile(
+_USES_BASE_WORKFLOW = LazyPattern(
     r"^\s*(?:from\s+[\w.]+\s+import\s+[^#\n]*\bBaseWorkflow\b|class\s+\w+\s*\([^#\n]*\bBaseWorkflow\b)",
     re.MULTILINE,
 )

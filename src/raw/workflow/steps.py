@@ -20,7 +20,6 @@ import inspect
 import json
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, TypeVar, overload
 
@@ -55,15 +54,42 @@ NEVER_RETRIED: tuple[type[BaseException], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How ``@retry`` retries a step: attempts, backoff and which errors."""
+class RetryPolicy(FrozenRecord):
+    """How ``@retry`` retries a step: attempts, backoff and which errors.
 
-    max_attempts: int = 3
-    backoff: Backoff = "exponential"
-    base_delay_seconds: float = 1.0
-    max_delay_seconds: float = 60.0
-    retry_on: tuple[type[BaseException], ...] = (Exception,)
+    Frozen, with a dataclass's ``==``, hash and ``repr`` (:mod:`raw._records`: start-up).
+    """
+
+    __slots__ = (
+        "max_attempts",
+        "backoff",
+        "base_delay_seconds",
+        "max_delay_seconds",
+        "retry_on",
+    )
+    _fields = __slots__
+
+    max_attempts: int
+    backoff: Backoff
+    base_delay_seconds: float
+    max_delay_seconds: float
+    retry_on: tuple[type[BaseException], ...]
+
+    def __init__(
+        self,
+        max_attempts: int = 3,
+        backoff: Backoff = "exponential",
+        base_delay_seconds: float = 1.0,
+        max_delay_seconds: float = 60.0,
+        retry_on: tuple[type[BaseException], ...] = (Exception,),
+    ) -> None:
+        self._set(
+            max_attempts=max_attempts,
+            backoff=backoff,
+            base_delay_seconds=base_delay_seconds,
+            max_delay_seconds=max_delay_seconds,
+            retry_on=retry_on,
+        )
 
     def delay_after(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
@@ -98,17 +124,42 @@ class CachePolicy(FrozenRecord):
         self._set(ttl_seconds=ttl_seconds)
 
 
-@dataclass(frozen=True)
-class StepSpec:
-    """What the decorators on a method say: its step name, retry, cache and condition."""
+class StepSpec(FrozenRecord):
+    """What the decorators on a method say: its step name, retry, cache and condition.
+
+    Frozen, with a dataclass's ``==``, hash and ``repr`` (:mod:`raw._records`: start-up).
+    """
+
+    __slots__ = ("func", "name", "retry", "cache", "condition", "skip_reason", "is_async")
+    _fields = __slots__
 
     func: Callable[..., Any]
-    name: str | None = None
-    retry: RetryPolicy | None = None
-    cache: CachePolicy | None = None
-    condition: Callable[..., Any] | str | None = None
-    skip_reason: str | None = None
-    is_async: bool = field(default=False)
+    name: str | None
+    retry: RetryPolicy | None
+    cache: CachePolicy | None
+    condition: Callable[..., Any] | str | None
+    skip_reason: str | None
+    is_async: bool
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        name: str | None = None,
+        retry: RetryPolicy | None = None,
+        cache: CachePolicy | None = None,
+        condition: Callable[..., Any] | str | None = None,
+        skip_reason: str | None = None,
+        is_async: bool = False,
+    ) -> None:
+        self._set(
+            func=func,
+            name=name,
+            retry=retry,
+            cache=cache,
+            condition=condition,
+            skip_reason=skip_reason,
+            is_async=is_async,
+        )
 
     @property
     def is_step(self) -> bool:
@@ -124,7 +175,7 @@ def _update(func: Callable[..., Any], **changes: Any) -> Callable[..., Any]:
     spec = get_spec(func)
     if spec is None:
         spec = StepSpec(func=func, is_async=inspect.iscoroutinefunction(func))
-    return _build(replace(spec, **changes))
+    return _build(spec._replace(**changes))
 
 
 def _build(spec: StepSpec) -> Callable[..., Any]:
