@@ -6,6 +6,10 @@ it. An unknown key is answered with the keys allowed beside it and, when one is
 close, "Did you mean ...?".
 """
 
+# No ``from __future__ import annotations`` here, unlike the rest of the kit: Pydantic
+# would compile every field's annotation from its string when the models are built,
+# on every ``raw run`` (~2 M instructions; benchmarks/README.md, issue 20).
+
 import json
 import typing
 from pathlib import Path
@@ -16,12 +20,12 @@ from pydantic.fields import FieldInfo
 from pydantic.version import VERSION as PYDANTIC_VERSION
 
 from raw.config._base import Strict
-from raw.config.original import OriginalConfig, is_original, map_original
 from raw.errors import ConfigError
 from raw.files import write_atomic
 from raw.version import __version__
 
 if TYPE_CHECKING:
+    from raw.config.original import OriginalConfig
     from raw.config.system import SystemConfig
 
 __all__ = [
@@ -138,10 +142,10 @@ class ProjectConfig(Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
     _system: "SystemConfig | None" = PrivateAttr(default=None)
     _source: Path | None = PrivateAttr(default=None)
-    _original: OriginalConfig | None = PrivateAttr(default=None)
+    _original: "OriginalConfig | None" = PrivateAttr(default=None)
 
     @property
-    def original(self) -> OriginalConfig | None:
+    def original(self) -> "OriginalConfig | None":
         """What was mapped, when the file has the original runtime's shape (raw.config.original)."""
         return self._original
 
@@ -279,6 +283,9 @@ def load_config(path: Path) -> ProjectConfig:
         else:
             config._source = path
             return config
+    # Lazy: only a file validated again (new, changed, or the original's) needs the mapping.
+    from raw.config.original import is_original, map_original
+
     original = None
     if is_original(data):  # the original runtime's file: read as it meant, upgraded on request
         data, original = map_original(data)

@@ -5,6 +5,10 @@ and the run's ``manifest.json`` is one plus the params and an environment block.
 Fields are only ever added, so callers written today keep working.
 """
 
+# No ``from __future__ import annotations`` here, unlike the rest of the kit: Pydantic
+# would compile every field's annotation from its string when the models are built,
+# on every ``raw run`` (~2 M instructions; benchmarks/README.md, issue 20).
+
 from datetime import datetime
 from typing import Any, Literal
 

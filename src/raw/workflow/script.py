@@ -63,6 +63,30 @@ _USES_BASE_WORKFLOW = LazyPattern(
 """An import of BaseWorkflow or a class statement deriving from it, at the start of a line."""
 
 
+_MODULE_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+
+
+def _imports_base_workflow(source: str) -> bool:
+    """A line ``from <module> import ..., BaseWorkflow, ...``: the usual file, told apart
+    without compiling :data:`_USES_BASE_WORKFLOW` (~1.2 M instructions a ``raw run``).
+
+    Every line it accepts, that pattern matches too, so the answer is the pattern's.
+    """
+    for line in source.split("\n"):
+        if "BaseWorkflow" not in line:
+            continue
+        words = line.partition("#")[0].split()
+        if (
+            len(words) > 3
+            and words[0] == "from"
+            and words[2] == "import"
+            and _MODULE_NAME_CHARS.issuperset(words[1])
+            and any(word.strip("(),") == "BaseWorkflow" for word in words[3:])
+        ):
+            return True
+    return False
+
+
 def is_plain_script(path: Path) -> bool:
     """Whether ``path`` is a script that uses no ``BaseWorkflow`` (by its code, not its text).
 
@@ -76,8 +100,8 @@ def is_plain_script(path: Path) -> bool:
         return False
     if "BaseWorkflow" not in source:
         return True
-    if _USES_BASE_WORKFLOW.search(source):  # the usual file: no parse on raw run's path
-        return False
+    if _imports_base_workflow(source) or _USES_BASE_WORKFLOW.search(source):
+        return False  # the usual file: no parse on raw run's path
     # Lazy: a file that names BaseWorkflow is parsed once to tell code from comments.
     import ast
 
