@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import pickle
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from raw.local_state import KIT_STATE, LocalState
 from raw.workflow.arguments import Flag
 from raw.workflow.loader import LoadedWorkflow
-from raw.workflow.steps import CachePolicy
+from raw.workflow.steps import CachePolicy, RetryPolicy, StepSpec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +42,8 @@ def test_a_frozen_record_compares_hashes_and_shows_as_its_dataclass_did() -> Non
         CachePolicy(ttl_seconds=5),
         LoadedWorkflow("hi", Path("run.py"), object),
         Flag("a", "a", "--a", "str", "str", True, None),
+        RetryPolicy(max_attempts=2),
+        StepSpec(len, "count"),
     ],
 )
 def test_a_frozen_record_cannot_be_changed(record: object) -> None:
@@ -62,3 +66,29 @@ def test_a_mutable_record_compares_by_value_and_is_unhashable() -> None:
         "OriginalConfig(version='0.2.0', created_at=None, set_aside={}, defaults_kept=[], "
         "mapped={})"
     )
+
+
+def _retry_on_timeouts() -> RetryPolicy:
+    return RetryPolicy(2, "fixed", retry_on=(TimeoutError,))
+
+
+def test_a_frozen_record_copies_pickles_and_replaces_as_its_dataclass_did() -> None:
+    policy = _retry_on_timeouts()
+    assert repr(policy) == (
+        "RetryPolicy(max_attempts=2, backoff='fixed', base_delay_seconds=1.0, "
+        "max_delay_seconds=60.0, retry_on=(<class 'TimeoutError'>,))"
+    )
+    assert policy == _retry_on_timeouts() and hash(policy) == hash(_retry_on_timeouts())
+    for twin in (copy.copy(policy), copy.deepcopy(policy), pickle.loads(pickle.dumps(policy))):
+        assert twin == policy and twin is not policy
+    slower = policy._replace(max_delay_seconds=5.0)
+    assert (slower.max_delay_seconds, slower.max_attempts, policy.max_delay_seconds) == (
+        5.0,
+        2,
+        60.0,
+    )
+    with pytest.raises(TypeError, match="no field 'bogus'"):
+        policy._replace(bogus=1)
+    spec = StepSpec(len)
+    named = spec._replace(name="count")
+    assert (named.name, named.func, spec.name) == ("count", len, None) and named.is_step

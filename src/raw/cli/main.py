@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from raw._heap import freeze_imports
 from raw.console import CLOSED_OUTPUT, USAGE, drop_closed_stdout, emit_json, fail, stdout_closed
 from raw.errors import RawError
 from raw.version import __version__
@@ -224,6 +225,7 @@ def _main(argv: list[str] | None) -> NoReturn:
         # Lazy: per-command module, loaded only when this command runs.
         from raw.cli.run import cmd_run
 
+        freeze_imports()  # the run's runtime is imported: not garbage, never walked again
         sys.exit(cmd_run(rest[1:], project_dir=project_dir))
     parser = build_parser()
     args = parser.parse_args(rest)
