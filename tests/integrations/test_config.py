@@ -174,8 +174,8 @@ def test_importing_the_system_schema_loads_no_integration_library() -> None:
     # Only the sections, from the core's config package: no part loads.
     sections = ["_base", "coordinator", "cron", "database", "deploy", "integrations"]
     sections += ["observability", "orchestrator", "project", "system", "temporal"]
-    # project: raw.local_state. original (the original runtime's file format) loads only
-    # when a file is validated (raw run's start-up, benchmarks/README.md).
+    # project: the raw package's own import (raw.project). original, the original runtime's
+    # file format, loads only when a config file is validated (benchmarks/README.md).
     assert out.stdout.splitlines() == [
         "[]",
         str([f"raw.config.{name}" for name in sections]),
