@@ -68,7 +68,7 @@ class RedactingHandle:
         flush_log(self._inner)
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        self._inner.write_manifest(redact_json(manifest, self.redact))
+        self._inner.write_manifest(redact_json(manifest, self.redact) if self.secrets else manifest)
 
     def close(self) -> None:
         self._inner.close()
