@@ -451,6 +451,15 @@ _start_records: Deferred | None = None
 _start_records_lock = threading.Lock()
 
 
+def _forget_start_records() -> None:
+    """In a forked child: the parent's thread is not there; the child starts its own."""
+    global _start_records, _start_records_lock
+    _start_records, _start_records_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_start_records)
+
+
 def defer(fn: Callable[[], None]) -> Callable[[], None]:
     """Call ``fn`` (write a run's first record) once the run has lasted
     :data:`START_RECORD_AFTER_SECONDS`; returns the function that cancels it."""
