@@ -13,8 +13,8 @@ import pytest
 
 from raw import RunResult, clock, run_workflow
 from raw.clock import ManualClock
-from raw.files import write_atomic
 from raw.commands.inspect import recent_runs
+from raw.files import write_atomic
 from raw.project import find_project
 from raw.workflow import recorder
 from raw.workflow.recorder import FileRecorder, list_run_dirs, read_manifest, run_summary

@@ -244,9 +244,12 @@ class _Projects:
         key = (project_dir, workflow)
         with self._lock:
             kept = self._targets.get(key)
-        if kept is not None and kept[0].project is where:
-            if self._version(kept[0].path) == kept[1]:
-                return kept[0].again()
+        if (
+            kept is not None
+            and kept[0].project is where
+            and self._version(kept[0].path) == kept[1]
+        ):
+            return kept[0].again()
         check_workflow_id(workflow)  # before a path is made of it
         guess = where.workflows_dir / workflow / "run.py"
         version = self._version(guess)  # before the load: a later edit is seen next time

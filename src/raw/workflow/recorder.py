@@ -384,10 +384,13 @@ def run_summary(run_dir: Path) -> dict[str, Any] | None:
     if found is None or (run_dir / MANIFEST).exists():
         return None  # not a run folder, or a manifest that does not parse
     started = datetime.strptime(found.group(1), "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+    runs = run_dir.parent  # <workflow>/runs/<run-id>, or <runs_dir>/<workflow>/<run-id>
     return {
         "run_id": run_dir.name,
         # <workflow>/runs/<run-id>, or <runs_dir>/<workflow>/<run-id>
-        "workflow": (run_dir.parent.parent if run_dir.parent.name == "runs" else run_dir.parent).name,
+        "workflow": (
+            run_dir.parent.parent if run_dir.parent.name == "runs" else run_dir.parent
+        ).name,
         "status": "running",
         "timings": {"started_at": started.isoformat(), "ended_at": None, "duration_ms": None},
         "run_dir": str(run_dir),

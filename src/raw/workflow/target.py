@@ -86,7 +86,7 @@ class WorkflowTarget:
         self._loaded: LoadedWorkflow | None = None
         """The first successful load: a target serves one run, which loads it more than once."""
         self.script: bool | None = None
-        """Whether run.py is a plain script (:func:`raw.workflow.script.is_plain_script`), once known."""
+        """Whether run.py is a plain script (``is_plain_script``), once known."""
 
     def again(self) -> WorkflowTarget:
         """A target for another run of the same, unchanged run.py: what this one learnt
