@@ -244,11 +244,7 @@ class _Projects:
         key = (project_dir, workflow)
         with self._lock:
             kept = self._targets.get(key)
-        if (
-            kept is not None
-            and kept[0].project is where
-            and self._version(kept[0].path) == kept[1]
-        ):
+        if kept is not None and kept[0].project is where and self._version(kept[0].path) == kept[1]:
             return kept[0].again()
         check_workflow_id(workflow)  # before a path is made of it
         guess = where.workflows_dir / workflow / "run.py"

@@ -387,10 +387,7 @@ def run_summary(run_dir: Path) -> dict[str, Any] | None:
     runs = run_dir.parent  # <workflow>/runs/<run-id>, or <runs_dir>/<workflow>/<run-id>
     return {
         "run_id": run_dir.name,
-        # <workflow>/runs/<run-id>, or <runs_dir>/<workflow>/<run-id>
-        "workflow": (
-            run_dir.parent.parent if run_dir.parent.name == "runs" else run_dir.parent
-        ).name,
+        "workflow": (runs.parent if runs.name == "runs" else runs).name,
         "status": "running",
         "timings": {"started_at": started.isoformat(), "ended_at": None, "duration_ms": None},
         "run_dir": str(run_dir),
