@@ -202,14 +202,14 @@ class _Projects:
     """
 
     def __init__(self) -> None:
-        self._found: dict[str, tuple[Project, int | None]] = {}
-        self._targets: dict[tuple[str, str], tuple[WorkflowTarget, tuple[int, ...]]] = {}
+        self._found: dict[str, tuple[Project, int | None, Path]] = {}
+        self._targets: dict[tuple[str, str], tuple[WorkflowTarget, tuple[int, ...], Path]] = {}
         self._lock = threading.Lock()
 
     @staticmethod
-    def _stamp(project: Project) -> int | None:
+    def _stamp(config_path: Path) -> int | None:
         try:
-            return project.config_path.stat().st_mtime_ns
+            return os.stat(config_path).st_mtime_ns
         except OSError:
             return None
 
@@ -219,13 +219,14 @@ class _Projects:
             return None
         with self._lock:
             kept = self._found.get(project_dir)
-        if kept is not None and self._stamp(kept[0]) == kept[1]:
+        if kept is not None and self._stamp(kept[2]) == kept[1]:
             return kept[0]
         project = find_project(project_dir)
-        stamp = self._stamp(project)
+        config_path = project.config_path
+        stamp = self._stamp(config_path)
         project.config  # noqa: B018 - read now (it raises ConfigError if bad: then not kept)
         with self._lock:
-            self._found[project_dir] = (project, stamp)
+            self._found[project_dir] = (project, stamp, config_path)
         return project
 
     @staticmethod
@@ -244,7 +245,7 @@ class _Projects:
         key = (project_dir, workflow)
         with self._lock:
             kept = self._targets.get(key)
-        if kept is not None and kept[0].project is where and self._version(kept[0].path) == kept[1]:
+        if kept is not None and kept[0].project is where and self._version(kept[2]) == kept[1]:
             return kept[0].again()
         check_workflow_id(workflow)  # before a path is made of it
         guess = where.workflows_dir / workflow / "run.py"
@@ -252,7 +253,7 @@ class _Projects:
         target = resolve(workflow, where)
         if version is not None and target.path == guess:
             with self._lock:
-                self._targets[key] = (target, version)
+                self._targets[key] = (target, version, guess)
         return target
 
 

@@ -219,14 +219,15 @@ class FileRecorder:
     def start(self, workflow_id: str, run_id: str, *, workflow_dir: Path | None) -> FileRunHandle:
         root = self.runs_root(workflow_id, workflow_dir)
         while True:
+            run_dir = root / run_id
             try:
-                (root / run_id).mkdir()
+                os.mkdir(run_dir)
                 break
             except FileNotFoundError:  # the first run here: make the runs folder, then again
                 root.mkdir(parents=True, exist_ok=True)
             except FileExistsError:  # same microsecond and same random suffix: draw again
                 run_id = run_id.rsplit("-", 1)[0] + "-" + secrets.token_hex(3)
-        return FileRunHandle(run_id, root / run_id)
+        return FileRunHandle(run_id, run_dir)
 
 
 class MultiRecorder:
