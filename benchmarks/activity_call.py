@@ -22,7 +22,13 @@ from pathlib import Path
 
 from process_throughput import make_project
 
-from raw.orchestrator.activity import _call_from_args, _normalise, _Projects, _run_in_process
+from raw.orchestrator.activity import (
+    RawWorkflowCall,
+    _call_from_args,
+    _normalise,
+    _Projects,
+    _run_in_process,
+)
 
 
 def main() -> None:
@@ -38,9 +44,9 @@ def main() -> None:
         def call() -> None:
             parsed, _ = _call_from_args((["noop", "--n=1"],))
             normalised = _normalise(parsed)
-            assert not isinstance(normalised, type(None))
+            assert isinstance(normalised, RawWorkflowCall), normalised
             result = _run_in_process(
-                normalised,  # type: ignore[arg-type]
+                normalised,
                 project_dir=root,
                 idempotency_key="process:run:1",
                 cancel_event=threading.Event(),
