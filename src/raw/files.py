@@ -16,12 +16,12 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def append_file(path: Path, data: bytes) -> None:
+def append_file(path: str | Path, data: bytes) -> None:
     """Append ``data`` to ``path`` (made if missing) in one open, write and close."""
     _write(path, data, os.O_APPEND)
 
 
-def _write(path: Path, data: bytes, mode: int) -> None:
+def _write(path: str | Path, data: bytes, mode: int) -> None:
     # os-level calls: open() would add a stat, a terminal check and a seek to each write.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | mode, 0o666)
     try:

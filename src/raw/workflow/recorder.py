@@ -144,6 +144,9 @@ class FileRunHandle:
         self.run_dir: Path | None = run_dir
         self.results_dir: Path | None = run_dir / RESULTS
         self.log_path: Path | None = run_dir / LOG
+        # Written later, perhaps from another thread while a run has moved into its folder
+        # (``chdir_to_run``): a relative runs folder is taken from here and now.
+        self._log_file = os.path.abspath(self.log_path)
         self._lines: list[str] = []
         self._file: Any = None
         self._flushed = False
@@ -156,8 +159,7 @@ class FileRunHandle:
                 return
             text = line.rstrip("\n") + "\n"
             if self._file is None and self._flushed:
-                assert self.log_path is not None
-                self._file = open(self.log_path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+                self._file = open(self._log_file, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
             if self._file is not None:
                 self._file.write(text)
                 return
@@ -166,8 +168,7 @@ class FileRunHandle:
                 self._write_held()
 
     def _write_held(self) -> None:
-        assert self.log_path is not None
-        append_file(self.log_path, "".join(self._lines).encode())
+        append_file(self._log_file, "".join(self._lines).encode())
         self._lines = []
         self._flushed = True
 
