@@ -17,7 +17,13 @@ from raw.commands.inspect import recent_runs
 from raw.files import write_atomic
 from raw.project import find_project
 from raw.workflow import recorder
-from raw.workflow.recorder import FileRecorder, list_run_dirs, read_manifest, run_summary
+from raw.workflow.recorder import (
+    FileRecorder,
+    MultiRecorder,
+    list_run_dirs,
+    read_manifest,
+    run_summary,
+)
 
 if TYPE_CHECKING:
     from conftest import Project
@@ -359,15 +365,15 @@ def test_a_run_that_lasts_writes_its_running_record_while_it_runs(
     assert "started" in lines[0] and "after the record" in lines[1] and "succeeded" in lines[-1]
 
 
-class _Counting:
-    """A recorder that keeps the status of every manifest its runs write."""
+class _Counting(FileRecorder):
+    """Files, keeping the status of every manifest its runs write."""
 
-    def __init__(self, inner: FileRecorder) -> None:
-        self.inner = inner
+    def __init__(self, runs_dir: Path) -> None:
+        super().__init__(runs_dir)
         self.statuses: list[str] = []
 
     def start(self, workflow_id: str, run_id: str, *, workflow_dir: Path | None) -> Any:
-        handle = self.inner.start(workflow_id, run_id, workflow_dir=workflow_dir)
+        handle = super().start(workflow_id, run_id, workflow_dir=workflow_dir)
         write = handle.write_manifest
 
         def counted(manifest: dict[str, Any]) -> None:
@@ -378,12 +384,23 @@ class _Counting:
         return handle
 
 
+class _Mirrored:
+    """Files and a mirror (as a run index is): every manifest's status, in order."""
+
+    def __init__(self, runs_dir: Path) -> None:
+        self.statuses: list[str] = []
+        self.recorder = MultiRecorder(FileRecorder(runs_dir), self)
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        self.statuses.append(manifest["status"])
+
+
 def test_a_run_shorter_than_the_delay_writes_its_record_once(
     project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(recorder, "START_RECORD_AFTER_SECONDS", 3600)
     project.add_workflow("greet", GREET)
-    counting = _Counting(FileRecorder(tmp_path / "runs"))
+    counting = _Counting(tmp_path / "runs")
 
     result = run(project, "greet", {"name": "Bo"}, recorder=counting)
 
@@ -395,6 +412,20 @@ def test_a_run_shorter_than_the_delay_writes_its_record_once(
         (False, False),  # the workflow's own line
         (False, True),
     ]
+
+
+def test_a_mirrored_run_writes_its_running_record_as_it_starts(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run index shows running runs (and the runs a killed worker left): at once."""
+    monkeypatch.setattr(recorder, "START_RECORD_AFTER_SECONDS", 3600)
+    project.add_workflow("greet", GREET)
+    mirrored = _Mirrored(tmp_path / "runs")
+
+    result = run(project, "greet", {"name": "Bo"}, recorder=mirrored.recorder)
+
+    assert result.status == "succeeded"
+    assert mirrored.statuses == ["running", "succeeded"]
 
 
 def test_a_run_folder_without_a_manifest_is_listed_as_running(project: Project) -> None:

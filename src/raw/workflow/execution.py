@@ -31,7 +31,13 @@ from raw.redact import environment_secrets
 from raw.version import __version__
 from raw.workflow.context import RunContext, _current_run
 from raw.workflow.loader import LoadedWorkflow
-from raw.workflow.recorder import default_recorder, defer, flush_log, written_files
+from raw.workflow.recorder import (
+    FileRecorder,
+    default_recorder,
+    defer,
+    flush_log,
+    written_files,
+)
 from raw.workflow.redaction import (
     RedactingHandle,
     mask_keys,
@@ -198,9 +204,13 @@ class Execution:
             f"{self.started_at.isoformat()} INFO run {self.run_id} of "
             f"'{self.target.workflow_id}' started{' (dry run)' if self.options.dry else ''}"
         )
-        # The ``running`` record is written only if the run lasts (raw.workflow.recorder):
-        # a short run writes its record once, at the end.
-        self._cancel_start_record = defer(self._write_start_record)
+        if isinstance(recorder, FileRecorder):
+            # Files only: the ``running`` record is written if the run lasts (its folder
+            # shows it started: raw.workflow.recorder); a short run writes it once, at the end.
+            self._cancel_start_record = defer(self._write_start_record)
+        else:
+            # A run index (a mirror) or a caller's recorder is read while runs go: at once.
+            self._write_start_record()
 
     def _write_start_record(self) -> None:
         """The log so far and the ``running`` manifest, as they would have been at the start."""

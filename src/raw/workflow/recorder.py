@@ -14,11 +14,14 @@ A mirror that fails is logged, never fatal.
 Run ids (:func:`raw.ids.new_run_id`) sort by time and never collide; the folder is
 created exclusively.
 
-When the record is written: the run folder at once (it is the run's working folder and
-the proof it started); the log's lines and the ``running`` manifest only once the run
-has lasted :data:`START_RECORD_AFTER_SECONDS` (:func:`defer`), then the log line by line
-as before; the final manifest at the end. A run shorter than that (most runs a worker
-makes) writes its log once and its manifest once. A run folder without a manifest is
+When the record is written, for a run recorded in files only (a plain
+:class:`FileRecorder`): the run folder at once (it is the run's working folder and the
+proof it started); the log's lines and the ``running`` manifest only once the run has
+lasted :data:`START_RECORD_AFTER_SECONDS` (:func:`defer`), then the log line by line as
+before; the final manifest at the end. A run shorter than that (most runs a worker
+makes) writes its log once and its manifest once. With mirrors (the coordinator's run
+index, which shows running runs and finds those a killed worker left) or a caller's own
+recorder, the ``running`` manifest is written as the run starts. A run folder without a manifest is
 a run that started and has not written its record yet, or died before it could:
 :func:`list_run_dirs` lists it and :func:`run_summary` reports it ``running``, as the
 ``running`` manifest of a run that died later does.
