@@ -3,7 +3,7 @@
     python benchmarks/workflow_overhead.py [--runs N] [--rounds N] [--launches N] [--quick] [--json]
 
 (a) In-process: `raw.run_workflow` of a three-step workflow whose steps do
-    nothing (recording included: run folder, manifest written twice, log),
+    nothing (recording included: run folder, manifest, log),
     against calling three plain methods that do nothing. Target: under 2 ms of
     overhead per run.
 (b) Start-up: `raw run noop --json` as a subprocess, against the honest baseline,

@@ -91,12 +91,20 @@ def url_secrets(url: str) -> list[str]:
 
 def environment_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
     """The secret parts of every URL among the settings, long enough to mask by value."""
-    env = os.environ if environ is None else environ
     found: list[str] = []
-    for value in env.values():
-        if "://" in value:
-            found += url_secrets(value)
+    for value in _url_values(environ):
+        found += url_secrets(value)
     return [s for s in dict.fromkeys(found) if len(s) >= MIN_MASKED_LENGTH]
+
+
+def _url_values(environ: Mapping[str, str] | None) -> list[str]:
+    """The values holding ``://``. Every run asks of the process's own environment: its
+    raw bytes are searched first, so that only those values are decoded."""
+    data = getattr(os.environ, "_data", None) if environ is None else None
+    if isinstance(data, dict) and os.name == "posix":  # CPython: the values as bytes
+        return [os.fsdecode(v) for v in data.values() if isinstance(v, bytes) and b"://" in v]
+    env = os.environ if environ is None else environ
+    return [v for v in env.values() if "://" in v]
 
 
 def setting_secrets(environ: Mapping[str, str] | None = None) -> list[str]:

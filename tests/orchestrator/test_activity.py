@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from raw.orchestrator.activity import (
@@ -349,3 +350,30 @@ def test_a_worker_sees_config_edits_and_new_workflows_between_runs(project: Proj
     assert (second.status, second.output) == ("succeeded", 3)
     assert [p.name for p in (project.root / "moved-runs" / "second").iterdir()] == [second.run_id]
     assert project.runs("second") == []
+
+
+def test_a_worker_runs_an_edited_run_py_and_reports_a_removed_one(project: Project) -> None:
+    """The activity keeps each workflow it resolved (its load, whether it is a plain
+    script), but an edited run.py is loaded again and a removed one is not found."""
+    activities = RawActivities(project_dir=project.root)
+    path = project.add_workflow("noop", NOOP_RUN) / "run.py"
+
+    first = asyncio.run(activities.run(RawWorkflowCall(workflow="noop", args=["--n=2"])))
+    again = asyncio.run(activities.run(RawWorkflowCall(workflow="noop", args=["--n=4"])))
+    assert (first.output, again.output) == (2, 4)
+
+    path.write_text(NOOP_RUN.replace("return self.params.n", "return self.params.n * 10"))
+    stat = path.stat()  # a new modification time even on a coarse clock
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    edited = asyncio.run(activities.run(RawWorkflowCall(workflow="noop", args=["--n=2"])))
+    assert edited.output == 20
+
+    path.write_text("print('a plain script')\n")  # no BaseWorkflow: run as a script
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    script = asyncio.run(activities.run(RawWorkflowCall(workflow="noop")))
+    assert script.status == "succeeded"
+
+    path.unlink()
+    with pytest.raises(ApplicationError) as raised:
+        asyncio.run(activities.run(RawWorkflowCall(workflow="noop", args=["--n=2"])))
+    assert raised.value.type == "RawWorkflowNotFound"

@@ -13,8 +13,17 @@ import pytest
 
 from raw import RunResult, clock, run_workflow
 from raw.clock import ManualClock
+from raw.commands.inspect import recent_runs
 from raw.files import write_atomic
-from raw.workflow.recorder import FileRecorder, read_manifest
+from raw.project import find_project
+from raw.workflow import recorder
+from raw.workflow.recorder import (
+    FileRecorder,
+    MultiRecorder,
+    list_run_dirs,
+    read_manifest,
+    run_summary,
+)
 
 if TYPE_CHECKING:
     from conftest import Project
@@ -310,28 +319,135 @@ def test_recorder_draws_a_new_id_when_the_folder_already_exists(tmp_path: Path) 
 # --- manifest writes --------------------------------------------------------------
 
 
-def test_manifest_is_written_as_the_run_starts(project: Project) -> None:
+def test_a_run_that_lasts_writes_its_running_record_while_it_runs(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recorder, "START_RECORD_AFTER_SECONDS", 0.02)
     project.add_workflow(
         "introspect",
         """
         import json
+        import time
 
         from raw import BaseWorkflow, step
 
         class Introspect(BaseWorkflow):
             @step("look")
-            def look(self) -> str:
+            def look(self) -> dict:
                 # self.run_dir is the original's results folder (issue 19): the run's own
-                # folder is the handle's.
+                # folder is the handle's. Wait for the record of a run that lasts.
                 folder = self.run_context.handle.run_dir
-                return json.loads((folder / "manifest.json").read_text())["status"]
+                deadline = time.monotonic() + 30
+                while not (folder / "manifest.json").exists() and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                manifest = json.loads((folder / "manifest.json").read_text())
+                self.log("after the record")
+                return {
+                    "manifest": manifest,
+                    "log": (folder / "run.log").read_text(),
+                }
         """,
     )
 
-    result = run(project, "introspect")
+    result = run(project, "introspect", {})
 
-    assert result.output == "running"
-    assert manifest_of(result)["status"] == "succeeded"
+    assert result.status == "succeeded", result.error
+    written = result.output["manifest"]
+    assert written["status"] == "running"
+    assert written["run_id"] == result.run_id
+    assert written["steps"] == [] and written["timings"]["ended_at"] is None  # as it started
+    assert set(written["environment"]) == ENV_KEYS
+    assert "started" in result.output["log"]
+    final = manifest_of(result)
+    assert final["status"] == "succeeded"
+    _, log_text = text_of(result)
+    lines = log_text.splitlines()
+    assert "started" in lines[0] and "after the record" in lines[1] and "succeeded" in lines[-1]
+
+
+class _Counting(FileRecorder):
+    """Files, keeping the status of every manifest its runs write."""
+
+    def __init__(self, runs_dir: Path) -> None:
+        super().__init__(runs_dir)
+        self.statuses: list[str] = []
+
+    def start(self, workflow_id: str, run_id: str, *, workflow_dir: Path | None) -> Any:
+        handle = super().start(workflow_id, run_id, workflow_dir=workflow_dir)
+        write = handle.write_manifest
+
+        def counted(manifest: dict[str, Any]) -> None:
+            self.statuses.append(manifest["status"])
+            write(manifest)
+
+        handle.write_manifest = counted  # type: ignore[method-assign]
+        return handle
+
+
+class _Mirrored:
+    """Files and a mirror (as a run index is): every manifest's status, in order."""
+
+    def __init__(self, runs_dir: Path) -> None:
+        self.statuses: list[str] = []
+        self.recorder = MultiRecorder(FileRecorder(runs_dir), self)
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        self.statuses.append(manifest["status"])
+
+
+def test_a_run_shorter_than_the_delay_writes_its_record_once(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recorder, "START_RECORD_AFTER_SECONDS", 3600)
+    project.add_workflow("greet", GREET)
+    counting = _Counting(tmp_path / "runs")
+
+    result = run(project, "greet", {"name": "Bo"}, recorder=counting)
+
+    assert result.status == "succeeded"
+    assert counting.statuses == ["succeeded"]
+    _, log_text = text_of(result)
+    assert [("started" in line, "succeeded" in line) for line in log_text.splitlines()] == [
+        (True, False),
+        (False, False),  # the workflow's own line
+        (False, True),
+    ]
+
+
+def test_a_mirrored_run_writes_its_running_record_as_it_starts(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run index shows running runs (and the runs a killed worker left): at once."""
+    monkeypatch.setattr(recorder, "START_RECORD_AFTER_SECONDS", 3600)
+    project.add_workflow("greet", GREET)
+    mirrored = _Mirrored(tmp_path / "runs")
+
+    result = run(project, "greet", {"name": "Bo"}, recorder=mirrored.recorder)
+
+    assert result.status == "succeeded"
+    assert mirrored.statuses == ["running", "succeeded"]
+
+
+def test_a_run_folder_without_a_manifest_is_listed_as_running(project: Project) -> None:
+    """A run that died before its record was written: its folder says it started."""
+    project.add_workflow("greet", GREET)
+    finished = run(project, "greet", {})
+    runs = Path(str(finished.run_dir)).parent
+    (runs / "20991231T235959123456Z-abc123").mkdir()  # newer than the finished run
+    (runs / "scratch").mkdir()  # not a run's folder
+
+    listed = [p.name for p in list_run_dirs(runs)]
+    assert listed == ["20991231T235959123456Z-abc123", finished.run_id]
+    summary = run_summary(runs / "20991231T235959123456Z-abc123")
+    assert summary is not None
+    assert summary["status"] == "running" and summary["workflow"] == "greet"
+    assert summary["timings"]["started_at"] == "2099-12-31T23:59:59.123456+00:00"
+    assert run_summary(runs / "scratch") is None
+    shown = recent_runs(find_project(project.root), "greet", 5)
+    assert [(r["run_id"], r["status"]) for r in shown] == [
+        ("20991231T235959123456Z-abc123", "running"),
+        (finished.run_id, "succeeded"),
+    ]
 
 
 def test_atomic_writes_are_never_seen_half_written(tmp_path: Path) -> None:

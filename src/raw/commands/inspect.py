@@ -11,7 +11,7 @@ from raw.errors import RawError
 from raw.project import Project, find_project
 from raw.workflow.arguments import flags_for
 from raw.workflow.loader import load_workflow
-from raw.workflow.recorder import FileRecorder, list_run_dirs, read_manifest
+from raw.workflow.recorder import FileRecorder, list_run_dirs, run_summary
 
 __all__ = ["describe", "list_document", "recent_runs", "runs_root", "show_document"]
 
@@ -37,7 +37,7 @@ def _run_summary(manifest: dict[str, Any]) -> dict[str, Any]:
 def recent_runs(project: Project, workflow_id: str, limit: int) -> list[dict[str, Any]]:
     out = []
     for run_dir in list_run_dirs(runs_root(project, workflow_id))[:limit]:
-        manifest = read_manifest(run_dir)
+        manifest = run_summary(run_dir)  # a run whose record is not written yet: running
         if manifest is not None:
             out.append(_run_summary(manifest))
     return out

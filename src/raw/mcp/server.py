@@ -122,11 +122,11 @@ def read_resource(root: Path, uri: str) -> tuple[str, str]:
         if project is not None and what == "last-run":
             # Lazy: the run records load only for this resource.
             from raw.commands.inspect import runs_root
-            from raw.workflow.recorder import list_run_dirs, read_manifest
+            from raw.workflow.recorder import list_run_dirs, run_summary
 
             project.workflow_dir(workflow_id)
             runs = list_run_dirs(runs_root(project, workflow_id))
-            manifest = read_manifest(runs[0]) if runs else None
+            manifest = run_summary(runs[0]) if runs else None
             return json.dumps(manifest, indent=2, default=str), "application/json"
     raise ResourceNotFoundError(f"There is no resource '{uri}'. resources/list names them all.")
 

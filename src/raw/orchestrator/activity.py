@@ -92,10 +92,10 @@ from raw.orchestrator._common import (
     RawWorkflowCall,
     RawWorkflowResult,
 )
-from raw.project import Project, find_project
+from raw.project import Project, check_workflow_id, find_project
 from raw.workflow.arguments import parse_flags, parse_timeout, read_params, split_args
 from raw.workflow.result import RunResult, RunStatus
-from raw.workflow.runner import RunOptions, error_result, execute, resolve
+from raw.workflow.runner import RunOptions, WorkflowTarget, error_result, execute, resolve
 
 __all__ = [
     "ERROR_TYPES",
@@ -191,21 +191,25 @@ def _normalise(call: RawWorkflowCall) -> RawWorkflowCall | RunResult:
 
 
 class _Projects:
-    """The project of each folder given, found once and kept while its config.yaml is unchanged.
+    """The project of each folder given, found once and kept while its config.yaml is unchanged,
+    and each workflow of it, resolved once and kept while its run.py is unchanged.
 
     A worker runs many workflows of one project: finding it (resolving paths, walking up
-    to ``.raw/``) and reading its config for every run cost about a quarter of a run.
-    An edited config.yaml (a new modification time) is read again, as before.
+    to ``.raw/``) and reading its config for every run cost about a quarter of a run;
+    resolving the workflow (its folder, the inside-the-project check, whether run.py is
+    a plain script, its load) as much again. An edited config.yaml (a new modification
+    time) is read again, an edited or replaced run.py (a new ``lstat``) resolved again.
     """
 
     def __init__(self) -> None:
-        self._found: dict[str, tuple[Project, int | None]] = {}
+        self._found: dict[str, tuple[Project, int | None, Path]] = {}
+        self._targets: dict[tuple[str, str], tuple[WorkflowTarget, tuple[int, ...], Path]] = {}
         self._lock = threading.Lock()
 
     @staticmethod
-    def _stamp(project: Project) -> int | None:
+    def _stamp(config_path: Path) -> int | None:
         try:
-            return project.config_path.stat().st_mtime_ns
+            return os.stat(config_path).st_mtime_ns
         except OSError:
             return None
 
@@ -215,14 +219,42 @@ class _Projects:
             return None
         with self._lock:
             kept = self._found.get(project_dir)
-        if kept is not None and self._stamp(kept[0]) == kept[1]:
+        if kept is not None and self._stamp(kept[2]) == kept[1]:
             return kept[0]
         project = find_project(project_dir)
-        stamp = self._stamp(project)
+        config_path = project.config_path
+        stamp = self._stamp(config_path)
         project.config  # noqa: B018 - read now (it raises ConfigError if bad: then not kept)
         with self._lock:
-            self._found[project_dir] = (project, stamp)
+            self._found[project_dir] = (project, stamp, config_path)
         return project
+
+    @staticmethod
+    def _version(path: Path) -> tuple[int, ...] | None:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+    def target(self, project_dir: str | None, workflow: str) -> WorkflowTarget:
+        """``resolve(workflow, project)``, or the target kept from the last run of it."""
+        where = self.get(project_dir)
+        if project_dir is None or not isinstance(where, Project):
+            return resolve(workflow, where)
+        key = (project_dir, workflow)
+        with self._lock:
+            kept = self._targets.get(key)
+        if kept is not None and kept[0].project is where and self._version(kept[2]) == kept[1]:
+            return kept[0].again()
+        check_workflow_id(workflow)  # before a path is made of it
+        guess = where.workflows_dir / workflow / "run.py"
+        version = self._version(guess)  # before the load: a later edit is seen next time
+        target = resolve(workflow, where)
+        if version is not None and target.path == guess:
+            with self._lock:
+                self._targets[key] = (target, version, guess)
+        return target
 
 
 def _run_in_process(
@@ -244,8 +276,10 @@ def _run_in_process(
         propagate_interrupt=False,
     )
     try:
-        where = projects.get(project_dir) if projects is not None else project_dir
-        target = resolve(call.workflow, where)
+        if projects is not None:
+            target = projects.target(project_dir, call.workflow)
+        else:
+            target = resolve(call.workflow, project_dir)
     except RawError as exc:
         status: RunStatus = (
             "invalid_input"

@@ -22,6 +22,7 @@ import json
 import sys
 import types
 import typing
+import weakref
 from pathlib import Path
 from typing import Any, Literal
 
@@ -202,12 +203,21 @@ def _suggest(name: str, flags: list[Flag]) -> str:
     return " Its parameters are: " + ", ".join(f.flag for f in flags) + "."
 
 
+_parsing: weakref.WeakKeyDictionary[type[BaseModel], tuple[list[Flag], dict[str, Flag]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Each Params model's flags, by name, as :func:`parse_flags` reads them (not their defaults)."""
+
+
 def parse_flags(
     workflow_id: str, model: type[BaseModel], tokens: list[str]
 ) -> tuple[dict[str, Any], list[FieldError]]:
     """Turn ``--flag value`` tokens into a params dict; errors are collected, not raised."""
-    flags = flags_for(model)
-    by_flag = {f.flag[2:]: f for f in flags}
+    known = _parsing.get(model)
+    if known is None:  # once per model: a worker parses the same flags for every run
+        flags = flags_for(model)
+        known = _parsing[model] = (flags, {f.flag[2:]: f for f in flags})
+    flags, by_flag = known
     values: dict[str, Any] = {}
     errors: list[FieldError] = []
     i = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import typing
+import weakref
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +64,12 @@ def _resolve_params_model(cls: type) -> type[BaseModel]:
     return NoParams
 
 
+_step_specs: weakref.WeakKeyDictionary[type, tuple[tuple[str, StepSpec], ...]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Each workflow class's steps (:meth:`WorkflowDefinition.step_specs`)."""
+
+
 class WorkflowDefinition(Generic[P]):
     """Params, steps and what a step can use; see :class:`raw.workflow.base.BaseWorkflow`."""
 
@@ -107,15 +114,22 @@ class WorkflowDefinition(Generic[P]):
 
     @classmethod
     def step_specs(cls) -> list[tuple[str, StepSpec]]:
-        """The class's steps in definition order (base classes first)."""
-        seen: dict[str, StepSpec] = {}
-        for klass in reversed(cls.__mro__):
-            for attr, value in vars(klass).items():
-                spec = get_spec(value)
-                if spec is not None and spec.is_step:
-                    seen.pop(attr, None)
-                    seen[attr] = spec
-        return list(seen.items())
+        """The class's steps in definition order (base classes first).
+
+        Found once per class (every attribute of every base is looked at: a run asks
+        twice); an edited run.py is imported again as a new class.
+        """
+        found = _step_specs.get(cls)
+        if found is None:
+            seen: dict[str, StepSpec] = {}
+            for klass in reversed(cls.__mro__):
+                for attr, value in vars(klass).items():
+                    spec = get_spec(value)
+                    if spec is not None and spec.is_step:
+                        seen.pop(attr, None)
+                        seen[attr] = spec
+            found = _step_specs[cls] = tuple(seen.items())
+        return list(found)
 
     @classmethod
     def defines_run(cls) -> bool:

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -30,7 +30,13 @@ from raw.redact import environment_secrets
 from raw.version import __version__
 from raw.workflow.context import RunContext, _current_run
 from raw.workflow.loader import LoadedWorkflow
-from raw.workflow.recorder import default_recorder, written_files
+from raw.workflow.recorder import (
+    FileRecorder,
+    default_recorder,
+    defer,
+    flush_log,
+    written_files,
+)
 from raw.workflow.redaction import (
     RedactingHandle,
     mask_keys,
@@ -91,6 +97,7 @@ class Execution:
         self._final: RunResult | None = None
         self._final_lock = threading.Lock()
         self._timer: threading.Timer | None = None
+        self._cancel_start_record: Callable[[], None] | None = None
         self.span: tracing.OpenSpan | None = None
 
     # -- before the workflow runs
@@ -196,7 +203,21 @@ class Execution:
             f"{self.started_at.isoformat()} INFO run {self.run_id} of "
             f"'{self.target.workflow_id}' started{' (dry run)' if self.options.dry else ''}"
         )
-        self.handle.write_manifest(self._manifest(self._result("running")))
+        if isinstance(recorder, FileRecorder):
+            # Files only: the ``running`` record is written if the run lasts (its folder
+            # shows it started: raw.workflow.recorder); a short run writes it once, at the end.
+            self._cancel_start_record = defer(self._write_start_record)
+        else:
+            # A run index (a mirror) or a caller's recorder is read while runs go: at once.
+            self._write_start_record()
+
+    def _write_start_record(self) -> None:
+        """The log so far and the ``running`` manifest, as they would have been at the start."""
+        with self._final_lock:
+            if self._final is not None or self.handle is None:
+                return
+            flush_log(self.handle)
+            self.handle.write_manifest(self._manifest(self._result("running", as_started=True)))
 
     # -- running
 
@@ -341,9 +362,11 @@ class Execution:
         output: Any = None,
         error: BaseException | None = None,
         return_code: int | None = None,
+        as_started: bool = False,
     ) -> RunResult:
+        """The run's result now; ``as_started``: as it was when it started (no steps yet)."""
         ended = None if status == "running" else clock.now()
-        ctx = self.ctx
+        ctx = None if as_started else self.ctx
         handle = self.handle
         info = ErrorInfo.of(error) if error is not None else None
         return RunResult(
@@ -403,6 +426,8 @@ class Execution:
                 return self._final
             if self._timer is not None:
                 self._timer.cancel()
+            if self._cancel_start_record is not None:
+                self._cancel_start_record()
             if self.ctx is not None and self.handle is not None and self.handle.run_dir:
                 # What the workflow wrote by relative path into its run folder.
                 self.ctx.artifacts.extend(written_files(self.handle.run_dir, self.ctx.artifacts))
@@ -425,6 +450,7 @@ class Execution:
                     f"{clock.now().isoformat()} INFO run {self.run_id} {status}"
                     + (f": {result.error.message}" if result.error else "")
                 )
+                flush_log(self.handle)  # the log is whole before the manifest says it ended
                 self.handle.write_manifest(self._manifest(result))
                 self.handle.close()
             if self.span is not None:

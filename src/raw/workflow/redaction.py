@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, SecretBytes, SecretStr
 
 from raw.redact import MIN_MASKED_LENGTH
-from raw.workflow.recorder import RunHandle
+from raw.workflow.recorder import RunHandle, flush_log
 from raw.workflow.result import Artifact
 
 
@@ -64,8 +64,11 @@ class RedactingHandle:
     def save(self, name: str, data: Any) -> Artifact:
         return self._inner.save(name, data)
 
+    def flush(self) -> None:
+        flush_log(self._inner)
+
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        self._inner.write_manifest(redact_json(manifest, self.redact))
+        self._inner.write_manifest(redact_json(manifest, self.redact) if self.secrets else manifest)
 
     def close(self) -> None:
         self._inner.close()

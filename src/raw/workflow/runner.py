@@ -72,7 +72,9 @@ def _prepare(
                 else "not_found"
             )
             return _Prepared(result=error_result(str(workflow), status, exc, dry=options.dry))
-    if target.preloaded is None and is_plain_script(target.path):
+    if target.preloaded is None and target.script is None:
+        target.script = is_plain_script(target.path)
+    if target.preloaded is None and target.script:
         # The original's plain scripts run as a subprocess, params given as their flags.
         values = params.model_dump(mode="json") if isinstance(params, BaseModel) else params
         flags = params_to_flags(dict(values)) if isinstance(values, Mapping) else []

@@ -85,6 +85,17 @@ class WorkflowTarget:
         self.preloaded = preloaded
         self._loaded: LoadedWorkflow | None = None
         """The first successful load: a target serves one run, which loads it more than once."""
+        self.script: bool | None = None
+        """Whether run.py is a plain script (``is_plain_script``), once known."""
+
+    def again(self) -> WorkflowTarget:
+        """A target for another run of the same, unchanged run.py: what this one learnt
+        (its load, whether it is a plain script) is not done again. The caller checks
+        the file has not changed (the activity compares its ``stat``)."""
+        twin = WorkflowTarget(self.workflow_id, self.workflow_dir, self.project, self.preloaded)
+        twin._loaded = self._loaded
+        twin.script = self.script
+        return twin
 
     @property
     def path(self) -> Path:
