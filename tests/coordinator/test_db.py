@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, func, inspect, select, text
+from sqlalchemy import Connection, func, inspect, make_url, select, text
 
 from raw import clock
 from raw.config.coordinator import CoordinatorConfig, WebhookConfig
@@ -682,3 +682,37 @@ def test_raw_db_on_a_database_never_migrated_says_to_upgrade(
     erased = raw_cli("db", "erase", "someone", env={"DATABASE_URL": url})
     assert erased.code == 1
     assert "raw db upgrade" in erased.stderr
+
+
+def test_a_sqlite_upgrade_that_meets_a_held_lock_runs_again(
+    db_sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process holds the write lock past the busy timeout: the migration, one
+    idempotent transaction, runs again once the lock is gone instead of failing."""
+    from raw.coordinator.db import database
+
+    path = Path(make_url(db_sqlite_url).database or "")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode = WAL")
+    holder.execute("BEGIN EXCLUSIVE")  # another process, mid-transaction
+    seen: list[bool] = []
+    busy = database._sqlite_busy
+
+    def released_after_the_first_busy(exc: Any) -> bool:
+        answer = busy(exc)
+        seen.append(answer)
+        holder.execute("ROLLBACK")  # the other process's transaction ends
+        return answer
+
+    monkeypatch.setattr(database, "_sqlite_busy", released_after_the_first_busy)
+
+    async def scenario() -> str | None:
+        async with Database(db_sqlite_url, busy_timeout_seconds=0.2) as db:
+            return await upgrade(db)
+
+    try:
+        assert asyncio.run(scenario()) == "0002"
+    finally:
+        holder.close()
+    assert seen == [True]

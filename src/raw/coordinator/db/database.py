@@ -42,6 +42,7 @@ Errors (all :class:`raw.errors.RawError`)::
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -405,22 +406,45 @@ async def _using(target: Database | str) -> AsyncIterator[Database]:
 
 
 async def _run(
-    db: Database, work: Callable[[AsyncConnection], Awaitable[Any]], *, write: bool
+    db: Database,
+    work: Callable[[AsyncConnection], Awaitable[Any]],
+    *,
+    write: bool,
+    busy_retries: int = 0,
 ) -> Any:
-    """Run ``work`` on a connection; failures become the kit's database errors."""
-    try:
-        if write:
-            async with db.write_connection() as conn:
+    """Run ``work`` on a connection; failures become the kit's database errors.
+
+    With ``busy_retries``, a SQLite "database is locked" that the busy timeout did not
+    absorb runs ``work`` again (in a new transaction), that many times at most.
+    """
+    for attempt in range(busy_retries + 1):
+        try:
+            if write:
+                async with db.write_connection() as conn:
+                    return await work(conn)
+            async with db.engine.connect() as conn:
                 return await work(conn)
-        async with db.engine.connect() as conn:
-            return await work(conn)
-    except (OSError, TimeoutError, OperationalError, InterfaceError) as exc:
-        raise unavailable_error(db.url, exc) from None
-    except SQLAlchemyError as exc:
-        raise DatabaseError(
-            f"The database at '{db.safe_url}' answered with an error: "
-            f"{failure_reason(exc, db.url)}."
-        ) from None
+        except OperationalError as exc:
+            if attempt < busy_retries and _sqlite_busy(exc):
+                await asyncio.sleep(0.05 * (attempt + 1))
+                continue
+            raise unavailable_error(db.url, exc) from None
+        except (OSError, TimeoutError, InterfaceError) as exc:
+            raise unavailable_error(db.url, exc) from None
+        except SQLAlchemyError as exc:
+            raise DatabaseError(
+                f"The database at '{db.safe_url}' answered with an error: "
+                f"{failure_reason(exc, db.url)}."
+            ) from None
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _sqlite_busy(exc: OperationalError) -> bool:
+    """SQLITE_BUSY: another connection held a lock past what the busy timeout waited."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    if code is None:
+        return False
+    return bool(code & 0xFF == sqlite3.SQLITE_BUSY)
 
 
 async def upgrade(target: Database | str, *, revision: str = "head") -> str | None:
@@ -440,8 +464,17 @@ async def upgrade(target: Database | str, *, revision: str = "head") -> str | No
             current: str | None = await conn.run_sync(_upgrade, revision)
             return current
 
-        result: str | None = await _run(db, migrate, write=True)
+        # Two processes starting on a new SQLite file at once (raw serve and raw
+        # dispatcher under raw up) race to create it and turn WAL on; under load one
+        # could see "database is locked" despite the busy timeout. The migration is
+        # one transaction and idempotent, so it simply runs again.
+        retries = _UPGRADE_BUSY_RETRIES if db.dialect == "sqlite" else 0
+        result: str | None = await _run(db, migrate, write=True, busy_retries=retries)
         return result
+
+
+_UPGRADE_BUSY_RETRIES = 5
+"""How often a SQLite migration that met another process's lock runs again."""
 
 
 async def current_revision(target: Database | str) -> str | None:
