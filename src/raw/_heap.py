@@ -24,8 +24,13 @@ __all__ = ["freeze_imports", "freeze_startup_heap"]
 
 
 def freeze_startup_heap() -> int:
-    """Collect what start-up left behind, then freeze the rest; how many objects were frozen."""
-    gc.collect()
+    """Collect the young garbage start-up left, then freeze the rest; how many were frozen.
+
+    Only the young generations are collected first (~1 ms): a full collection of the
+    hiring coordinator's started heap took 80 ms of its start and found nothing (the
+    collector's own runs during the imports had taken the garbage already).
+    """
+    gc.collect(1)
     gc.freeze()
     return gc.get_freeze_count()
 
