@@ -225,7 +225,8 @@ def _main(argv: list[str] | None) -> NoReturn:
         # Lazy: per-command module, loaded only when this command runs.
         from raw.cli.run import cmd_run
 
-        freeze_imports()  # the run's runtime is imported: not garbage, never walked again
+        if argv is None:  # the process's own command line, not a caller's in-process call
+            freeze_imports()  # the run's runtime is imported: not garbage, never walked again
         sys.exit(cmd_run(rest[1:], project_dir=project_dir))
     parser = build_parser()
     args = parser.parse_args(rest)
