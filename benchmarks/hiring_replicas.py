@@ -106,6 +106,23 @@ def _config(root: Path, options: Options) -> None:
     path.write_text(config, encoding="utf-8")
 
 
+ANALYSIS_SECONDS = 0.3
+"""How long the copied analyze-cv's step takes here: a model's answer takes seconds, a
+recording's none, and a worker can only be killed holding a RAW run while one lasts.
+At ~20 ms a run the check, polling every 10 ms, could miss every run on a loaded
+machine (seen once under `pytest -n 4` beside another suite)."""
+
+
+def _analysis_as_long_as_a_model(root: Path) -> None:
+    """The copy's analyze-cv waits :data:`ANALYSIS_SECONDS` before asking the model."""
+    path = root / ".raw" / "workflows" / "analyze-cv" / "run.py"
+    source = path.read_text(encoding="utf-8")
+    call = "        analysis = self.llm.extract("
+    assert call in source, f"analyze-cv has no {call.strip()!r}: update {__file__}"
+    wait = f"        __import__('time').sleep({ANALYSIS_SECONDS})  # as a model's answer would\n"
+    path.write_text(source.replace(call, wait + call, 1), encoding="utf-8")
+
+
 def _secrets() -> dict[str, str]:
     return {
         "HIRING_CV_SECRET": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
@@ -307,6 +324,7 @@ async def run(options: Options) -> Figures:
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     _config(root, options)
+    _analysis_as_long_as_a_model(root)
     started = time.monotonic()
     temporal = TemporalDevServer(logs)
     front = Front([])
