@@ -73,17 +73,19 @@ def test_a_module_that_does_not_import_is_named(project: Project, raw_cli: RunCl
     assert "Traceback" not in result.stderr
 
 
-def test_sigterm_stops_the_worker_gracefully(
-    raw_dev_server_env: WorkflowEnvironment, project: Project
-) -> None:
+def _worker_until_sigterm(
+    server: WorkflowEnvironment, project: Project, *flags: str, ready: bytes
+) -> str:
+    """`raw worker` started on the hello process, stopped with SIGTERM once its log shows
+    ``ready``; it must exit 0. Its stderr."""
     (project.root / "hello_processes.py").write_text(textwrap.dedent(PROCESS), "utf-8")
     configure(project, "hello_processes", queue=f"w-{uuid.uuid4().hex[:8]}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAW_")}
-    env["TEMPORAL_ADDRESS"] = raw_dev_server_env.client.service_client.config.target_host
+    env["TEMPORAL_ADDRESS"] = server.client.service_client.config.target_host
     log = project.root / "worker.log"
     with log.open("wb") as sink:
         worker = subprocess.Popen(
-            [str(RAW_BIN), "worker"],
+            [str(RAW_BIN), "worker", *flags],
             cwd=project.root,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -91,7 +93,7 @@ def test_sigterm_stops_the_worker_gracefully(
         )
     try:
         deadline = time.monotonic() + 30
-        while b"polling" not in log.read_bytes():
+        while ready not in log.read_bytes():
             assert worker.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
         worker.send_signal(signal.SIGTERM)
@@ -100,7 +102,14 @@ def test_sigterm_stops_the_worker_gracefully(
         if worker.poll() is None:
             worker.kill()
             worker.wait()
-    assert "raw worker: stopped." in log.read_text()
+    return log.read_text()
+
+
+def test_sigterm_stops_the_worker_gracefully(
+    raw_dev_server_env: WorkflowEnvironment, project: Project
+) -> None:
+    log = _worker_until_sigterm(raw_dev_server_env, project, ready=b"polling")
+    assert "raw worker: stopped." in log
 
 
 def test_the_worker_logs_json_lines(
@@ -108,31 +117,10 @@ def test_the_worker_logs_json_lines(
 ) -> None:
     import json
 
-    (project.root / "hello_processes.py").write_text(textwrap.dedent(PROCESS), "utf-8")
-    configure(project, "hello_processes", queue=f"w-{uuid.uuid4().hex[:8]}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAW_")}
-    env["TEMPORAL_ADDRESS"] = raw_dev_server_env.client.service_client.config.target_host
-    log = project.root / "worker.log"
-    with log.open("wb") as sink:
-        worker = subprocess.Popen(
-            [str(RAW_BIN), "worker", "--log-format", "json"],
-            cwd=project.root,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while b"raw worker: polling" not in log.read_bytes():
-            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=30) == 0
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
-    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    log = _worker_until_sigterm(
+        raw_dev_server_env, project, "--log-format", "json", ready=b"raw worker: polling"
+    )
+    lines = [json.loads(line) for line in log.splitlines()]
     assert {line["part"] for line in lines} == {"worker"}
     assert lines[0]["message"].startswith("raw worker: polling")
     assert lines[-1]["message"] == "raw worker: stopped."

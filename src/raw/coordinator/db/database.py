@@ -73,7 +73,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from raw.coordinator.db.heads import at_head, kit_head
-from raw.coordinator.db.sqlite_writer import inplace_engine, sqlite_pragmas
+from raw.coordinator.db.sqlite_writer import inplace_engine, sqlite_busy, sqlite_pragmas
 from raw.coordinator.db.tls import explain
 from raw.coordinator.db.urls import DatabaseError, DatabaseURLError, database_url, normalize_url
 from raw.errors import ServiceUnreachableError
@@ -441,10 +441,7 @@ async def _run(
 
 def _sqlite_busy(exc: OperationalError) -> bool:
     """SQLITE_BUSY: another connection held a lock past what the busy timeout waited."""
-    code = getattr(exc.orig, "sqlite_errorcode", None)
-    if code is None:
-        return False
-    return bool(code & 0xFF == sqlite3.SQLITE_BUSY)
+    return isinstance(exc.orig, sqlite3.OperationalError) and sqlite_busy(exc.orig)
 
 
 async def upgrade(target: Database | str, *, revision: str = "head") -> str | None:

@@ -146,7 +146,7 @@ def _begin_waiting(connection: _Connection) -> None:
         connection.execute("PRAGMA busy_timeout = 0")
 
 
-def _busy(exc: sqlite3.OperationalError) -> bool:
+def sqlite_busy(exc: sqlite3.OperationalError) -> bool:
     """SQLITE_BUSY (any of its extended codes): another connection holds the lock."""
     code = getattr(exc, "sqlite_errorcode", None)
     if code is None:
@@ -166,7 +166,7 @@ class InPlaceDialect(SQLiteDialect_pysqlite):
         try:
             dbapi_connection.execute("BEGIN IMMEDIATE")  # busy timeout 0: never waits here
         except sqlite3.OperationalError as exc:
-            if not _busy(exc):
+            if not sqlite_busy(exc):
                 raise
             _on_thread(lambda: _begin_waiting(dbapi_connection))
 
